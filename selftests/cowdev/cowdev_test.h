@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the cowdev selftests: catching SIGBUS/SIGSEGV around one
+ * access, reading /proc/self/smaps, and asserting on counters.
+ */
+#ifndef COWDEV_TEST_H
+#define COWDEV_TEST_H
+
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+
+#include "libcowdev.h"
+
+static sigjmp_buf cowdev_jmp;
+
+static inline void cowdev_sig_handler(int sig)
+{
+	siglongjmp(cowdev_jmp, sig);
+}
+
+static inline void cowdev_catch_signals(void)
+{
+	struct sigaction sa = { .sa_handler = cowdev_sig_handler };
+
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_NODEFER;
+	sigaction(SIGBUS, &sa, NULL);
+	sigaction(SIGSEGV, &sa, NULL);
+}
+
+/*
+ * One read or write of *p; returns 0, or the signal (SIGBUS, SIGSEGV) the
+ * access raised.  Not thread-safe: call from one thread at a time.
+ */
+static inline int cowdev_try_read(const volatile char *p, char *val)
+{
+	int sig;
+
+	cowdev_catch_signals();
+	sig = sigsetjmp(cowdev_jmp, 1);
+	if (!sig)
+		*val = *p;
+	return sig;
+}
+
+static inline int cowdev_try_write(volatile char *p, char val)
+{
+	int sig;
+
+	cowdev_catch_signals();
+	sig = sigsetjmp(cowdev_jmp, 1);
+	if (!sig)
+		*p = val;
+	return sig;
+}
+
+static inline size_t cowdev_page_size(void)
+{
+	return (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/*
+ * The value (in kB) of smaps field @field ("Rss", "Private_Dirty", ...) for
+ * the VMA that starts at @addr; -1 if there is none.
+ */
+static inline long cowdev_smaps_kb(const void *addr, const char *field)
+{
+	char line[256], want[64];
+	unsigned long start, end;
+	long kb = -1, val;
+	int in_vma = 0;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	if (!f)
+		return -1;
+	snprintf(want, sizeof(want), "%s:", field);
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2 &&
+		    strchr(line, '-') < strchr(line, ' ')) {
+			in_vma = start == (unsigned long)addr;
+			continue;
+		}
+		if (in_vma && !strncmp(line, want, strlen(want)) &&
+		    sscanf(line + strlen(want), "%ld", &val) == 1) {
+			kb = val;
+			break;
+		}
+	}
+	fclose(f);
+	return kb;
+}
+
+#endif /* COWDEV_TEST_H */

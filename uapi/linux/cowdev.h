@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * cowdev: demand paging and module-owned copy-on-write over a bounded page
+ * pool, exposed as /dev/cowdev.  This header is the whole userspace ABI; the
+ * module and every tool and test include it.
+ *
+ * Extensible structs: every struct below may grow at its end in a later
+ * version.  Its size travels in the ioctl number (_IOC_SIZE), so a caller
+ * built against an older or newer header keeps working:
+ *  - input structs are read like copy_struct_from_user(): a shorter struct
+ *    is zero-extended, a longer one is accepted only if the bytes the module
+ *    does not know are zero (else E2BIG);
+ *  - output structs are written up to the caller's size; bytes the module
+ *    does not know are zeroed in the caller's buffer;
+ *  - a size below the first published size (the *_SIZE_VER0 constants) is
+ *    EINVAL, a size above 4096 bytes is E2BIG.
+ * A zero-filled struct is always a valid argument.
+ */
+#ifndef _UAPI_LINUX_COWDEV_H
+#define _UAPI_LINUX_COWDEV_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define COWDEV_IOC_MAGIC	0xC7
+
+/**
+ * struct cowdev_stats - counters of one view (COWDEV_IOC_GET_STATS)
+ * @faults: calls of ->fault
+ * @map_pages_calls: calls of ->map_pages (fault-around)
+ * @map_pages_mapped: ptes installed by ->map_pages
+ * @mkwrite: calls of ->page_mkwrite
+ * @zero_maps: hole reads served by mapping the shared zero page
+ * @demand_allocs: pool pages allocated for first writes to holes
+ * @private_cow: write faults from MAP_PRIVATE mappings that reached ->fault
+ * @sigbus: faults answered with SIGBUS (beyond the size, or no pool page)
+ * @pool_failures: faults that needed a pool page and found the pool empty
+ * @resident_pages: pages the view holds now (gauge, not reset)
+ * @cow_copies: writes to a shared page that copied it for this view
+ * @cow_reuses: first in-place writes to a page that was shared but no
+ *              longer is
+ * @shared_pages: resident pages this view shares with another view (gauge)
+ * @size_pages: the view's size in pages (gauge)
+ * @view_id: the view's id, as in debugfs and tracepoints
+ * @clones: clones taken of this view
+ *
+ * Gauges are not changed by COWDEV_IOC_RESET_STATS; event counters are.
+ */
+struct cowdev_stats {
+	__u64 faults;
+	__u64 map_pages_calls;
+	__u64 map_pages_mapped;
+	__u64 mkwrite;
+	__u64 zero_maps;
+	__u64 demand_allocs;
+	__u64 private_cow;
+	__u64 sigbus;
+	__u64 pool_failures;
+	__u64 resident_pages;
+	__u64 cow_copies;
+	__u64 cow_reuses;
+	__u64 shared_pages;
+	__u64 size_pages;
+	__u64 view_id;
+	__u64 clones;
+};
+#define COWDEV_STATS_SIZE_VER0	128
+
+/**
+ * struct cowdev_pool_info - the module-wide page pool (COWDEV_IOC_POOL_INFO)
+ * @total_pages: pages reserved at load (module parameter pool_pages); one of
+ *               them is the shared zero page
+ * @free_pages: pages ready to be allocated
+ * @used_pages: pages allocated to views, or released by views but still
+ *              referenced by a pte or a pin (see @limbo_pages);
+ *              total_pages == free_pages + used_pages + 1
+ * @peak_used: highest @used_pages since load
+ * @alloc_failures: allocations that found the pool empty
+ * @views: live views (open files and clones)
+ * @limbo_pages: part of @used_pages: released pages that wait for their last
+ *               outside reference before they return to the free list
+ * @allocs: successful allocations since load
+ * @frees: pages returned to the free list since load
+ */
+struct cowdev_pool_info {
+	__u64 total_pages;
+	__u64 free_pages;
+	__u64 used_pages;
+	__u64 peak_used;
+	__u64 alloc_failures;
+	__u64 views;
+	__u64 limbo_pages;
+	__u64 allocs;
+	__u64 frees;
+};
+#define COWDEV_POOL_INFO_SIZE_VER0	72
+
+/* Bits of each byte COWDEV_IOC_PAGE_STATE writes; a hole is 0. */
+#define COWDEV_PAGE_RESIDENT	(1U << 0) /* the view holds a pool page */
+#define COWDEV_PAGE_SHARED	(1U << 1) /* ...that another view holds too */
+#define COWDEV_PAGE_DIRTY	(1U << 2) /* written through this view since
+					   * the page became its own
+					   */
+
+/**
+ * struct cowdev_page_state - page-state map request (COWDEV_IOC_PAGE_STATE)
+ * @start: first page index
+ * @count: number of pages; @start + @count must not exceed the view's size
+ * @buf: user pointer (u64_to_user_ptr) to @count bytes, one per page
+ * @flags: must be 0
+ */
+struct cowdev_page_state {
+	__u64 start;
+	__u64 count;
+	__u64 buf;
+	__u64 flags;
+};
+#define COWDEV_PAGE_STATE_SIZE_VER0	32
+
+/* Set the view's size in bytes (rounded up to pages). */
+#define COWDEV_IOC_SET_SIZE	_IOW(COWDEV_IOC_MAGIC, 0x01, __u64)
+/* Get the view's size in bytes. */
+#define COWDEV_IOC_GET_SIZE	_IOR(COWDEV_IOC_MAGIC, 0x02, __u64)
+#define COWDEV_IOC_GET_STATS	_IOR(COWDEV_IOC_MAGIC, 0x03, struct cowdev_stats)
+/* Zero the view's event counters. */
+#define COWDEV_IOC_RESET_STATS	_IO(COWDEV_IOC_MAGIC, 0x04)
+#define COWDEV_IOC_POOL_INFO	_IOR(COWDEV_IOC_MAGIC, 0x05, struct cowdev_pool_info)
+/* Snapshot the view; returns a new O_RDWR | O_CLOEXEC fd. */
+#define COWDEV_IOC_CLONE	_IO(COWDEV_IOC_MAGIC, 0x06)
+#define COWDEV_IOC_PAGE_STATE	_IOW(COWDEV_IOC_MAGIC, 0x07, struct cowdev_page_state)
+
+#endif /* _UAPI_LINUX_COWDEV_H */
