@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * cowdev: the module's private declarations.  Each structure is described
+ * (fields, locks, lifetime) at the top of the file that owns it: the pool in
+ * pool.c, views in view.c.
+ */
+#ifndef COWDEV_H
+#define COWDEV_H
+
+#include <linux/atomic.h>
+#include <linux/fs.h>
+#include <linux/list.h>
+#include <linux/mm.h>
+#include <linux/rwsem.h>
+#include <linux/xarray.h>
+#include <linux/cowdev.h>
+
+/* pool.c */
+
+/* Bookkeeping of one pool page; see pool.c. */
+struct cowdev_page {
+	struct page *page;
+	atomic_t holders;
+	struct list_head limbo;
+};
+
+int cowdev_pool_init(unsigned long nr_pages);
+void cowdev_pool_exit(void);
+struct cowdev_page *cowdev_pool_alloc(void);
+void cowdev_page_hold(struct cowdev_page *cp);
+void cowdev_page_release(struct cowdev_page *cp);
+struct cowdev_page *cowdev_zero_page(void);
+void cowdev_pool_get_info(struct cowdev_pool_info *info);
+
+static inline bool cowdev_page_shared(struct cowdev_page *cp)
+{
+	return atomic_read(&cp->holders) > 1;
+}
+
+/* view.c */
+
+enum cowdev_stat {
+	COWDEV_STAT_FAULTS,
+	COWDEV_STAT_MAP_PAGES_CALLS,
+	COWDEV_STAT_MAP_PAGES_MAPPED,
+	COWDEV_STAT_MKWRITE,
+	COWDEV_STAT_ZERO_MAPS,
+	COWDEV_STAT_DEMAND_ALLOCS,
+	COWDEV_STAT_PRIVATE_COW,
+	COWDEV_STAT_SIGBUS,
+	COWDEV_STAT_POOL_FAILURES,
+	COWDEV_STAT_COW_COPIES,
+	COWDEV_STAT_COW_REUSES,
+	COWDEV_STAT_CLONES,
+	COWDEV_NR_STATS
+};
+
+/* Marks on a view's slots. */
+#define COWDEV_SLOT_DIRTY	XA_MARK_0	/* written since it became ours */
+#define COWDEV_SLOT_WAS_SHARED	XA_MARK_1	/* shared since the last write */
+
+/* One view of a memory object; see view.c. */
+struct cowdev_view {
+	struct rw_semaphore lock;
+	struct xarray slots;
+	unsigned long size_pages;
+	atomic_long_t resident;
+	struct inode *inode;
+	u64 id;
+	pid_t owner_pid;
+	struct list_head node;
+	atomic64_t stats[COWDEV_NR_STATS];
+};
+
+extern const struct file_operations cowdev_fops;
+extern unsigned long cowdev_max_object_pages;
+
+struct cowdev_view *cowdev_view_create(void);
+void cowdev_view_destroy(struct cowdev_view *view);
+long cowdev_views_count(void);
+int cowdev_view_set_size(struct cowdev_view *view, u64 bytes);
+void cowdev_view_get_stats(struct cowdev_view *view, struct cowdev_stats *st);
+void cowdev_view_reset_stats(struct cowdev_view *view);
+void cowdev_view_zap(struct cowdev_view *view, pgoff_t start, pgoff_t nr,
+		     bool even_cows);
+struct file *cowdev_view_file(struct cowdev_view *view);
+
+static inline void cowdev_count(struct cowdev_view *view, enum cowdev_stat s)
+{
+	atomic64_inc(&view->stats[s]);
+}
+
+static inline struct cowdev_view *cowdev_file_view(struct file *file)
+{
+	return file->private_data;
+}
+
+/* vm.c */
+int cowdev_mmap(struct file *file, struct vm_area_struct *vma);
+
+/* cow.c */
+int cowdev_clone(struct cowdev_view *src);
+int cowdev_page_state(struct cowdev_view *view,
+		      const struct cowdev_page_state *req);
+
+/* ioctl.c */
+long cowdev_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+
+#endif /* COWDEV_H */

@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cowdev: views, their files and their lifetime.
+ *
+ * A view is one file: each open() of /dev/cowdev makes a new empty memory
+ * object seen through one view, and COWDEV_IOC_CLONE makes a new view that
+ * starts as a snapshot of another (cow.c).  Views share pool pages, never
+ * slots.
+ *
+ * struct cowdev_view:
+ *   @lock        rw_semaphore.  Taken for write by what changes which page a
+ *                whole range of slots holds, or the size: clone and resize.
+ *                Taken for read by ->fault and ->page_mkwrite, which change
+ *                single slots under the page lock (see vm.c).  ->map_pages
+ *                takes no sleeping lock.  Never held across a user copy.
+ *   @slots       xarray: page index -> struct cowdev_page.  Absent = hole.
+ *                Readers use RCU (the entries live as long as the module).
+ *                Marks COWDEV_SLOT_DIRTY and COWDEV_SLOT_WAS_SHARED.
+ *   @size_pages  written under @lock held for write, read with READ_ONCE.
+ *   @resident    number of slots that hold a page.
+ *   @inode       an inode of cowdev's pseudo filesystem: it gives the view
+ *                its own address_space (file->f_mapping), so that
+ *                unmap_mapping_range() zaps exactly this view's ptes, in
+ *                every process, shared and private mappings alike.
+ *   @node        on cowdev_views, under cowdev_views_lock.
+ *   @stats       event counters, atomic.
+ *
+ * Lifetime: a view belongs to its file.  Every VMA of a mapping holds the
+ * file, so ->release runs when the last fd is closed and the last mapping is
+ * gone; only then does the view release its pages (cowdev_view_destroy()).
+ * Each view pins the pseudo filesystem; the misc device's open() and every
+ * clone file hold a module reference, so rmmod is refused while a view
+ * lives.
+ *
+ * Lock order (outermost first): mmap_lock or the VMA lock (faults), view
+ * lock, page lock, i_mmap_rwsem (inside unmap_mapping_range), page-table
+ * lock, xarray lock, pool lock.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/mount.h>
+#include <linux/pagemap.h>
+#include <linux/pseudo_fs.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+
+#include "cowdev.h"
+
+#define COWDEV_FS_MAGIC 0x636f7764	/* "cowd" */
+
+static LIST_HEAD(cowdev_views);
+static DEFINE_SPINLOCK(cowdev_views_lock);
+static long cowdev_nr_views;		/* under cowdev_views_lock */
+static atomic64_t cowdev_next_view_id = ATOMIC64_INIT(0);
+
+static struct vfsmount *cowdev_mnt;
+static int cowdev_mnt_count;
+
+static int cowdev_fs_init_fs_context(struct fs_context *fc)
+{
+	return init_pseudo(fc, COWDEV_FS_MAGIC) ? 0 : -ENOMEM;
+}
+
+static struct file_system_type cowdev_fs_type = {
+	.name = "cowdev",
+	.owner = THIS_MODULE,
+	.init_fs_context = cowdev_fs_init_fs_context,
+	.kill_sb = kill_anon_super,
+};
+
+long cowdev_views_count(void)
+{
+	long nr;
+
+	spin_lock(&cowdev_views_lock);
+	nr = cowdev_nr_views;
+	spin_unlock(&cowdev_views_lock);
+	return nr;
+}
+
+/* A new empty view with its own address_space. */
+struct cowdev_view *cowdev_view_create(void)
+{
+	struct cowdev_view *view;
+	int ret;
+
+	view = kzalloc(sizeof(*view), GFP_KERNEL);
+	if (!view)
+		return ERR_PTR(-ENOMEM);
+	ret = simple_pin_fs(&cowdev_fs_type, &cowdev_mnt, &cowdev_mnt_count);
+	if (ret)
+		goto err_free;
+	view->inode = alloc_anon_inode(cowdev_mnt->mnt_sb);
+	if (IS_ERR(view->inode)) {
+		ret = PTR_ERR(view->inode);
+		goto err_unpin;
+	}
+	init_rwsem(&view->lock);
+	xa_init(&view->slots);
+	view->id = atomic64_inc_return(&cowdev_next_view_id);
+	view->owner_pid = task_tgid_vnr(current);
+	spin_lock(&cowdev_views_lock);
+	list_add_tail(&view->node, &cowdev_views);
+	cowdev_nr_views++;
+	spin_unlock(&cowdev_views_lock);
+	return view;
+
+err_unpin:
+	simple_release_fs(&cowdev_mnt, &cowdev_mnt_count);
+err_free:
+	kfree(view);
+	return ERR_PTR(ret);
+}
+
+/* Release every page of a view that nothing maps any more, and free it. */
+void cowdev_view_destroy(struct cowdev_view *view)
+{
+	struct cowdev_page *cp;
+	unsigned long index;
+
+	spin_lock(&cowdev_views_lock);
+	list_del(&view->node);
+	cowdev_nr_views--;
+	spin_unlock(&cowdev_views_lock);
+
+	xa_for_each(&view->slots, index, cp)
+		cowdev_page_release(cp);
+	xa_destroy(&view->slots);
+	iput(view->inode);
+	simple_release_fs(&cowdev_mnt, &cowdev_mnt_count);
+	kfree(view);
+}
+
+/*
+ * A file for a view made by clone.  The pseudo file takes its own inode
+ * reference; fput() drops the module reference that open() would have
+ * taken, so take one here.
+ */
+struct file *cowdev_view_file(struct cowdev_view *view)
+{
+	struct file *file;
+
+	ihold(view->inode);
+	file = alloc_file_pseudo(view->inode, cowdev_mnt, "cowdev", O_RDWR,
+				 &cowdev_fops);
+	if (IS_ERR(file)) {
+		iput(view->inode);
+		return file;
+	}
+	__module_get(THIS_MODULE);
+	file->private_data = view;
+	return file;
+}
+
+/* Zap this view's ptes for @nr pages from @start in every process. */
+void cowdev_view_zap(struct cowdev_view *view, pgoff_t start, pgoff_t nr,
+		     bool even_cows)
+{
+	unmap_mapping_range(view->inode->i_mapping,
+			    (loff_t)start << PAGE_SHIFT,
+			    (loff_t)nr << PAGE_SHIFT, even_cows);
+}
+
+/*
+ * Drop every slot at or beyond @new_size.  The size is lowered first, so no
+ * fault maps those pages again; locking and unlocking each page waits for a
+ * fault that checked the old size and is installing its pte; then the ptes
+ * go (private copies too, as truncate does) and last the pages.
+ */
+static void cowdev_view_shrink(struct cowdev_view *view,
+			       unsigned long new_size)
+{
+	unsigned long old_size = view->size_pages, index;
+	struct cowdev_page *cp;
+
+	WRITE_ONCE(view->size_pages, new_size);
+	xa_for_each_start(&view->slots, index, cp, new_size) {
+		lock_page(cp->page);
+		unlock_page(cp->page);
+	}
+	cowdev_view_zap(view, new_size, old_size - new_size, true);
+	xa_for_each_start(&view->slots, index, cp, new_size) {
+		xa_erase(&view->slots, index);
+		atomic_long_dec(&view->resident);
+		cowdev_page_release(cp);
+	}
+}
+
+int cowdev_view_set_size(struct cowdev_view *view, u64 bytes)
+{
+	u64 pages = DIV_ROUND_UP_ULL(bytes, PAGE_SIZE);
+
+	if (bytes > (u64)cowdev_max_object_pages << PAGE_SHIFT)
+		return -EFBIG;
+	down_write(&view->lock);
+	if (pages < view->size_pages)
+		cowdev_view_shrink(view, pages);
+	else
+		WRITE_ONCE(view->size_pages, pages);
+	up_write(&view->lock);
+	return 0;
+}
+
+void cowdev_view_get_stats(struct cowdev_view *view, struct cowdev_stats *st)
+{
+	struct cowdev_page *cp;
+	unsigned long index;
+	u64 shared = 0;
+
+	rcu_read_lock();
+	xa_for_each(&view->slots, index, cp)
+		shared += cowdev_page_shared(cp);
+	rcu_read_unlock();
+
+	st->faults = atomic64_read(&view->stats[COWDEV_STAT_FAULTS]);
+	st->map_pages_calls =
+		atomic64_read(&view->stats[COWDEV_STAT_MAP_PAGES_CALLS]);
+	st->map_pages_mapped =
+		atomic64_read(&view->stats[COWDEV_STAT_MAP_PAGES_MAPPED]);
+	st->mkwrite = atomic64_read(&view->stats[COWDEV_STAT_MKWRITE]);
+	st->zero_maps = atomic64_read(&view->stats[COWDEV_STAT_ZERO_MAPS]);
+	st->demand_allocs =
+		atomic64_read(&view->stats[COWDEV_STAT_DEMAND_ALLOCS]);
+	st->private_cow = atomic64_read(&view->stats[COWDEV_STAT_PRIVATE_COW]);
+	st->sigbus = atomic64_read(&view->stats[COWDEV_STAT_SIGBUS]);
+	st->pool_failures =
+		atomic64_read(&view->stats[COWDEV_STAT_POOL_FAILURES]);
+	st->cow_copies = atomic64_read(&view->stats[COWDEV_STAT_COW_COPIES]);
+	st->cow_reuses = atomic64_read(&view->stats[COWDEV_STAT_COW_REUSES]);
+	st->clones = atomic64_read(&view->stats[COWDEV_STAT_CLONES]);
+	st->resident_pages = atomic_long_read(&view->resident);
+	st->shared_pages = shared;
+	st->size_pages = READ_ONCE(view->size_pages);
+	st->view_id = view->id;
+}
+
+void cowdev_view_reset_stats(struct cowdev_view *view)
+{
+	int i;
+
+	for (i = 0; i < COWDEV_NR_STATS; i++)
+		atomic64_set(&view->stats[i], 0);
+}
+
+static int cowdev_open(struct inode *inode, struct file *file)
+{
+	struct cowdev_view *view = cowdev_view_create();
+
+	if (IS_ERR(view))
+		return PTR_ERR(view);
+	file->private_data = view;
+	file->f_mapping = view->inode->i_mapping;
+	return 0;
+}
+
+static int cowdev_release(struct inode *inode, struct file *file)
+{
+	cowdev_view_destroy(cowdev_file_view(file));
+	return 0;
+}
+
+const struct file_operations cowdev_fops = {
+	.owner = THIS_MODULE,
+	.open = cowdev_open,
+	.release = cowdev_release,
+	.mmap = cowdev_mmap,
+	.unlocked_ioctl = cowdev_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};

@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cowdev: the vm_operations_struct - demand paging and the write side of
+ * copy-on-write.
+ *
+ * ->map_pages  maps pages a view already holds around a read fault,
+ *              read-only, with vm_insert_page() (ordinary, refcounted ptes).
+ *              On 6.5+ it runs under rcu_read_lock(): it must not sleep, so it
+ *              maps nothing while the pmd has no page table (vm_insert_page()
+ *              would allocate one), takes no sleeping lock, and only
+ *              trylocks pages.
+ * ->fault      holes: a read maps the pool's zero page; a write through a
+ *              MAP_SHARED mapping allocates the page; a write through a
+ *              MAP_PRIVATE mapping gets the zero page to copy.  Resident
+ *              pages are returned locked.
+ * ->page_mkwrite  the first write through a read-only pte of a MAP_SHARED
+ *              mapping: fills a hole mapped by the zero page, copies a page
+ *              another view shares (COW break), or keeps the page.
+ *
+ * Handlers run under mmap_lock or, on 6.12, only the VMA lock: exclusion
+ * against clone and resize comes from view->lock (read here, write there).
+ *
+ * The races, and what closes them:
+ *  - A slot changes (COW break, shrink) while a fault installs a pte for the
+ *    old page.  Whoever changes a resident slot holds the old page's lock
+ *    across "change the slot, zap the index"; a fault re-checks the slot
+ *    with the page locked and keeps it locked (VM_FAULT_LOCKED) until core
+ *    mm has installed the pte, so the pte is either zapped or never made.
+ *  - A hole is filled while a reader maps the zero page there.  The zero
+ *    page is never locked (it would serialise every hole of every view): the
+ *    reader installs the pte itself and then looks at the slot again; the
+ *    filler stores the slot and then zaps the index.  Either the reader sees
+ *    the new page and zaps its own pte, or the filler's zap finds it.
+ *  - A write through a pte made writable just before a clone: clone locks
+ *    and unlocks each page before it zaps (cow.c), and a reused page stays
+ *    locked until its pte is writable, so no writable pte survives a clone.
+ */
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/rcupdate.h>
+
+#include "compat.h"
+#include "cowdev.h"
+
+static struct cowdev_view *cowdev_vmf_view(struct vm_fault *vmf)
+{
+	return cowdev_file_view(vmf->vma->vm_file);
+}
+
+static bool cowdev_vmf_shared(struct vm_fault *vmf)
+{
+	return vmf->vma->vm_flags & VM_SHARED;
+}
+
+static vm_fault_t cowdev_sigbus(struct cowdev_view *view, bool pool_empty)
+{
+	if (pool_empty)
+		cowdev_count(view, COWDEV_STAT_POOL_FAILURES);
+	cowdev_count(view, COWDEV_STAT_SIGBUS);
+	return VM_FAULT_SIGBUS;
+}
+
+/*
+ * Read of a hole: install the zero page read-only, then re-check the slot
+ * and the size (see "hole is filled" above).
+ */
+static vm_fault_t cowdev_map_zero(struct cowdev_view *view,
+				  struct vm_fault *vmf)
+{
+	struct page *zero = cowdev_zero_page()->page;
+	int err;
+
+	err = vm_insert_page(vmf->vma, vmf->address & PAGE_MASK, zero);
+	if (err && err != -EBUSY)
+		return cowdev_sigbus(view, false);
+	if (!err)
+		cowdev_count(view, COWDEV_STAT_ZERO_MAPS);
+	/* Order the pte store before the slot load; pairs with the filler. */
+	smp_mb();
+	if (xa_load(&view->slots, vmf->pgoff))
+		cowdev_view_zap(view, vmf->pgoff, 1, false);
+	return VM_FAULT_NOPAGE;
+}
+
+/*
+ * Give a hole a new pool page.  Whether this call or a racing one filled it,
+ * the index's zero-page ptes are zapped afterwards.
+ *
+ * Return: 0, -ENOSPC when the pool is empty, or -ENOMEM.
+ */
+static int cowdev_fill_hole(struct cowdev_view *view, pgoff_t index)
+{
+	struct cowdev_page *cp, *old;
+
+	if (xa_load(&view->slots, index))
+		goto zap;
+	cp = cowdev_pool_alloc();
+	if (!cp)
+		return -ENOSPC;
+	old = xa_cmpxchg(&view->slots, index, NULL, cp, GFP_KERNEL);
+	if (xa_is_err(old)) {
+		cowdev_page_release(cp);
+		return xa_err(old);
+	}
+	if (old) {
+		cowdev_page_release(cp);
+	} else {
+		xa_set_mark(&view->slots, index, COWDEV_SLOT_DIRTY);
+		atomic_long_inc(&view->resident);
+		cowdev_count(view, COWDEV_STAT_DEMAND_ALLOCS);
+	}
+zap:
+	cowdev_view_zap(view, index, 1, false);
+	return 0;
+}
+
+/*
+ * Lock @cp's page for core mm, after checking that the slot still holds it.
+ * Return: VM_FAULT_LOCKED with vmf->page set and referenced, or
+ * VM_FAULT_NOPAGE (retry) when the slot changed.
+ */
+static vm_fault_t cowdev_lock_slot_page(struct cowdev_view *view,
+					struct vm_fault *vmf,
+					struct cowdev_page *cp)
+{
+	struct page *page = cp->page;
+
+	get_page(page);
+	lock_page(page);
+	if (xa_load(&view->slots, vmf->pgoff) != cp) {
+		unlock_page(page);
+		put_page(page);
+		return VM_FAULT_NOPAGE;
+	}
+	vmf->page = page;
+	return VM_FAULT_LOCKED;
+}
+
+static vm_fault_t cowdev_fault_locked(struct cowdev_view *view,
+				      struct vm_fault *vmf)
+{
+	bool write = vmf->flags & FAULT_FLAG_WRITE;
+	struct cowdev_page *cp;
+	int err;
+
+	if (vmf->pgoff >= READ_ONCE(view->size_pages))
+		return cowdev_sigbus(view, false);
+	cp = xa_load(&view->slots, vmf->pgoff);
+	if (cp)
+		return cowdev_lock_slot_page(view, vmf, cp);
+	if (!write)
+		return cowdev_map_zero(view, vmf);
+	if (!cowdev_vmf_shared(vmf)) {
+		/* Core mm copies it into vmf->cow_page. */
+		vmf->page = cowdev_zero_page()->page;
+		get_page(vmf->page);
+		return 0;
+	}
+	err = cowdev_fill_hole(view, vmf->pgoff);
+	if (err)
+		return cowdev_sigbus(view, err == -ENOSPC);
+	cp = xa_load(&view->slots, vmf->pgoff);
+	if (!cp)
+		return VM_FAULT_NOPAGE;
+	return cowdev_lock_slot_page(view, vmf, cp);
+}
+
+static vm_fault_t cowdev_fault(struct vm_fault *vmf)
+{
+	struct cowdev_view *view = cowdev_vmf_view(vmf);
+	vm_fault_t ret;
+
+	cowdev_count(view, COWDEV_STAT_FAULTS);
+	if ((vmf->flags & FAULT_FLAG_WRITE) && !cowdev_vmf_shared(vmf))
+		cowdev_count(view, COWDEV_STAT_PRIVATE_COW);
+	down_read(&view->lock);
+	ret = cowdev_fault_locked(view, vmf);
+	up_read(&view->lock);
+	return ret;
+}
+
+/*
+ * Write to a resident page through a MAP_SHARED mapping.  A page another
+ * view shares is copied (the COW break): the copy takes the slot while the
+ * old page is locked, the index is zapped and the access retries.
+ */
+static vm_fault_t cowdev_write_resident(struct cowdev_view *view,
+					struct vm_fault *vmf)
+{
+	struct page *page = vmf->page;
+	struct cowdev_page *cp, *copy;
+	pgoff_t index = vmf->pgoff;
+
+	lock_page(page);
+	cp = xa_load(&view->slots, index);
+	if (!cp || cp->page != page) {
+		unlock_page(page);
+		return VM_FAULT_NOPAGE;
+	}
+	if (!cowdev_page_shared(cp)) {
+		if (xa_get_mark(&view->slots, index, COWDEV_SLOT_WAS_SHARED)) {
+			xa_clear_mark(&view->slots, index,
+				      COWDEV_SLOT_WAS_SHARED);
+			cowdev_count(view, COWDEV_STAT_COW_REUSES);
+		}
+		if (!xa_get_mark(&view->slots, index, COWDEV_SLOT_DIRTY))
+			xa_set_mark(&view->slots, index, COWDEV_SLOT_DIRTY);
+		return VM_FAULT_LOCKED;
+	}
+	copy = cowdev_pool_alloc();
+	if (!copy) {
+		unlock_page(page);
+		return cowdev_sigbus(view, true);
+	}
+	copy_highpage(copy->page, page);
+	xa_store(&view->slots, index, copy, GFP_KERNEL);
+	xa_clear_mark(&view->slots, index, COWDEV_SLOT_WAS_SHARED);
+	xa_set_mark(&view->slots, index, COWDEV_SLOT_DIRTY);
+	cowdev_view_zap(view, index, 1, false);
+	unlock_page(page);
+	cowdev_page_release(cp);
+	cowdev_count(view, COWDEV_STAT_COW_COPIES);
+	return VM_FAULT_NOPAGE;
+}
+
+static vm_fault_t cowdev_page_mkwrite(struct vm_fault *vmf)
+{
+	struct cowdev_view *view = cowdev_vmf_view(vmf);
+	vm_fault_t ret;
+	int err;
+
+	cowdev_count(view, COWDEV_STAT_MKWRITE);
+	down_read(&view->lock);
+	if (vmf->pgoff >= READ_ONCE(view->size_pages)) {
+		ret = cowdev_sigbus(view, false);
+	} else if (vmf->page == cowdev_zero_page()->page) {
+		/* A read mapped the hole; fill it, zap, retry. */
+		err = cowdev_fill_hole(view, vmf->pgoff);
+		ret = err ? cowdev_sigbus(view, err == -ENOSPC) :
+			    VM_FAULT_NOPAGE;
+	} else {
+		ret = cowdev_write_resident(view, vmf);
+	}
+	up_read(&view->lock);
+	return ret;
+}
+
+/* Map one resident page if it is still the slot's and inside the size. */
+static bool cowdev_map_one(struct cowdev_view *view, struct vm_fault *vmf,
+			   pgoff_t index, struct cowdev_page *cp)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	unsigned long addr;
+	bool mapped = false;
+
+	if (!trylock_page(cp->page))
+		return false;
+	if (index < READ_ONCE(view->size_pages) &&
+	    xa_load(&view->slots, index) == cp) {
+		addr = vma->vm_start + ((index - vma->vm_pgoff) << PAGE_SHIFT);
+		mapped = !vm_insert_page(vma, addr, cp->page);
+	}
+	unlock_page(cp->page);
+	return mapped;
+}
+
+static vm_fault_t cowdev_map_pages(struct vm_fault *vmf, pgoff_t start_pgoff,
+				   pgoff_t end_pgoff)
+{
+	struct cowdev_view *view = cowdev_vmf_view(vmf);
+	XA_STATE(xas, &view->slots, start_pgoff);
+	struct cowdev_page *cp;
+	unsigned long mapped = 0;
+	vm_fault_t ret = 0;
+
+	cowdev_count(view, COWDEV_STAT_MAP_PAGES_CALLS);
+	if (pmd_none(*vmf->pmd))
+		return 0;
+	rcu_read_lock();
+	xas_for_each(&xas, cp, end_pgoff) {
+		if (xas_retry(&xas, cp))
+			continue;
+		if (!cowdev_map_one(view, vmf, xas.xa_index, cp))
+			continue;
+		mapped++;
+		if (xas.xa_index == vmf->pgoff)
+			ret = VM_FAULT_NOPAGE;
+	}
+	rcu_read_unlock();
+	atomic64_add(mapped, &view->stats[COWDEV_STAT_MAP_PAGES_MAPPED]);
+	return ret;
+}
+
+static const struct vm_operations_struct cowdev_vm_ops = {
+	.fault = cowdev_fault,
+	.map_pages = cowdev_map_pages,
+	.page_mkwrite = cowdev_page_mkwrite,
+};
+
+int cowdev_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	vm_flags_set(vma, VM_MIXEDMAP);
+	vma->vm_ops = &cowdev_vm_ops;
+	return 0;
+}
