@@ -34,6 +34,7 @@
 #include <linux/uaccess.h>
 
 #include "cowdev.h"
+#include "cowdev_trace.h"
 
 /* Make @dst hold every page @src holds; @dst is new and unreachable. */
 static int cowdev_share_slots(struct cowdev_view *src, struct cowdev_view *dst)
@@ -96,6 +97,7 @@ int cowdev_clone(struct cowdev_view *src)
 		goto err_view;
 	}
 	cowdev_count(src, COWDEV_STAT_CLONES);
+	trace_cowdev_clone(src->id, dst->id, atomic_long_read(&dst->resident));
 	fd_install(fd, file);
 	return fd;
 
@@ -118,6 +120,23 @@ static u8 cowdev_slot_state(struct cowdev_view *view, unsigned long index,
 	return state;
 }
 
+/*
+ * Fill @map with the state of @count pages from @start, which the caller
+ * checked against the size.
+ */
+void cowdev_fill_page_map(struct cowdev_view *view, unsigned long start,
+			  unsigned long count, u8 *map)
+{
+	struct cowdev_page *cp;
+	unsigned long index;
+
+	memset(map, 0, count);
+	down_read(&view->lock);
+	xa_for_each_range(&view->slots, index, cp, start, start + count - 1)
+		map[index - start] = cowdev_slot_state(view, index, cp);
+	up_read(&view->lock);
+}
+
 /**
  * cowdev_page_state() - one byte of COWDEV_PAGE_* flags per page
  * @view: the view
@@ -131,8 +150,6 @@ static u8 cowdev_slot_state(struct cowdev_view *view, unsigned long index,
 int cowdev_page_state(struct cowdev_view *view,
 		      const struct cowdev_page_state *req)
 {
-	struct cowdev_page *cp;
-	unsigned long index;
 	u64 end;
 	u8 *map;
 	int ret = 0;
@@ -144,13 +161,10 @@ int cowdev_page_state(struct cowdev_view *view,
 		return -EINVAL;
 	if (!req->count)
 		return 0;
-	map = kvzalloc(req->count, GFP_KERNEL);
+	map = kvmalloc(req->count, GFP_KERNEL);
 	if (!map)
 		return -ENOMEM;
-	down_read(&view->lock);
-	xa_for_each_range(&view->slots, index, cp, req->start, end - 1)
-		map[index - req->start] = cowdev_slot_state(view, index, cp);
-	up_read(&view->lock);
+	cowdev_fill_page_map(view, req->start, req->count, map);
 	if (copy_to_user(u64_to_user_ptr(req->buf), map, req->count))
 		ret = -EFAULT;
 	kvfree(map);

@@ -12,6 +12,7 @@
 #include <linux/list.h>
 #include <linux/mm.h>
 #include <linux/rwsem.h>
+#include <linux/seq_file.h>
 #include <linux/xarray.h>
 #include <linux/cowdev.h>
 
@@ -22,6 +23,7 @@ struct cowdev_page {
 	struct page *page;
 	atomic_t holders;
 	struct list_head limbo;
+	u64 origin;
 };
 
 int cowdev_pool_init(unsigned long nr_pages);
@@ -36,6 +38,18 @@ static inline bool cowdev_page_shared(struct cowdev_page *cp)
 {
 	return atomic_read(&cp->holders) > 1;
 }
+
+/* What one ->fault or ->page_mkwrite call did (tracepoints). */
+enum cowdev_outcome {
+	COWDEV_ZERO,		/* the zero page was mapped or handed out */
+	COWDEV_ALLOC,		/* a hole got a new pool page */
+	COWDEV_RESIDENT,	/* a resident page was returned */
+	COWDEV_COPY,		/* a shared page was copied (COW break) */
+	COWDEV_REUSE,		/* an unshared page is written in place */
+	COWDEV_SIGBUS,		/* beyond the size */
+	COWDEV_POOL_EMPTY,	/* SIGBUS: no pool page */
+	COWDEV_RETRY,		/* raced with a slot change; access retries */
+};
 
 /* view.c */
 
@@ -69,6 +83,7 @@ struct cowdev_view {
 	u64 id;
 	pid_t owner_pid;
 	struct list_head node;
+	struct dentry *debugfs;
 	atomic64_t stats[COWDEV_NR_STATS];
 };
 
@@ -78,6 +93,7 @@ extern unsigned long cowdev_max_object_pages;
 struct cowdev_view *cowdev_view_create(void);
 void cowdev_view_destroy(struct cowdev_view *view);
 long cowdev_views_count(void);
+void cowdev_views_show(struct seq_file *m);
 int cowdev_view_set_size(struct cowdev_view *view, u64 bytes);
 void cowdev_view_get_stats(struct cowdev_view *view, struct cowdev_stats *st);
 void cowdev_view_reset_stats(struct cowdev_view *view);
@@ -102,6 +118,15 @@ int cowdev_mmap(struct file *file, struct vm_area_struct *vma);
 int cowdev_clone(struct cowdev_view *src);
 int cowdev_page_state(struct cowdev_view *view,
 		      const struct cowdev_page_state *req);
+void cowdev_fill_page_map(struct cowdev_view *view, unsigned long start,
+			  unsigned long count, u8 *map);
+
+/* debugfs.c */
+void cowdev_debugfs_init(void);
+void cowdev_debugfs_exit(void);
+void cowdev_debugfs_add_view(struct cowdev_view *view);
+void cowdev_debugfs_remove_view(struct cowdev_view *view);
+
 
 /* ioctl.c */
 long cowdev_ioctl(struct file *file, unsigned int cmd, unsigned long arg);

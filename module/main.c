@@ -3,16 +3,19 @@
  * cowdev: module init/exit, module parameters and the /dev/cowdev misc
  * device.
  *
- * Owns the parameters (read-only once loaded) and the misc device.  The
- * pool is reserved before the device appears and freed after it is gone;
- * views cannot outlive the module because each holds a module reference
- * (see view.c).
+ * Owns the parameters (read-only once loaded), the misc device and its
+ * read-only sysfs attributes (/sys/class/misc/cowdev/: the pool counters of
+ * COWDEV_IOC_POOL_INFO, one number each).  The pool is reserved before the
+ * device appears and freed after it is gone; views cannot outlive the module
+ * because each holds a module reference (see view.c).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/device.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/sysfs.h>
 
 #include "cowdev.h"
 
@@ -26,11 +29,47 @@ module_param_named(max_object_pages, cowdev_max_object_pages, ulong, 0444);
 MODULE_PARM_DESC(max_object_pages,
 		 "Largest size of one object, in pages (default 1048576)");
 
+#define COWDEV_POOL_ATTR(field)						\
+static ssize_t field##_show(struct device *dev,				\
+			    struct device_attribute *attr, char *buf)	\
+{									\
+	struct cowdev_pool_info info;					\
+									\
+	cowdev_pool_get_info(&info);					\
+	return sysfs_emit(buf, "%llu\n", info.field);			\
+}									\
+static DEVICE_ATTR_RO(field)
+
+COWDEV_POOL_ATTR(total_pages);
+COWDEV_POOL_ATTR(free_pages);
+COWDEV_POOL_ATTR(used_pages);
+COWDEV_POOL_ATTR(peak_used);
+COWDEV_POOL_ATTR(alloc_failures);
+COWDEV_POOL_ATTR(views);
+COWDEV_POOL_ATTR(limbo_pages);
+COWDEV_POOL_ATTR(allocs);
+COWDEV_POOL_ATTR(frees);
+
+static struct attribute *cowdev_attrs[] = {
+	&dev_attr_total_pages.attr,
+	&dev_attr_free_pages.attr,
+	&dev_attr_used_pages.attr,
+	&dev_attr_peak_used.attr,
+	&dev_attr_alloc_failures.attr,
+	&dev_attr_views.attr,
+	&dev_attr_limbo_pages.attr,
+	&dev_attr_allocs.attr,
+	&dev_attr_frees.attr,
+	NULL
+};
+ATTRIBUTE_GROUPS(cowdev);
+
 static struct miscdevice cowdev_misc = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "cowdev",
 	.fops = &cowdev_fops,
 	.mode = 0666,
+	.groups = cowdev_groups,
 };
 
 static int __init cowdev_init(void)
@@ -40,14 +79,16 @@ static int __init cowdev_init(void)
 	ret = cowdev_pool_init(pool_pages);
 	if (ret)
 		return ret;
+	cowdev_debugfs_init();
 	ret = misc_register(&cowdev_misc);
 	if (ret)
-		goto err_pool;
+		goto err_debugfs;
 	pr_info("pool of %lu pages, objects up to %lu pages\n", pool_pages,
 		cowdev_max_object_pages);
 	return 0;
 
-err_pool:
+err_debugfs:
+	cowdev_debugfs_exit();
 	cowdev_pool_exit();
 	return ret;
 }
@@ -55,6 +96,7 @@ err_pool:
 static void __exit cowdev_exit(void)
 {
 	misc_deregister(&cowdev_misc);
+	cowdev_debugfs_exit();
 	cowdev_pool_exit();
 }
 

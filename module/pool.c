@@ -33,6 +33,7 @@
 #include <linux/spinlock.h>
 
 #include "cowdev.h"
+#include "cowdev_trace.h"
 
 static struct {
 	spinlock_t lock;
@@ -80,6 +81,8 @@ static void cowdev_reap_limbo(void)
 		list_del_init(&cp->limbo);
 		pool.nr_limbo--;
 		cowdev_push_free(cp);
+		trace_cowdev_pool_free(page_to_pfn(cp->page), false,
+				       pool.nr_free, pool.used);
 	}
 }
 
@@ -92,6 +95,7 @@ static void cowdev_reap_limbo(void)
 struct cowdev_page *cowdev_pool_alloc(void)
 {
 	struct cowdev_page *cp = NULL;
+	unsigned long nr_free, used;
 
 	spin_lock(&pool.lock);
 	if (!pool.nr_free && pool.nr_limbo)
@@ -104,7 +108,11 @@ struct cowdev_page *cowdev_pool_alloc(void)
 	} else {
 		pool.alloc_failures++;
 	}
+	nr_free = pool.nr_free;
+	used = pool.used;
 	spin_unlock(&pool.lock);
+	trace_cowdev_pool_alloc(cp ? page_to_pfn(cp->page) : 0, cp, nr_free,
+				used);
 	if (!cp)
 		return NULL;
 	clear_highpage(cp->page);
@@ -125,17 +133,24 @@ void cowdev_page_hold(struct cowdev_page *cp)
  */
 void cowdev_page_release(struct cowdev_page *cp)
 {
+	unsigned long nr_free, used;
+	bool limbo;
+
 	if (!atomic_dec_and_test(&cp->holders))
 		return;
 	ClearPageDirty(cp->page);
 	spin_lock(&pool.lock);
-	if (page_ref_count(cp->page) == 1) {
-		cowdev_push_free(cp);
-	} else {
+	limbo = page_ref_count(cp->page) != 1;
+	if (limbo) {
 		list_add_tail(&cp->limbo, &pool.limbo);
 		pool.nr_limbo++;
+	} else {
+		cowdev_push_free(cp);
 	}
+	nr_free = pool.nr_free;
+	used = pool.used;
 	spin_unlock(&pool.lock);
+	trace_cowdev_pool_free(page_to_pfn(cp->page), limbo, nr_free, used);
 }
 
 struct cowdev_page *cowdev_zero_page(void)

@@ -22,7 +22,9 @@
  *                its own address_space (file->f_mapping), so that
  *                unmap_mapping_range() zaps exactly this view's ptes, in
  *                every process, shared and private mappings alike.
- *   @node        on cowdev_views, under cowdev_views_lock.
+ *   @node        on cowdev_views, under cowdev_views_lock (a mutex).
+ *   @debugfs     the view's debugfs pagemap file; removed (waiting for
+ *                readers) before the view is freed.
  *   @stats       event counters, atomic.
  *
  * Lifetime: a view belongs to its file.  Every VMA of a mapping holds the
@@ -53,7 +55,7 @@
 #define COWDEV_FS_MAGIC 0x636f7764	/* "cowd" */
 
 static LIST_HEAD(cowdev_views);
-static DEFINE_SPINLOCK(cowdev_views_lock);
+static DEFINE_MUTEX(cowdev_views_lock);
 static long cowdev_nr_views;		/* under cowdev_views_lock */
 static atomic64_t cowdev_next_view_id = ATOMIC64_INIT(0);
 
@@ -76,10 +78,31 @@ long cowdev_views_count(void)
 {
 	long nr;
 
-	spin_lock(&cowdev_views_lock);
+	mutex_lock(&cowdev_views_lock);
 	nr = cowdev_nr_views;
-	spin_unlock(&cowdev_views_lock);
+	mutex_unlock(&cowdev_views_lock);
 	return nr;
+}
+
+/* The debugfs "views" table: one line per live view. */
+void cowdev_views_show(struct seq_file *m)
+{
+	struct cowdev_view *view;
+	struct cowdev_stats st;
+
+	seq_puts(m, "id pid size_pages resident shared faults map_pages_calls map_pages_mapped mkwrite zero_maps demand_allocs private_cow sigbus pool_failures cow_copies cow_reuses clones\n");
+	mutex_lock(&cowdev_views_lock);
+	list_for_each_entry(view, &cowdev_views, node) {
+		cowdev_view_get_stats(view, &st);
+		seq_printf(m, "%llu %d %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu\n",
+			   st.view_id, view->owner_pid, st.size_pages,
+			   st.resident_pages, st.shared_pages, st.faults,
+			   st.map_pages_calls, st.map_pages_mapped, st.mkwrite,
+			   st.zero_maps, st.demand_allocs, st.private_cow,
+			   st.sigbus, st.pool_failures, st.cow_copies,
+			   st.cow_reuses, st.clones);
+	}
+	mutex_unlock(&cowdev_views_lock);
 }
 
 /* A new empty view with its own address_space. */
@@ -102,11 +125,12 @@ struct cowdev_view *cowdev_view_create(void)
 	init_rwsem(&view->lock);
 	xa_init(&view->slots);
 	view->id = atomic64_inc_return(&cowdev_next_view_id);
-	view->owner_pid = task_tgid_vnr(current);
-	spin_lock(&cowdev_views_lock);
+	view->owner_pid = task_tgid_nr(current);
+	cowdev_debugfs_add_view(view);
+	mutex_lock(&cowdev_views_lock);
 	list_add_tail(&view->node, &cowdev_views);
 	cowdev_nr_views++;
-	spin_unlock(&cowdev_views_lock);
+	mutex_unlock(&cowdev_views_lock);
 	return view;
 
 err_unpin:
@@ -122,10 +146,11 @@ void cowdev_view_destroy(struct cowdev_view *view)
 	struct cowdev_page *cp;
 	unsigned long index;
 
-	spin_lock(&cowdev_views_lock);
+	mutex_lock(&cowdev_views_lock);
 	list_del(&view->node);
 	cowdev_nr_views--;
-	spin_unlock(&cowdev_views_lock);
+	mutex_unlock(&cowdev_views_lock);
+	cowdev_debugfs_remove_view(view);
 
 	xa_for_each(&view->slots, index, cp)
 		cowdev_page_release(cp);

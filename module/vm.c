@@ -42,6 +42,7 @@
 
 #include "compat.h"
 #include "cowdev.h"
+#include "cowdev_trace.h"
 
 static struct cowdev_view *cowdev_vmf_view(struct vm_fault *vmf)
 {
@@ -53,11 +54,13 @@ static bool cowdev_vmf_shared(struct vm_fault *vmf)
 	return vmf->vma->vm_flags & VM_SHARED;
 }
 
-static vm_fault_t cowdev_sigbus(struct cowdev_view *view, bool pool_empty)
+static vm_fault_t cowdev_sigbus(struct cowdev_view *view, bool pool_empty,
+				enum cowdev_outcome *outcome)
 {
 	if (pool_empty)
 		cowdev_count(view, COWDEV_STAT_POOL_FAILURES);
 	cowdev_count(view, COWDEV_STAT_SIGBUS);
+	*outcome = pool_empty ? COWDEV_POOL_EMPTY : COWDEV_SIGBUS;
 	return VM_FAULT_SIGBUS;
 }
 
@@ -66,14 +69,16 @@ static vm_fault_t cowdev_sigbus(struct cowdev_view *view, bool pool_empty)
  * and the size (see "hole is filled" above).
  */
 static vm_fault_t cowdev_map_zero(struct cowdev_view *view,
-				  struct vm_fault *vmf)
+				  struct vm_fault *vmf,
+				  enum cowdev_outcome *outcome)
 {
 	struct page *zero = cowdev_zero_page()->page;
 	int err;
 
 	err = vm_insert_page(vmf->vma, vmf->address & PAGE_MASK, zero);
 	if (err && err != -EBUSY)
-		return cowdev_sigbus(view, false);
+		return cowdev_sigbus(view, false, outcome);
+	*outcome = COWDEV_ZERO;
 	if (!err)
 		cowdev_count(view, COWDEV_STAT_ZERO_MAPS);
 	/* Order the pte store before the slot load; pairs with the filler. */
@@ -87,17 +92,20 @@ static vm_fault_t cowdev_map_zero(struct cowdev_view *view,
  * Give a hole a new pool page.  Whether this call or a racing one filled it,
  * the index's zero-page ptes are zapped afterwards.
  *
- * Return: 0, -ENOSPC when the pool is empty, or -ENOMEM.
+ * Return: 1 if this call filled it, 0 if a racing one did, -ENOSPC when the
+ * pool is empty, or -ENOMEM.
  */
 static int cowdev_fill_hole(struct cowdev_view *view, pgoff_t index)
 {
 	struct cowdev_page *cp, *old;
+	int filled = 0;
 
 	if (xa_load(&view->slots, index))
 		goto zap;
 	cp = cowdev_pool_alloc();
 	if (!cp)
 		return -ENOSPC;
+	cp->origin = view->id;
 	old = xa_cmpxchg(&view->slots, index, NULL, cp, GFP_KERNEL);
 	if (xa_is_err(old)) {
 		cowdev_page_release(cp);
@@ -109,10 +117,11 @@ static int cowdev_fill_hole(struct cowdev_view *view, pgoff_t index)
 		xa_set_mark(&view->slots, index, COWDEV_SLOT_DIRTY);
 		atomic_long_inc(&view->resident);
 		cowdev_count(view, COWDEV_STAT_DEMAND_ALLOCS);
+		filled = 1;
 	}
 zap:
 	cowdev_view_zap(view, index, 1, false);
-	return 0;
+	return filled;
 }
 
 /*
@@ -122,7 +131,8 @@ zap:
  */
 static vm_fault_t cowdev_lock_slot_page(struct cowdev_view *view,
 					struct vm_fault *vmf,
-					struct cowdev_page *cp)
+					struct cowdev_page *cp,
+					enum cowdev_outcome *outcome)
 {
 	struct page *page = cp->page;
 
@@ -131,6 +141,7 @@ static vm_fault_t cowdev_lock_slot_page(struct cowdev_view *view,
 	if (xa_load(&view->slots, vmf->pgoff) != cp) {
 		unlock_page(page);
 		put_page(page);
+		*outcome = COWDEV_RETRY;
 		return VM_FAULT_NOPAGE;
 	}
 	vmf->page = page;
@@ -138,45 +149,56 @@ static vm_fault_t cowdev_lock_slot_page(struct cowdev_view *view,
 }
 
 static vm_fault_t cowdev_fault_locked(struct cowdev_view *view,
-				      struct vm_fault *vmf)
+				      struct vm_fault *vmf,
+				      enum cowdev_outcome *outcome)
 {
 	bool write = vmf->flags & FAULT_FLAG_WRITE;
 	struct cowdev_page *cp;
-	int err;
+	int filled;
 
 	if (vmf->pgoff >= READ_ONCE(view->size_pages))
-		return cowdev_sigbus(view, false);
+		return cowdev_sigbus(view, false, outcome);
 	cp = xa_load(&view->slots, vmf->pgoff);
-	if (cp)
-		return cowdev_lock_slot_page(view, vmf, cp);
+	if (cp) {
+		*outcome = COWDEV_RESIDENT;
+		return cowdev_lock_slot_page(view, vmf, cp, outcome);
+	}
 	if (!write)
-		return cowdev_map_zero(view, vmf);
+		return cowdev_map_zero(view, vmf, outcome);
 	if (!cowdev_vmf_shared(vmf)) {
 		/* Core mm copies it into vmf->cow_page. */
 		vmf->page = cowdev_zero_page()->page;
 		get_page(vmf->page);
+		*outcome = COWDEV_ZERO;
 		return 0;
 	}
-	err = cowdev_fill_hole(view, vmf->pgoff);
-	if (err)
-		return cowdev_sigbus(view, err == -ENOSPC);
+	filled = cowdev_fill_hole(view, vmf->pgoff);
+	if (filled < 0)
+		return cowdev_sigbus(view, filled == -ENOSPC, outcome);
+	*outcome = filled ? COWDEV_ALLOC : COWDEV_RESIDENT;
 	cp = xa_load(&view->slots, vmf->pgoff);
-	if (!cp)
+	if (!cp) {
+		*outcome = COWDEV_RETRY;
 		return VM_FAULT_NOPAGE;
-	return cowdev_lock_slot_page(view, vmf, cp);
+	}
+	return cowdev_lock_slot_page(view, vmf, cp, outcome);
 }
 
 static vm_fault_t cowdev_fault(struct vm_fault *vmf)
 {
 	struct cowdev_view *view = cowdev_vmf_view(vmf);
+	bool write = vmf->flags & FAULT_FLAG_WRITE;
+	bool shared = cowdev_vmf_shared(vmf);
+	enum cowdev_outcome outcome;
 	vm_fault_t ret;
 
 	cowdev_count(view, COWDEV_STAT_FAULTS);
-	if ((vmf->flags & FAULT_FLAG_WRITE) && !cowdev_vmf_shared(vmf))
+	if (write && !shared)
 		cowdev_count(view, COWDEV_STAT_PRIVATE_COW);
 	down_read(&view->lock);
-	ret = cowdev_fault_locked(view, vmf);
+	ret = cowdev_fault_locked(view, vmf, &outcome);
 	up_read(&view->lock);
+	trace_cowdev_fault(view->id, vmf->pgoff, write, shared, false, outcome);
 	return ret;
 }
 
@@ -186,7 +208,8 @@ static vm_fault_t cowdev_fault(struct vm_fault *vmf)
  * old page is locked, the index is zapped and the access retries.
  */
 static vm_fault_t cowdev_write_resident(struct cowdev_view *view,
-					struct vm_fault *vmf)
+					struct vm_fault *vmf,
+					enum cowdev_outcome *outcome)
 {
 	struct page *page = vmf->page;
 	struct cowdev_page *cp, *copy;
@@ -196,6 +219,7 @@ static vm_fault_t cowdev_write_resident(struct cowdev_view *view,
 	cp = xa_load(&view->slots, index);
 	if (!cp || cp->page != page) {
 		unlock_page(page);
+		*outcome = COWDEV_RETRY;
 		return VM_FAULT_NOPAGE;
 	}
 	if (!cowdev_page_shared(cp)) {
@@ -206,43 +230,59 @@ static vm_fault_t cowdev_write_resident(struct cowdev_view *view,
 		}
 		if (!xa_get_mark(&view->slots, index, COWDEV_SLOT_DIRTY))
 			xa_set_mark(&view->slots, index, COWDEV_SLOT_DIRTY);
+		*outcome = COWDEV_REUSE;
 		return VM_FAULT_LOCKED;
 	}
 	copy = cowdev_pool_alloc();
 	if (!copy) {
 		unlock_page(page);
-		return cowdev_sigbus(view, true);
+		return cowdev_sigbus(view, true, outcome);
 	}
+	copy->origin = view->id;
 	copy_highpage(copy->page, page);
 	xa_store(&view->slots, index, copy, GFP_KERNEL);
 	xa_clear_mark(&view->slots, index, COWDEV_SLOT_WAS_SHARED);
 	xa_set_mark(&view->slots, index, COWDEV_SLOT_DIRTY);
 	cowdev_view_zap(view, index, 1, false);
 	unlock_page(page);
+	trace_cowdev_cow(view->id, cp->origin, index, page_to_pfn(page),
+			 page_to_pfn(copy->page));
 	cowdev_page_release(cp);
 	cowdev_count(view, COWDEV_STAT_COW_COPIES);
+	*outcome = COWDEV_COPY;
+	return VM_FAULT_NOPAGE;
+}
+
+/* A read mapped the hole with the zero page: fill it, zap, retry. */
+static vm_fault_t cowdev_write_zero(struct cowdev_view *view,
+				    struct vm_fault *vmf,
+				    enum cowdev_outcome *outcome)
+{
+	int filled = cowdev_fill_hole(view, vmf->pgoff);
+
+	if (filled < 0)
+		return cowdev_sigbus(view, filled == -ENOSPC, outcome);
+	*outcome = filled ? COWDEV_ALLOC : COWDEV_RETRY;
 	return VM_FAULT_NOPAGE;
 }
 
 static vm_fault_t cowdev_page_mkwrite(struct vm_fault *vmf)
 {
 	struct cowdev_view *view = cowdev_vmf_view(vmf);
+	enum cowdev_outcome outcome;
 	vm_fault_t ret;
-	int err;
 
 	cowdev_count(view, COWDEV_STAT_MKWRITE);
 	down_read(&view->lock);
-	if (vmf->pgoff >= READ_ONCE(view->size_pages)) {
-		ret = cowdev_sigbus(view, false);
-	} else if (vmf->page == cowdev_zero_page()->page) {
-		/* A read mapped the hole; fill it, zap, retry. */
-		err = cowdev_fill_hole(view, vmf->pgoff);
-		ret = err ? cowdev_sigbus(view, err == -ENOSPC) :
-			    VM_FAULT_NOPAGE;
-	} else {
-		ret = cowdev_write_resident(view, vmf);
-	}
+	if (vmf->pgoff >= READ_ONCE(view->size_pages))
+		ret = cowdev_sigbus(view, false, &outcome);
+	else if (vmf->page == cowdev_zero_page()->page)
+		ret = cowdev_write_zero(view, vmf, &outcome);
+	else
+		ret = cowdev_write_resident(view, vmf, &outcome);
 	up_read(&view->lock);
+	trace_cowdev_fault(view->id, vmf->pgoff, true, true, true, outcome);
+	trace_cowdev_mkwrite(view->id, vmf->pgoff, outcome);
 	return ret;
 }
 
@@ -276,7 +316,7 @@ static vm_fault_t cowdev_map_pages(struct vm_fault *vmf, pgoff_t start_pgoff,
 
 	cowdev_count(view, COWDEV_STAT_MAP_PAGES_CALLS);
 	if (pmd_none(*vmf->pmd))
-		return 0;
+		goto out;
 	rcu_read_lock();
 	xas_for_each(&xas, cp, end_pgoff) {
 		if (xas_retry(&xas, cp))
@@ -288,7 +328,10 @@ static vm_fault_t cowdev_map_pages(struct vm_fault *vmf, pgoff_t start_pgoff,
 			ret = VM_FAULT_NOPAGE;
 	}
 	rcu_read_unlock();
+out:
 	atomic64_add(mapped, &view->stats[COWDEV_STAT_MAP_PAGES_MAPPED]);
+	trace_cowdev_map_pages(view->id, start_pgoff, end_pgoff, vmf->pgoff,
+			       mapped);
 	return ret;
 }
 

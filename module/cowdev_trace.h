@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * cowdev: tracepoints (system "cowdev").  Every event carries what a script
+ * needs to aggregate without reading kernel memory; TP_printk lines read as
+ * they are.  Documented in Documentation/cowdev.rst, "Tracepoints".
+ */
+#undef TRACE_SYSTEM
+#define TRACE_SYSTEM cowdev
+
+#if !defined(_COWDEV_TRACE_H) || defined(TRACE_HEADER_MULTI_READ)
+#define _COWDEV_TRACE_H
+
+#include <linux/tracepoint.h>
+
+#include "cowdev.h"
+
+TRACE_DEFINE_ENUM(COWDEV_ZERO);
+TRACE_DEFINE_ENUM(COWDEV_ALLOC);
+TRACE_DEFINE_ENUM(COWDEV_RESIDENT);
+TRACE_DEFINE_ENUM(COWDEV_COPY);
+TRACE_DEFINE_ENUM(COWDEV_REUSE);
+TRACE_DEFINE_ENUM(COWDEV_SIGBUS);
+TRACE_DEFINE_ENUM(COWDEV_POOL_EMPTY);
+TRACE_DEFINE_ENUM(COWDEV_RETRY);
+
+#define cowdev_show_outcome(o)					\
+	__print_symbolic(o,					\
+			 { COWDEV_ZERO, "ZERO" },		\
+			 { COWDEV_ALLOC, "ALLOC" },		\
+			 { COWDEV_RESIDENT, "RESIDENT" },	\
+			 { COWDEV_COPY, "COPY" },		\
+			 { COWDEV_REUSE, "REUSE" },		\
+			 { COWDEV_SIGBUS, "SIGBUS" },		\
+			 { COWDEV_POOL_EMPTY, "POOL_EMPTY" },	\
+			 { COWDEV_RETRY, "RETRY" })
+
+/* Once per ->fault and once per ->page_mkwrite call. */
+TRACE_EVENT(cowdev_fault,
+	TP_PROTO(u64 view, u64 pgoff, bool write, bool shared, bool mkwrite,
+		 int outcome),
+	TP_ARGS(view, pgoff, write, shared, mkwrite, outcome),
+	TP_STRUCT__entry(
+		__field(u64, view)
+		__field(u64, pgoff)
+		__field(bool, write)
+		__field(bool, shared)
+		__field(bool, mkwrite)
+		__field(int, outcome)
+	),
+	TP_fast_assign(
+		__entry->view = view;
+		__entry->pgoff = pgoff;
+		__entry->write = write;
+		__entry->shared = shared;
+		__entry->mkwrite = mkwrite;
+		__entry->outcome = outcome;
+	),
+	TP_printk("view=%llu pgoff=%llu write=%d shared=%d mkwrite=%d outcome=%s",
+		  __entry->view, __entry->pgoff, __entry->write,
+		  __entry->shared, __entry->mkwrite,
+		  cowdev_show_outcome(__entry->outcome))
+);
+
+TRACE_EVENT(cowdev_mkwrite,
+	TP_PROTO(u64 view, u64 pgoff, int outcome),
+	TP_ARGS(view, pgoff, outcome),
+	TP_STRUCT__entry(
+		__field(u64, view)
+		__field(u64, pgoff)
+		__field(int, outcome)
+	),
+	TP_fast_assign(
+		__entry->view = view;
+		__entry->pgoff = pgoff;
+		__entry->outcome = outcome;
+	),
+	TP_printk("view=%llu pgoff=%llu outcome=%s", __entry->view,
+		  __entry->pgoff, cowdev_show_outcome(__entry->outcome))
+);
+
+TRACE_EVENT(cowdev_map_pages,
+	TP_PROTO(u64 view, u64 start, u64 end, u64 pgoff, u32 mapped),
+	TP_ARGS(view, start, end, pgoff, mapped),
+	TP_STRUCT__entry(
+		__field(u64, view)
+		__field(u64, start)
+		__field(u64, end)
+		__field(u64, pgoff)
+		__field(u32, mapped)
+	),
+	TP_fast_assign(
+		__entry->view = view;
+		__entry->start = start;
+		__entry->end = end;
+		__entry->pgoff = pgoff;
+		__entry->mapped = mapped;
+	),
+	TP_printk("view=%llu start=%llu end=%llu pgoff=%llu mapped=%u",
+		  __entry->view, __entry->start, __entry->end, __entry->pgoff,
+		  __entry->mapped)
+);
+
+/* A COW break: @view (the writer) copies the page @src_view allocated. */
+TRACE_EVENT(cowdev_cow,
+	TP_PROTO(u64 view, u64 src_view, u64 pgoff, u64 old_pfn, u64 new_pfn),
+	TP_ARGS(view, src_view, pgoff, old_pfn, new_pfn),
+	TP_STRUCT__entry(
+		__field(u64, view)
+		__field(u64, src_view)
+		__field(u64, pgoff)
+		__field(u64, old_pfn)
+		__field(u64, new_pfn)
+	),
+	TP_fast_assign(
+		__entry->view = view;
+		__entry->src_view = src_view;
+		__entry->pgoff = pgoff;
+		__entry->old_pfn = old_pfn;
+		__entry->new_pfn = new_pfn;
+	),
+	TP_printk("view=%llu src_view=%llu pgoff=%llu old_pfn=0x%llx new_pfn=0x%llx",
+		  __entry->view, __entry->src_view, __entry->pgoff,
+		  __entry->old_pfn, __entry->new_pfn)
+);
+
+TRACE_EVENT(cowdev_clone,
+	TP_PROTO(u64 view, u64 clone, u64 pages),
+	TP_ARGS(view, clone, pages),
+	TP_STRUCT__entry(
+		__field(u64, view)
+		__field(u64, clone)
+		__field(u64, pages)
+	),
+	TP_fast_assign(
+		__entry->view = view;
+		__entry->clone = clone;
+		__entry->pages = pages;
+	),
+	TP_printk("view=%llu clone=%llu pages=%llu", __entry->view,
+		  __entry->clone, __entry->pages)
+);
+
+TRACE_EVENT(cowdev_pool_alloc,
+	TP_PROTO(u64 pfn, bool ok, u64 free, u64 used),
+	TP_ARGS(pfn, ok, free, used),
+	TP_STRUCT__entry(
+		__field(u64, pfn)
+		__field(bool, ok)
+		__field(u64, free)
+		__field(u64, used)
+	),
+	TP_fast_assign(
+		__entry->pfn = pfn;
+		__entry->ok = ok;
+		__entry->free = free;
+		__entry->used = used;
+	),
+	TP_printk("pfn=0x%llx ok=%d free=%llu used=%llu", __entry->pfn,
+		  __entry->ok, __entry->free, __entry->used)
+);
+
+/* A page leaves its last view: to the free stack, or to limbo. */
+TRACE_EVENT(cowdev_pool_free,
+	TP_PROTO(u64 pfn, bool limbo, u64 free, u64 used),
+	TP_ARGS(pfn, limbo, free, used),
+	TP_STRUCT__entry(
+		__field(u64, pfn)
+		__field(bool, limbo)
+		__field(u64, free)
+		__field(u64, used)
+	),
+	TP_fast_assign(
+		__entry->pfn = pfn;
+		__entry->limbo = limbo;
+		__entry->free = free;
+		__entry->used = used;
+	),
+	TP_printk("pfn=0x%llx limbo=%d free=%llu used=%llu", __entry->pfn,
+		  __entry->limbo, __entry->free, __entry->used)
+);
+
+#endif /* _COWDEV_TRACE_H */
+
+#undef TRACE_INCLUDE_PATH
+#define TRACE_INCLUDE_PATH .
+#define TRACE_INCLUDE_FILE cowdev_trace
+#include <trace/define_trace.h>
