@@ -34,7 +34,7 @@ module-for:
 	$(MAKE) -C $$(scripts/kdir $(KERNEL)) M=$(TOP)/build/$(KERNEL) W=1 modules
 
 userspace:
-	@true
+	$(MAKE) -C userspace
 
 selftests:
 	$(MAKE) -C selftests/cowdev
@@ -69,6 +69,7 @@ lint: $(CHECKPATCH)
 clean:
 	-$(MAKE) -C $(KDIR) M=$(TOP) clean 2>/dev/null
 	$(MAKE) -C selftests/cowdev clean
+	$(MAKE) -C userspace clean
 	rm -rf build
 
 .PHONY: all module module-for userspace selftests check run shell lint clean

@@ -16,6 +16,8 @@
 #include <linux/xarray.h>
 #include <linux/cowdev.h>
 
+struct cowdev_user;
+
 /* pool.c */
 
 /* Bookkeeping of one pool page; see pool.c. */
@@ -24,6 +26,7 @@ struct cowdev_page {
 	atomic_t holders;
 	struct list_head limbo;
 	u64 origin;
+	struct cowdev_user *user;
 };
 
 int cowdev_pool_init(unsigned long nr_pages);
@@ -66,6 +69,7 @@ enum cowdev_stat {
 	COWDEV_STAT_COW_COPIES,
 	COWDEV_STAT_COW_REUSES,
 	COWDEV_STAT_CLONES,
+	COWDEV_STAT_LIMIT_FAILURES,
 	COWDEV_NR_STATS
 };
 
@@ -82,6 +86,7 @@ struct cowdev_view {
 	struct inode *inode;
 	u64 id;
 	pid_t owner_pid;
+	struct cowdev_user *user;
 	struct list_head node;
 	struct dentry *debugfs;
 	atomic64_t stats[COWDEV_NR_STATS];
@@ -110,6 +115,13 @@ static inline struct cowdev_view *cowdev_file_view(struct file *file)
 {
 	return file->private_data;
 }
+
+/* user.c */
+extern unsigned long cowdev_user_max_pages;
+struct cowdev_user *cowdev_user_get(void);
+bool cowdev_user_charge(struct cowdev_user *user);
+void cowdev_user_uncharge(struct cowdev_user *user);
+void cowdev_users_exit(void);
 
 /* vm.c */
 int cowdev_mmap(struct file *file, struct vm_area_struct *vma);

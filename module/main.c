@@ -3,7 +3,8 @@
  * cowdev: module init/exit, module parameters and the /dev/cowdev misc
  * device.
  *
- * Owns the parameters (read-only once loaded), the misc device and its
+ * Owns the parameters (read-only once loaded; user_max_pages shows the
+ * effective limit), the misc device (its mode is dev_mode) and its
  * read-only sysfs attributes (/sys/class/misc/cowdev/: the pool counters of
  * COWDEV_IOC_POOL_INFO, one number each).  The pool is reserved before the
  * device appears and freed after it is gone; views cannot outlive the module
@@ -23,6 +24,14 @@ static unsigned long pool_pages = 16384;
 module_param(pool_pages, ulong, 0444);
 MODULE_PARM_DESC(pool_pages,
 		 "Pages reserved for the pool at load, zero page included (default 16384)");
+
+static ushort dev_mode = 0666;
+module_param(dev_mode, ushort, 0444);
+MODULE_PARM_DESC(dev_mode, "Mode of /dev/cowdev (default 0666)");
+
+module_param_named(user_max_pages, cowdev_user_max_pages, ulong, 0444);
+MODULE_PARM_DESC(user_max_pages,
+		 "Pool pages one user may hold; 0: half the pool (default 0)");
 
 unsigned long cowdev_max_object_pages = 1UL << 20;
 module_param_named(max_object_pages, cowdev_max_object_pages, ulong, 0444);
@@ -68,7 +77,6 @@ static struct miscdevice cowdev_misc = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "cowdev",
 	.fops = &cowdev_fops,
-	.mode = 0666,
 	.groups = cowdev_groups,
 };
 
@@ -76,6 +84,13 @@ static int __init cowdev_init(void)
 {
 	int ret;
 
+	if (dev_mode & ~0777) {
+		pr_err("dev_mode=%#o: not a file mode\n", dev_mode);
+		return -EINVAL;
+	}
+	cowdev_misc.mode = dev_mode;
+	if (!cowdev_user_max_pages)
+		cowdev_user_max_pages = pool_pages / 2;
 	ret = cowdev_pool_init(pool_pages);
 	if (ret)
 		return ret;
@@ -83,13 +98,14 @@ static int __init cowdev_init(void)
 	ret = misc_register(&cowdev_misc);
 	if (ret)
 		goto err_debugfs;
-	pr_info("pool of %lu pages, objects up to %lu pages\n", pool_pages,
-		cowdev_max_object_pages);
+	pr_info("pool of %lu pages, objects up to %lu pages, %lu per user\n",
+		pool_pages, cowdev_max_object_pages, cowdev_user_max_pages);
 	return 0;
 
 err_debugfs:
 	cowdev_debugfs_exit();
 	cowdev_pool_exit();
+	cowdev_users_exit();
 	return ret;
 }
 
@@ -98,6 +114,7 @@ static void __exit cowdev_exit(void)
 	misc_deregister(&cowdev_misc);
 	cowdev_debugfs_exit();
 	cowdev_pool_exit();
+	cowdev_users_exit();
 }
 
 module_init(cowdev_init);

@@ -138,6 +138,8 @@ void cowdev_page_release(struct cowdev_page *cp)
 
 	if (!atomic_dec_and_test(&cp->holders))
 		return;
+	cowdev_user_uncharge(cp->user);
+	cp->user = NULL;
 	ClearPageDirty(cp->page);
 	spin_lock(&pool.lock);
 	limbo = page_ref_count(cp->page) != 1;

@@ -18,6 +18,8 @@
  *                Marks COWDEV_SLOT_DIRTY and COWDEV_SLOT_WAS_SHARED.
  *   @size_pages  written under @lock held for write, read with READ_ONCE.
  *   @resident    number of slots that hold a page.
+ *   @user        the user charged for the pages this view allocates (user.c),
+ *                NULL when not charged.
  *   @inode       an inode of cowdev's pseudo filesystem: it gives the view
  *                its own address_space (file->f_mapping), so that
  *                unmap_mapping_range() zaps exactly this view's ptes, in
@@ -117,6 +119,11 @@ struct cowdev_view *cowdev_view_create(void)
 	ret = simple_pin_fs(&cowdev_fs_type, &cowdev_mnt, &cowdev_mnt_count);
 	if (ret)
 		goto err_free;
+	view->user = cowdev_user_get();
+	if (IS_ERR(view->user)) {
+		ret = PTR_ERR(view->user);
+		goto err_unpin;
+	}
 	view->inode = alloc_anon_inode(cowdev_mnt->mnt_sb);
 	if (IS_ERR(view->inode)) {
 		ret = PTR_ERR(view->inode);
@@ -257,6 +264,8 @@ void cowdev_view_get_stats(struct cowdev_view *view, struct cowdev_stats *st)
 	st->cow_copies = atomic64_read(&view->stats[COWDEV_STAT_COW_COPIES]);
 	st->cow_reuses = atomic64_read(&view->stats[COWDEV_STAT_COW_REUSES]);
 	st->clones = atomic64_read(&view->stats[COWDEV_STAT_CLONES]);
+	st->limit_failures =
+		atomic64_read(&view->stats[COWDEV_STAT_LIMIT_FAILURES]);
 	st->resident_pages = atomic_long_read(&view->resident);
 	st->shared_pages = shared;
 	st->size_pages = READ_ONCE(view->size_pages);

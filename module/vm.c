@@ -54,14 +54,42 @@ static bool cowdev_vmf_shared(struct vm_fault *vmf)
 	return vmf->vma->vm_flags & VM_SHARED;
 }
 
-static vm_fault_t cowdev_sigbus(struct cowdev_view *view, bool pool_empty,
+/*
+ * Answer a fault with SIGBUS.  @err says why: 0 (beyond the size or no
+ * memory for a page table), -ENOSPC (pool empty) or -EDQUOT (the view's user
+ * is at its limit).
+ */
+static vm_fault_t cowdev_sigbus(struct cowdev_view *view, int err,
 				enum cowdev_outcome *outcome)
 {
-	if (pool_empty)
+	*outcome = err ? COWDEV_POOL_EMPTY : COWDEV_SIGBUS;
+	if (err == -ENOSPC)
 		cowdev_count(view, COWDEV_STAT_POOL_FAILURES);
+	else if (err == -EDQUOT)
+		cowdev_count(view, COWDEV_STAT_LIMIT_FAILURES);
 	cowdev_count(view, COWDEV_STAT_SIGBUS);
-	*outcome = pool_empty ? COWDEV_POOL_EMPTY : COWDEV_SIGBUS;
 	return VM_FAULT_SIGBUS;
+}
+
+/*
+ * A new zeroed pool page for @view, charged to its user.
+ * Return: the page, ERR_PTR(-EDQUOT) when the user is at its limit, or
+ * ERR_PTR(-ENOSPC) when the pool is empty.
+ */
+static struct cowdev_page *cowdev_view_alloc(struct cowdev_view *view)
+{
+	struct cowdev_page *cp;
+
+	if (!cowdev_user_charge(view->user))
+		return ERR_PTR(-EDQUOT);
+	cp = cowdev_pool_alloc();
+	if (!cp) {
+		cowdev_user_uncharge(view->user);
+		return ERR_PTR(-ENOSPC);
+	}
+	cp->origin = view->id;
+	cp->user = view->user;
+	return cp;
 }
 
 /*
@@ -77,7 +105,7 @@ static vm_fault_t cowdev_map_zero(struct cowdev_view *view,
 
 	err = vm_insert_page(vmf->vma, vmf->address & PAGE_MASK, zero);
 	if (err && err != -EBUSY)
-		return cowdev_sigbus(view, false, outcome);
+		return cowdev_sigbus(view, 0, outcome);
 	*outcome = COWDEV_ZERO;
 	if (!err)
 		cowdev_count(view, COWDEV_STAT_ZERO_MAPS);
@@ -92,8 +120,8 @@ static vm_fault_t cowdev_map_zero(struct cowdev_view *view,
  * Give a hole a new pool page.  Whether this call or a racing one filled it,
  * the index's zero-page ptes are zapped afterwards.
  *
- * Return: 1 if this call filled it, 0 if a racing one did, -ENOSPC when the
- * pool is empty, or -ENOMEM.
+ * Return: 1 if this call filled it, 0 if a racing one did, or an errno of
+ * cowdev_view_alloc() or the xarray.
  */
 static int cowdev_fill_hole(struct cowdev_view *view, pgoff_t index)
 {
@@ -102,10 +130,9 @@ static int cowdev_fill_hole(struct cowdev_view *view, pgoff_t index)
 
 	if (xa_load(&view->slots, index))
 		goto zap;
-	cp = cowdev_pool_alloc();
-	if (!cp)
-		return -ENOSPC;
-	cp->origin = view->id;
+	cp = cowdev_view_alloc(view);
+	if (IS_ERR(cp))
+		return PTR_ERR(cp);
 	old = xa_cmpxchg(&view->slots, index, NULL, cp, GFP_KERNEL);
 	if (xa_is_err(old)) {
 		cowdev_page_release(cp);
@@ -157,7 +184,7 @@ static vm_fault_t cowdev_fault_locked(struct cowdev_view *view,
 	int filled;
 
 	if (vmf->pgoff >= READ_ONCE(view->size_pages))
-		return cowdev_sigbus(view, false, outcome);
+		return cowdev_sigbus(view, 0, outcome);
 	cp = xa_load(&view->slots, vmf->pgoff);
 	if (cp) {
 		*outcome = COWDEV_RESIDENT;
@@ -174,7 +201,7 @@ static vm_fault_t cowdev_fault_locked(struct cowdev_view *view,
 	}
 	filled = cowdev_fill_hole(view, vmf->pgoff);
 	if (filled < 0)
-		return cowdev_sigbus(view, filled == -ENOSPC, outcome);
+		return cowdev_sigbus(view, filled, outcome);
 	*outcome = filled ? COWDEV_ALLOC : COWDEV_RESIDENT;
 	cp = xa_load(&view->slots, vmf->pgoff);
 	if (!cp) {
@@ -233,12 +260,11 @@ static vm_fault_t cowdev_write_resident(struct cowdev_view *view,
 		*outcome = COWDEV_REUSE;
 		return VM_FAULT_LOCKED;
 	}
-	copy = cowdev_pool_alloc();
-	if (!copy) {
+	copy = cowdev_view_alloc(view);
+	if (IS_ERR(copy)) {
 		unlock_page(page);
-		return cowdev_sigbus(view, true, outcome);
+		return cowdev_sigbus(view, PTR_ERR(copy), outcome);
 	}
-	copy->origin = view->id;
 	copy_highpage(copy->page, page);
 	xa_store(&view->slots, index, copy, GFP_KERNEL);
 	xa_clear_mark(&view->slots, index, COWDEV_SLOT_WAS_SHARED);
@@ -261,7 +287,7 @@ static vm_fault_t cowdev_write_zero(struct cowdev_view *view,
 	int filled = cowdev_fill_hole(view, vmf->pgoff);
 
 	if (filled < 0)
-		return cowdev_sigbus(view, filled == -ENOSPC, outcome);
+		return cowdev_sigbus(view, filled, outcome);
 	*outcome = filled ? COWDEV_ALLOC : COWDEV_RETRY;
 	return VM_FAULT_NOPAGE;
 }
@@ -275,7 +301,7 @@ static vm_fault_t cowdev_page_mkwrite(struct vm_fault *vmf)
 	cowdev_count(view, COWDEV_STAT_MKWRITE);
 	down_read(&view->lock);
 	if (vmf->pgoff >= READ_ONCE(view->size_pages))
-		ret = cowdev_sigbus(view, false, &outcome);
+		ret = cowdev_sigbus(view, 0, &outcome);
 	else if (vmf->page == cowdev_zero_page()->page)
 		ret = cowdev_write_zero(view, vmf, &outcome);
 	else

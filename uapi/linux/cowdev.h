@@ -43,6 +43,8 @@
  * @size_pages: the view's size in pages (gauge)
  * @view_id: the view's id, as in debugfs and tracepoints
  * @clones: clones taken of this view
+ * @limit_failures: faults that needed a pool page while the view's user was
+ *                  at its limit (module parameter user_max_pages)
  *
  * Gauges are not changed by COWDEV_IOC_RESET_STATS; event counters are.
  */
@@ -63,6 +65,7 @@ struct cowdev_stats {
 	__u64 size_pages;
 	__u64 view_id;
 	__u64 clones;
+	__u64 limit_failures;
 };
 #define COWDEV_STATS_SIZE_VER0	128
 

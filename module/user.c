@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cowdev: per-user limits on pool pages.
+ *
+ * Anyone who may open /dev/cowdev (module parameter dev_mode, default 0666)
+ * can make the pool run dry, so pages are charged to users: every page a
+ * view allocates (first write to a hole, COW copy) is charged to the user
+ * that owns the view (the effective uid of the task that opened it, or made
+ * the clone), and uncharged when the page returns to the pool.  A user may
+ * hold at most user_max_pages pages at once (default: half the pool); a
+ * write past that gets SIGBUS, as with an empty pool.  Views opened by a
+ * task with CAP_SYS_RESOURCE are not charged.
+ *
+ * struct cowdev_user lives from the first view its uid opens until the
+ * module is unloaded (there are at most as many as there are uids that used
+ * cowdev); @pages is atomic.  cowdev_users_lock (mutex) protects the list.
+ */
+#include <linux/capability.h>
+#include <linux/cred.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
+
+#include "cowdev.h"
+
+struct cowdev_user {
+	kuid_t uid;
+	atomic_long_t pages;
+	struct list_head node;
+};
+
+unsigned long cowdev_user_max_pages;
+
+static LIST_HEAD(cowdev_users);
+static DEFINE_MUTEX(cowdev_users_lock);
+
+/*
+ * The user to charge for a view opened by current, NULL if current is
+ * exempt.  ERR_PTR(-ENOMEM) on failure.
+ */
+struct cowdev_user *cowdev_user_get(void)
+{
+	kuid_t uid = current_euid();
+	struct cowdev_user *user;
+
+	if (capable(CAP_SYS_RESOURCE))
+		return NULL;
+	mutex_lock(&cowdev_users_lock);
+	list_for_each_entry(user, &cowdev_users, node)
+		if (uid_eq(user->uid, uid))
+			goto out;
+	user = kzalloc(sizeof(*user), GFP_KERNEL);
+	if (!user) {
+		user = ERR_PTR(-ENOMEM);
+		goto out;
+	}
+	user->uid = uid;
+	list_add(&user->node, &cowdev_users);
+out:
+	mutex_unlock(&cowdev_users_lock);
+	return user;
+}
+
+/* Charge one page to @user; false if that would pass the limit. */
+bool cowdev_user_charge(struct cowdev_user *user)
+{
+	if (!user)
+		return true;
+	if (atomic_long_inc_return(&user->pages) <= cowdev_user_max_pages)
+		return true;
+	atomic_long_dec(&user->pages);
+	return false;
+}
+
+void cowdev_user_uncharge(struct cowdev_user *user)
+{
+	if (user)
+		atomic_long_dec(&user->pages);
+}
+
+void cowdev_users_exit(void)
+{
+	struct cowdev_user *user, *tmp;
+
+	list_for_each_entry_safe(user, tmp, &cowdev_users, node) {
+		WARN_ON(atomic_long_read(&user->pages));
+		kfree(user);
+	}
+}
