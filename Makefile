@@ -5,6 +5,7 @@
 #   make                 module (for KVER), userspace tools, selftests
 #   make KVER=<release>  the same against /lib/modules/<release>/build
 #   make check           install deps, run the selftests on every kernel
+#   make check-debug     long fuzz and stress runs on the debug kernels
 #   make run             boot a guest, load the module, run the demo
 #   make shell           interactive guest shell with the module loaded
 #   make lint            checkpatch (--no-tree) and a W=1 build
@@ -27,11 +28,14 @@ all: module userspace selftests
 module:
 	$(MAKE) -C $(KDIR) M=$(TOP) modules
 
-# Build the module for one kernel of the matrix into build/$(KERNEL)/.
+# Build the module for one kernel of the matrix into $(BUILD)/$(KERNEL)/.
+# COWDEV_BUG=<name> in the environment builds a test module with a
+# deliberate bug (module/bugs.c); BUILD=<dir> keeps it apart.
+BUILD ?= build
 module-for:
-	@rm -rf build/$(KERNEL) && mkdir -p build/$(KERNEL)
-	@cp -r Kbuild module uapi build/$(KERNEL)/
-	$(MAKE) -C $$(scripts/kdir $(KERNEL)) M=$(TOP)/build/$(KERNEL) W=1 modules
+	@rm -rf $(BUILD)/$(KERNEL) && mkdir -p $(BUILD)/$(KERNEL)
+	@cp -r Kbuild module uapi $(BUILD)/$(KERNEL)/
+	$(MAKE) -C $$(scripts/kdir $(KERNEL)) M=$(abspath $(BUILD)/$(KERNEL)) W=1 modules
 
 userspace:
 	$(MAKE) -C userspace
@@ -41,6 +45,9 @@ selftests:
 
 check:
 	scripts/check
+
+check-debug:
+	scripts/check-debug
 
 run: userspace
 	$(MAKE) module-for KERNEL=$(KERNEL)
@@ -63,7 +70,7 @@ $(CHECKPATCH):
 
 lint: $(CHECKPATCH)
 	$(CHECKPATCH) --no-tree --quiet --show-types -f $(LINT_FILES)
-	@$(MAKE) -s module-for KERNEL=$(KERNEL) 2>&1 | tee build/lint-w1.log
+	@$(MAKE) -s module-for KERNEL=$(KERNEL) BUILD=build/lint 2>&1 | tee build/lint-w1.log
 	@! grep -E 'warning:|error:' build/lint-w1.log
 
 clean:
@@ -72,4 +79,4 @@ clean:
 	$(MAKE) -C userspace clean
 	rm -rf build
 
-.PHONY: all module module-for userspace selftests check run shell lint clean
+.PHONY: all module module-for userspace selftests check check-debug run shell lint clean

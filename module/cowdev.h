@@ -139,8 +139,17 @@ void cowdev_debugfs_exit(void);
 void cowdev_debugfs_add_view(struct cowdev_view *view);
 void cowdev_debugfs_remove_view(struct cowdev_view *view);
 
-
 /* ioctl.c */
 long cowdev_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+
+/* bugs.c: deliberate bugs, only in builds made with COWDEV_BUG=<name> */
+#ifdef COWDEV_BUG
+int cowdev_bug_inject(void);
+#else
+static inline int cowdev_bug_inject(void)
+{
+	return 0;
+}
+#endif
 
 #endif /* COWDEV_H */

@@ -91,6 +91,9 @@ static int __init cowdev_init(void)
 	cowdev_misc.mode = dev_mode;
 	if (!cowdev_user_max_pages)
 		cowdev_user_max_pages = pool_pages / 2;
+	ret = cowdev_bug_inject();
+	if (ret)
+		return ret;
 	ret = cowdev_pool_init(pool_pages);
 	if (ret)
 		return ret;

@@ -233,6 +233,10 @@ err_arrays:
  */
 void cowdev_pool_exit(void)
 {
+	/* Every view is gone: only pages pinned from outside may be in use. */
+	WARN(pool.used != pool.nr_limbo || pool.nr_free + pool.used + 1 != pool.total,
+	     "pool accounting at unload: total %lu free %lu used %lu limbo %lu\n",
+	     pool.total, pool.nr_free, pool.used, pool.nr_limbo);
 	cowdev_pool_free_pages(pool.total);
 	kvfree(pool.free);
 	kvfree(pool.pages);
