@@ -32,10 +32,13 @@ module:
 # COWDEV_BUG=<name> in the environment builds a test module with a
 # deliberate bug (module/bugs.c); BUILD=<dir> keeps it apart.
 BUILD ?= build
+# Built beside and renamed into place, so a guest never finds it half-built.
+MODULE_TMP = $(BUILD)/.tmp-$(KERNEL)
 module-for:
-	@rm -rf $(BUILD)/$(KERNEL) && mkdir -p $(BUILD)/$(KERNEL)
-	@cp -r Kbuild module uapi $(BUILD)/$(KERNEL)/
-	$(MAKE) -C $$(scripts/kdir $(KERNEL)) M=$(abspath $(BUILD)/$(KERNEL)) W=1 modules
+	@rm -rf $(MODULE_TMP) && mkdir -p $(MODULE_TMP)
+	@cp -r Kbuild module uapi $(MODULE_TMP)/
+	$(MAKE) -C $$(scripts/kdir $(KERNEL)) M=$(abspath $(MODULE_TMP)) W=1 modules
+	@rm -rf $(BUILD)/$(KERNEL) && mv $(MODULE_TMP) $(BUILD)/$(KERNEL)
 
 userspace:
 	$(MAKE) -C userspace
