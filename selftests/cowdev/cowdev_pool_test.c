@@ -1,0 +1,512 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cowdev with an exhausted pool (issue 5; COW break: issue 6).  `run` loads
+ * the module for this binary with pool_pages=256 (each test SKIPs unless
+ * /sys/module/cowdev/parameters/pool_pages is small).  The tests run as
+ * root, whose views are exempt from user_max_pages, so they can empty the
+ * whole pool.  They check:
+ *  - a write that needs a page from an empty pool gets SIGBUS, the process
+ *    survives, the view's pool_failures and sigbus and the pool's
+ *    alloc_failures rise by exactly one, nothing else changes (reads,
+ *    existing pages, private mappings, other views' data), and writes work
+ *    again once pages are freed by a shrink and by a close;
+ *  - concurrent writers racing for the last pages: exact totals;
+ *  - a forked child that exhausts the pool and dies leaks nothing;
+ *  - a COW break with an empty pool: SIGBUS, both views' data unchanged,
+ *    and the break works once a page is free.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "cowdev_test.h"
+
+static unsigned long param(const char *name)
+{
+	char path[128];
+	unsigned long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/module/cowdev/parameters/%s", name);
+	f = fopen(path, "r");
+	if (f) {
+		if (fscanf(f, "%lu", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v;
+}
+
+#define SMALL_POOL_OR_SKIP() do {					\
+	unsigned long n = param("pool_pages");				\
+	if (!n || n > 4096)						\
+		SKIP(return, "pool_pages=%lu is not small (run loads 256)", n); \
+} while (0)
+
+static struct cowdev_pool_info pool(int fd)
+{
+	struct cowdev_pool_info pi;
+
+	if (cowdev_pool_info(fd, &pi))
+		memset(&pi, 0xff, sizeof(pi));
+	return pi;
+}
+
+static struct cowdev_stats stats(int fd)
+{
+	struct cowdev_stats st;
+
+	if (cowdev_get_stats(fd, &st))
+		memset(&st, 0xff, sizeof(st));
+	return st;
+}
+
+/* A new view of @pages pages mapped MAP_SHARED read-write at *@map. */
+static int open_view(size_t pages, char **map)
+{
+	size_t ps = cowdev_page_size();
+	int fd = cowdev_open();
+
+	if (fd < 0)
+		return -1;
+	if (cowdev_set_size(fd, pages * ps)) {
+		close(fd);
+		return -1;
+	}
+	*map = mmap(NULL, pages * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		    0);
+	if (*map == MAP_FAILED) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Write page i's first byte for i in [from, to); the pages written. */
+static size_t write_pages(char *map, size_t from, size_t to, char val)
+{
+	size_t ps = cowdev_page_size(), i;
+
+	for (i = from; i < to; i++)
+		if (cowdev_try_write(map + i * ps, val))
+			break;
+	return i - from;
+}
+
+/*
+ * The pool runs dry under a writer: exactly the free pages can be written,
+ * the next write is SIGBUS (first write to a hole, and write after a hole
+ * read), with exact counters; reads, existing pages, private mappings and
+ * other views keep working; a shrink and a close give pages back.
+ */
+TEST(writer_gets_sigbus_when_the_pool_is_empty)
+{
+	size_t ps = cowdev_page_size(), f, i;
+	struct cowdev_pool_info pi0, pi;
+	struct cowdev_stats st;
+	char *m, *m2, *p, c;
+	int fd, fd2;
+
+	SMALL_POOL_OR_SKIP();
+	fd = open_view(1, &m);
+	ASSERT_LE(0, fd);
+	pi0 = pool(fd);
+	f = pi0.free_pages;
+	ASSERT_LT(16, f);
+	ASSERT_EQ(pi0.total_pages, pi0.free_pages + pi0.used_pages + 1);
+	munmap(m, ps);
+	ASSERT_EQ(0, cowdev_set_size(fd, (f + 8) * ps));
+	m = mmap(NULL, (f + 8) * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	fd2 = open_view(4, &m2);
+	ASSERT_LE(0, fd2);
+
+	/* Every free page, written by root past user_max_pages. */
+	ASSERT_EQ(f, write_pages(m, 0, f, 'f'));
+	pi = pool(fd);
+	EXPECT_EQ(0, pi.free_pages);
+	EXPECT_EQ(pi0.used_pages + f, pi.used_pages);
+	EXPECT_EQ(pi.total_pages - 1, pi.peak_used);
+	EXPECT_EQ(pi0.alloc_failures, pi.alloc_failures);
+	if (param("user_max_pages"))
+		EXPECT_LT(param("user_max_pages"), f);
+	st = stats(fd);
+	EXPECT_EQ(f, st.demand_allocs);
+	EXPECT_EQ(f, st.resident_pages);
+	EXPECT_EQ(0, st.pool_failures);
+	EXPECT_EQ(0, st.limit_failures);
+	EXPECT_EQ(0, st.sigbus);
+
+	/* First write to a hole: SIGBUS, +1 everywhere, no page. */
+	EXPECT_EQ(SIGBUS, cowdev_try_write(m + f * ps, 'x'));
+	st = stats(fd);
+	EXPECT_EQ(1, st.pool_failures);
+	EXPECT_EQ(1, st.sigbus);
+	EXPECT_EQ(0, st.limit_failures);
+	EXPECT_EQ(f, st.demand_allocs);
+	EXPECT_EQ(f, st.resident_pages);
+	pi = pool(fd);
+	EXPECT_EQ(pi0.alloc_failures + 1, pi.alloc_failures);
+	EXPECT_EQ(pi0.used_pages + f, pi.used_pages);
+	EXPECT_EQ(0, pi.free_pages);
+
+	/* The hole still reads as zeros; writing it after the read: SIGBUS. */
+	EXPECT_EQ(0, cowdev_try_read(m + f * ps, &c));
+	EXPECT_EQ(0, c);
+	EXPECT_EQ(SIGBUS, cowdev_try_write(m + f * ps + 1, 'y'));
+	EXPECT_EQ(SIGBUS, cowdev_try_write(m + (f + 1) * ps, 'y'));
+	st = stats(fd);
+	EXPECT_EQ(3, st.pool_failures);
+	EXPECT_EQ(3, st.sigbus);
+	EXPECT_EQ(1, st.zero_maps);
+	EXPECT_EQ(f, st.resident_pages);
+	EXPECT_EQ(pi0.alloc_failures + 3, pool(fd).alloc_failures);
+	EXPECT_EQ(0, cowdev_try_read(m + f * ps + 1, &c));
+	EXPECT_EQ(0, c);
+
+	/* Nothing else broke: existing pages read and write in place. */
+	for (i = 0; i < f; i++)
+		ASSERT_EQ('f', m[i * ps]) TH_LOG("page %zu", i);
+	EXPECT_EQ(0, cowdev_try_write(m + 5 * ps + 9, 'w'));
+	EXPECT_EQ('w', m[5 * ps + 9]);
+	EXPECT_EQ(f, stats(fd).demand_allocs);
+	/* Private copies are anonymous memory, not pool pages. */
+	p = mmap(NULL, (f + 8) * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd,
+		 0);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(0, cowdev_try_write(p + (f + 2) * ps, 'p'));
+	EXPECT_EQ(0, cowdev_try_write(p + 3 * ps, 'q'));
+	EXPECT_EQ('f', p[4 * ps]);
+	EXPECT_EQ('q', p[3 * ps]);
+	EXPECT_EQ('f', m[3 * ps]);
+	munmap(p, (f + 8) * ps);
+	/* Another view: reads fine, its writes fail the same way. */
+	EXPECT_EQ(0, cowdev_try_read(m2, &c));
+	EXPECT_EQ(0, c);
+	EXPECT_EQ(SIGBUS, cowdev_try_write(m2 + ps, 'o'));
+	st = stats(fd2);
+	EXPECT_EQ(1, st.pool_failures);
+	EXPECT_EQ(1, st.sigbus);
+	EXPECT_EQ(0, st.resident_pages);
+	EXPECT_EQ(3, stats(fd).pool_failures);
+	EXPECT_EQ(pi0.alloc_failures + 4, pool(fd).alloc_failures);
+
+	/* A shrink frees three pages: three writes work, the fourth fails. */
+	ASSERT_EQ(0, cowdev_set_size(fd, (f - 3) * ps));
+	EXPECT_EQ(3, pool(fd).free_pages);
+	EXPECT_EQ(3, write_pages(m2, 0, 3, 'o'));
+	EXPECT_EQ(SIGBUS, cowdev_try_write(m2 + 3 * ps, 'o'));
+	EXPECT_EQ(2, stats(fd2).pool_failures);
+	EXPECT_EQ(3, stats(fd2).demand_allocs);
+	EXPECT_EQ(pi0.alloc_failures + 5, pool(fd).alloc_failures);
+	EXPECT_EQ(0, pool(fd).free_pages);
+
+	/* A close frees the other view's pages: they can be written again. */
+	munmap(m2, 4 * ps);
+	close(fd2);
+	EXPECT_EQ(3, pool(fd).free_pages);
+	ASSERT_EQ(0, cowdev_set_size(fd, (f + 8) * ps));
+	EXPECT_EQ(3, write_pages(m, f - 3, f + 1, 'g'));
+	EXPECT_EQ(0, pool(fd).free_pages);
+	EXPECT_EQ('g', m[(f - 1) * ps]);
+	EXPECT_EQ(0, m[(f - 1) * ps + 1]);
+	EXPECT_EQ(4, stats(fd).pool_failures);
+	EXPECT_EQ(pi0.alloc_failures + 6, pool(fd).alloc_failures);
+
+	munmap(m, (f + 8) * ps);
+	close(fd);
+	fd = cowdev_open();
+	ASSERT_LE(0, fd);
+	pi = pool(fd);
+	EXPECT_EQ(pi0.used_pages, pi.used_pages);
+	EXPECT_EQ(pi0.free_pages, pi.free_pages);
+	EXPECT_EQ(pi.total_pages, pi.free_pages + pi.used_pages + 1);
+	close(fd);
+}
+
+#define NTHREADS 4
+
+static __thread sigjmp_buf thread_jmp;
+
+static void thread_sigbus(int sig)
+{
+	siglongjmp(thread_jmp, sig);
+}
+
+struct racer {
+	char *map;
+	size_t ps, first, count;	/* this thread's pages */
+	pthread_barrier_t *start;
+	size_t ok, failed;
+	int other;			/* a signal other than SIGBUS */
+};
+
+/* Write each of this thread's pages once; count what worked. */
+static void *racer_run(void *arg)
+{
+	struct racer *r = arg;
+	volatile size_t i;
+	int sig;
+
+	pthread_barrier_wait(r->start);
+	for (i = r->first; i < r->first + r->count; i++) {
+		sig = sigsetjmp(thread_jmp, 1);
+		if (!sig) {
+			((volatile char *)r->map)[i * r->ps] = (char)i | 1;
+			r->ok++;
+		} else if (sig == SIGBUS) {
+			r->failed++;
+		} else {
+			r->other = sig;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Threads racing for the last free pages, each writing its own holes:
+ * exactly the free pages are allocated, every other write is one SIGBUS,
+ * one pool failure and one allocation failure.
+ */
+TEST(threads_race_for_the_last_pages)
+{
+	size_t ps = cowdev_page_size(), f, per, ok = 0, failed = 0, i;
+	struct sigaction sa = { .sa_handler = thread_sigbus };
+	struct racer r[NTHREADS];
+	pthread_t t[NTHREADS];
+	pthread_barrier_t start;
+	struct cowdev_pool_info pi0, pi;
+	struct cowdev_stats st;
+	char *m;
+	int fd;
+
+	SMALL_POOL_OR_SKIP();
+	fd = cowdev_open();
+	ASSERT_LE(0, fd);
+	pi0 = pool(fd);
+	f = pi0.free_pages;
+	ASSERT_LT(0, f);
+	/* Twice as many holes as free pages, a block per thread. */
+	per = f * 2 / NTHREADS + 1;
+	ASSERT_EQ(0, cowdev_set_size(fd, per * NTHREADS * ps));
+	m = mmap(NULL, per * NTHREADS * ps, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 fd, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_NODEFER;
+	ASSERT_EQ(0, sigaction(SIGBUS, &sa, NULL));
+	pthread_barrier_init(&start, NULL, NTHREADS);
+	for (i = 0; i < NTHREADS; i++) {
+		memset(&r[i], 0, sizeof(r[i]));
+		r[i].map = m;
+		r[i].ps = ps;
+		r[i].first = i * per;
+		r[i].count = per;
+		r[i].start = &start;
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, racer_run, &r[i]));
+	}
+	for (i = 0; i < NTHREADS; i++) {
+		pthread_join(t[i], NULL);
+		ok += r[i].ok;
+		failed += r[i].failed;
+		EXPECT_EQ(0, r[i].other);
+	}
+	pthread_barrier_destroy(&start);
+	TH_LOG("%zu writes worked, %zu got SIGBUS", ok, failed);
+	EXPECT_EQ(f, ok);
+	EXPECT_EQ(per * NTHREADS - f, failed);
+	st = stats(fd);
+	EXPECT_EQ(f, st.demand_allocs);
+	EXPECT_EQ(f, st.resident_pages);
+	EXPECT_EQ(failed, st.pool_failures);
+	EXPECT_EQ(failed, st.sigbus);
+	pi = pool(fd);
+	EXPECT_EQ(0, pi.free_pages);
+	EXPECT_EQ(pi0.alloc_failures + failed, pi.alloc_failures);
+	/* Every page that worked holds its byte; the others read 0. */
+	for (i = 0, ok = 0; i < per * NTHREADS; i++) {
+		char c = m[i * ps];
+
+		ASSERT_TRUE(c == 0 || c == ((char)i | 1)) TH_LOG("page %zu", i);
+		ok += c != 0;
+	}
+	EXPECT_EQ(f, ok);
+	munmap(m, per * NTHREADS * ps);
+	close(fd);
+	fd = cowdev_open();
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(pi0.used_pages, pool(fd).used_pages);
+	close(fd);
+}
+
+/*
+ * A forked child that empties the pool and dies of the SIGBUS (its own
+ * view, no handler) leaks nothing; a child that empties the pool through
+ * the parent's view leaves its pages to that view, which gives them back
+ * when it closes.
+ */
+TEST(child_exhausting_the_pool_and_dying_leaks_nothing)
+{
+	size_t ps = cowdev_page_size(), f, i;
+	struct cowdev_pool_info pi0, pi;
+	int fd, status;
+	char *m;
+	pid_t pid;
+
+	SMALL_POOL_OR_SKIP();
+	fd = cowdev_open();
+	ASSERT_LE(0, fd);
+	pi0 = pool(fd);
+	f = pi0.free_pages;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct rlimit no_core = { 0, 0 };
+		char *cm;
+		int cfd;
+
+		setrlimit(RLIMIT_CORE, &no_core);
+		signal(SIGBUS, SIG_DFL);
+		cfd = open_view(f + 1, &cm);
+		if (cfd < 0)
+			_exit(1);
+		for (i = 0; i <= f; i++)
+			((volatile char *)cm)[i * ps] = 'c';
+		_exit(2);	/* page f should have been SIGBUS */
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFSIGNALED(status)) TH_LOG("child exited %d",
+						WEXITSTATUS(status));
+	EXPECT_EQ(SIGBUS, WTERMSIG(status));
+	pi = pool(fd);
+	EXPECT_EQ(pi0.used_pages, pi.used_pages);
+	EXPECT_EQ(pi0.free_pages, pi.free_pages);
+	EXPECT_EQ(pi0.views, pi.views);
+	EXPECT_EQ(pi0.alloc_failures + 1, pi.alloc_failures);
+	EXPECT_EQ(0, pi.limbo_pages);
+
+	/* Through the parent's view: the pages stay with the view. */
+	ASSERT_EQ(0, cowdev_set_size(fd, (f + 1) * ps));
+	m = mmap(NULL, (f + 1) * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, m);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(write_pages(m, 0, f + 1, 'd') == f ? 0 : 1);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, status);
+	pi = pool(fd);
+	EXPECT_EQ(pi0.used_pages + f, pi.used_pages);
+	EXPECT_EQ(0, pi.free_pages);
+	EXPECT_EQ(pi0.alloc_failures + 2, pi.alloc_failures);
+	EXPECT_EQ(f, stats(fd).demand_allocs);
+	EXPECT_EQ(1, stats(fd).pool_failures);
+	EXPECT_EQ('d', m[(f - 1) * ps]);
+	munmap(m, (f + 1) * ps);
+	close(fd);
+	fd = cowdev_open();
+	ASSERT_LE(0, fd);
+	pi = pool(fd);
+	EXPECT_EQ(pi0.used_pages, pi.used_pages);
+	EXPECT_EQ(pi0.free_pages, pi.free_pages);
+	close(fd);
+}
+
+/*
+ * A COW break with an empty pool: after COWDEV_IOC_CLONE, the pool is
+ * filled by a third view; a write to a shared page through either view is
+ * SIGBUS (pool_failures +1, alloc_failures +1, no copy), and both views
+ * keep their data.  Once a page is free the same write copies the page.
+ */
+TEST(cow_break_with_an_empty_pool)
+{
+	size_t ps = cowdev_page_size(), f, i, n = 8;
+	struct cowdev_pool_info base, pi0, pi;
+	struct cowdev_stats st;
+	int a, b, c;
+	char *ma, *mb, *mc, ch;
+
+	SMALL_POOL_OR_SKIP();
+	a = open_view(n, &ma);
+	ASSERT_LE(0, a);
+	base = pool(a);
+	pi0 = base;
+	for (i = 0; i < n; i++)
+		memset(ma + i * ps, 'a' + i, ps);
+	b = cowdev_clone(a);
+	ASSERT_LE(0, b);
+	mb = mmap(NULL, n * ps, PROT_READ | PROT_WRITE, MAP_SHARED, b, 0);
+	ASSERT_NE(MAP_FAILED, mb);
+	pi = pool(a);
+	ASSERT_EQ(pi0.used_pages + n, pi.used_pages);	/* clone: no page */
+	f = pi.free_pages;
+	c = open_view(f, &mc);
+	ASSERT_LE(0, c);
+	ASSERT_EQ(f, write_pages(mc, 0, f, 'c'));
+	pi0 = pool(a);
+	ASSERT_EQ(0, pi0.free_pages);
+	ASSERT_EQ(n, stats(a).shared_pages);
+
+	/* Write without a pte (the clone zapped them), through a. */
+	EXPECT_EQ(SIGBUS, cowdev_try_write(ma + 2 * ps, 'A'));
+	st = stats(a);
+	EXPECT_EQ(1, st.pool_failures);
+	EXPECT_EQ(1, st.sigbus);
+	EXPECT_EQ(0, st.cow_copies);
+	EXPECT_EQ(n, st.shared_pages);
+	EXPECT_EQ(pi0.alloc_failures + 1, pool(a).alloc_failures);
+	/* Write after a read (read-only pte), through b. */
+	EXPECT_EQ(0, cowdev_try_read(mb + 3 * ps, &ch));
+	EXPECT_EQ('a' + 3, ch);
+	EXPECT_EQ(SIGBUS, cowdev_try_write(mb + 3 * ps, 'B'));
+	st = stats(b);
+	EXPECT_EQ(1, st.pool_failures);
+	EXPECT_EQ(1, st.sigbus);
+	EXPECT_EQ(0, st.cow_copies);
+	EXPECT_EQ(n, st.shared_pages);
+	pi = pool(a);
+	EXPECT_EQ(pi0.alloc_failures + 2, pi.alloc_failures);
+	EXPECT_EQ(pi0.used_pages, pi.used_pages);
+	/* Both views unchanged, whichever mapping looks. */
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ('a' + i, ma[i * ps]) TH_LOG("a page %zu", i);
+		ASSERT_EQ('a' + i, ma[i * ps + ps - 1]);
+		ASSERT_EQ('a' + i, mb[i * ps]) TH_LOG("b page %zu", i);
+		ASSERT_EQ('a' + i, mb[i * ps + ps - 1]);
+	}
+
+	/* Two pages back to the pool: both breaks work now. */
+	ASSERT_EQ(0, cowdev_set_size(c, (f - 2) * ps));
+	EXPECT_EQ(2, pool(a).free_pages);
+	EXPECT_EQ(0, cowdev_try_write(ma + 2 * ps, 'A'));
+	EXPECT_EQ(0, cowdev_try_write(mb + 3 * ps, 'B'));
+	EXPECT_EQ(1, stats(a).cow_copies);
+	EXPECT_EQ(1, stats(b).cow_copies);
+	EXPECT_EQ(n - 2, stats(a).shared_pages);
+	EXPECT_EQ('A', ma[2 * ps]);
+	EXPECT_EQ('a' + 2, mb[2 * ps]);
+	EXPECT_EQ('B', mb[3 * ps]);
+	EXPECT_EQ('a' + 3, ma[3 * ps]);
+	EXPECT_EQ('a' + 2, ma[2 * ps + 1]);
+	EXPECT_EQ(0, pool(a).free_pages);
+	EXPECT_EQ(pi0.alloc_failures + 2, pool(a).alloc_failures);
+
+	munmap(mc, f * ps);
+	close(c);
+	munmap(mb, n * ps);
+	close(b);
+	munmap(ma, n * ps);
+	close(a);
+	a = cowdev_open();
+	ASSERT_LE(0, a);
+	pi = pool(a);
+	EXPECT_EQ(base.used_pages, pi.used_pages);
+	EXPECT_EQ(base.free_pages, pi.free_pages);
+	close(a);
+}
+
+TEST_HARNESS_MAIN
