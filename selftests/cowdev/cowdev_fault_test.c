@@ -1093,7 +1093,8 @@ TEST(munmap_keeps_the_view)
 /*
  * mremap: a move keeps the data and the view (writes through the moved
  * mapping reach the view); growing by moving, the part within the size
- * sees the view's data and the part beyond it gets SIGBUS.
+ * sees the view's data and the part beyond it gets SIGBUS; growing in place
+ * is refused by core mm (ENOMEM, documented); shrinking keeps the rest.
  */
 TEST(mremap_moves_and_grows)
 {
@@ -1128,8 +1129,17 @@ TEST(mremap_moves_and_grows)
 	r[2 * ps] = 'o';
 	EXPECT_EQ('o', other[2 * ps]);
 
-	/* Grow (it cannot grow in place: the next page is mapped). */
+	/*
+	 * Documented (Documentation/cowdev.rst): core mm never expands a
+	 * VM_MIXEDMAP VMA in place, so with the range after it free, growing
+	 * fails with ENOMEM even with MREMAP_MAYMOVE, and changes nothing.
+	 */
 	ASSERT_EQ(0, munmap(dst + 4 * ps, 12 * ps));
+	EXPECT_EQ(MAP_FAILED, mremap(r, 4 * ps, 8 * ps, MREMAP_MAYMOVE));
+	EXPECT_EQ(ENOMEM, errno);
+	EXPECT_EQ('m', r[0]);
+	EXPECT_EQ((long)(4 * ps / 1024), cowdev_smaps_kb(r, "Size"));
+	/* Grow with the next page mapped: mremap moves it. */
 	ASSERT_EQ(dst + 4 * ps, mmap(dst + 4 * ps, ps, PROT_NONE,
 				     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
 				     -1, 0));
@@ -1152,7 +1162,11 @@ TEST(mremap_moves_and_grows)
 	EXPECT_EQ(2, stats(fd).sigbus);
 	/* Pages 0, 1, 2, 5, 7 and 11. */
 	EXPECT_EQ(6, stats(fd).resident_pages);
-	munmap(r, 12 * ps);
+	/* Shrinking the mapping keeps what remains; the rest is gone. */
+	ASSERT_EQ(r, mremap(r, 12 * ps, 6 * ps, 0));
+	EXPECT_EQ('5', r[5 * ps]);
+	EXPECT_EQ(SIGSEGV, cowdev_try_read(r + 7 * ps, &c));
+	munmap(r, 6 * ps);
 	munmap(dst + 4 * ps, ps);
 	munmap(guard, 6 * ps);
 	munmap(other, 8 * ps);
