@@ -1,0 +1,507 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The bpftrace scripts of scripts/bpftrace/ (issue 7) run in the guest:
+ * each one starts, attaches, sees a known workload this process runs on
+ * /dev/cowdev, stops on SIGINT with exit status 0 and prints its
+ * aggregates with the exact counts that workload produces (keyed by this
+ * process's comm and pid where the script keys by process).
+ *
+ * The workload (one view of 32 pages, mapped MAP_SHARED at a 128 KiB
+ * aligned address, so each fault-around window is 16 pages of the
+ * mapping):
+ *   1. write pages 0-15: 16 x (->fault ALLOC, ->page_mkwrite REUSE)
+ *   2. read pages 16-23 (holes): 8 x (->map_pages mapping 0, ->fault ZERO)
+ *   3. MADV_DONTNEED pages 0-15, read page 0: one ->map_pages that maps
+ *      16 ptes, the faulting page among them (no ->fault)
+ *   4. clone the view, write pages 0-3: per page ->fault RESIDENT,
+ *      ->page_mkwrite COPY (a COW copy), then on the retried access
+ *      ->fault RESIDENT and ->page_mkwrite REUSE
+ *
+ * bpftrace takes seconds to start under TCG and minutes on a debug kernel
+ * (KASAN): there the tests are skipped, as they are without bpftrace.
+ * Scripts are found at ../../scripts/bpftrace/ from this binary.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "kselftest_harness.h"
+#include "cowdev_test.h"
+
+#define NP 32			/* pages of the workload's view */
+#define START_TIMEOUT 150	/* seconds to wait for bpftrace to attach */
+#define STOP_TIMEOUT 120		/* ...and to print and exit after SIGINT */
+#define BANNER "Hit Ctrl-C to end."
+
+struct bpftrace {
+	pid_t pid;
+	int out;		/* its stdout and stderr */
+	char *buf;		/* everything it printed, NUL-terminated */
+	size_t len, cap;
+};
+
+/* What the workload leaves for the checks. */
+struct workload {
+	int fd, clone;
+	char *map;
+	size_t len;
+	uint64_t id, clone_id;
+};
+
+static int is_debug_kernel(void)
+{
+	const char *k = getenv("COWDEV_KERNEL");
+	size_t n = k ? strlen(k) : 0;
+
+	if (n >= 6 && !strcmp(k + n - 6, "-debug"))
+		return 1;
+	return !access("/sys/kernel/debug/kmemleak", F_OK);
+}
+
+static int have_bpftrace(void)
+{
+	const char *path = getenv("PATH");
+	char dir[PATH_MAX], *save = NULL, *p, *copy;
+	int found = 0;
+
+	if (!path)
+		path = "/usr/bin:/bin:/usr/sbin:/sbin";
+	copy = strdup(path);
+	for (p = strtok_r(copy, ":", &save); p && !found;
+	     p = strtok_r(NULL, ":", &save)) {
+		snprintf(dir, sizeof(dir), "%s/bpftrace", p);
+		found = !access(dir, X_OK);
+	}
+	free(copy);
+	return found;
+}
+
+/* ../../scripts/bpftrace/@name from the directory of this binary. */
+static int script_path(const char *name, char *path, size_t len)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n < 0)
+		return -1;
+	exe[n] = 0;
+	snprintf(path, len, "%s/../../scripts/bpftrace/%s", dirname(exe),
+		 name);
+	return access(path, R_OK);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * Read what bpftrace prints until @needle appears (NULL: until end of
+ * file) or @timeout seconds pass.  Returns 1 when found / at EOF, else 0.
+ */
+static int bt_read(struct bpftrace *b, const char *needle, double timeout)
+{
+	double end = now() + timeout;
+	struct pollfd pfd = { .fd = b->out, .events = POLLIN };
+	ssize_t r;
+
+	for (;;) {
+		if (needle && b->buf && strstr(b->buf, needle))
+			return 1;
+		if (now() > end)
+			return 0;
+		if (poll(&pfd, 1, 200) <= 0)
+			continue;
+		if (b->cap - b->len < 4096) {
+			b->cap = b->cap ? 2 * b->cap : 65536;
+			b->buf = realloc(b->buf, b->cap);
+			if (!b->buf)
+				return 0;
+		}
+		r = read(b->out, b->buf + b->len, b->cap - b->len - 1);
+		if (r <= 0)
+			return !needle;
+		b->len += r;
+		b->buf[b->len] = 0;
+	}
+}
+
+static int bt_start(struct bpftrace *b, const char *script)
+{
+	int p[2];
+
+	memset(b, 0, sizeof(*b));
+	b->pid = -1;
+	if (pipe(p))
+		return -1;
+	b->pid = fork();
+	if (b->pid < 0)
+		return -1;
+	if (b->pid == 0) {
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		close(p[0]);
+		close(p[1]);
+		execlp("bpftrace", "bpftrace", script, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	b->out = p[0];
+	return 0;
+}
+
+/* SIGINT, read all it prints, reap it; its wait status or -1. */
+static int bt_stop(struct bpftrace *b)
+{
+	int status = -1;
+
+	if (b->pid <= 0)
+		return -1;
+	kill(b->pid, SIGINT);
+	if (!bt_read(b, NULL, STOP_TIMEOUT))
+		kill(b->pid, SIGKILL);
+	if (waitpid(b->pid, &status, 0) != b->pid)
+		status = -1;
+	b->pid = -1;
+	close(b->out);
+	return status;
+}
+
+static void bt_kill(struct bpftrace *b)
+{
+	if (b->pid > 0) {
+		kill(b->pid, SIGKILL);
+		waitpid(b->pid, NULL, 0);
+		close(b->out);
+	}
+	free(b->buf);
+	b->buf = NULL;
+	b->pid = -1;
+}
+
+/*
+ * The value of the map line that starts with @key ("@faults[a, b]"):
+ * "KEY: N".  -1 if there is none.
+ */
+static long long map_value(const char *out, const char *key)
+{
+	size_t n = strlen(key);
+	const char *p = out;
+
+	while (p && *p) {
+		if (!strncmp(p, key, n) && !strncmp(p + n, ": ", 2))
+			return strtoll(p + n + 2, NULL, 10);
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return -1;
+}
+
+/*
+ * The total count of the histogram printed under "KEY: " (lines
+ * "[lo, hi)   N |@@@|" until an empty line); -1 if there is no such map.
+ */
+static long long hist_total(const char *out, const char *key,
+			    long long *bucket0)
+{
+	size_t n = strlen(key);
+	const char *p = out, *q;
+	long long total = -1;
+
+	while (p && *p) {
+		if (!strncmp(p, key, n) && !strncmp(p + n, ": ", 2))
+			break;
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	if (!p || !*p)
+		return -1;
+	p = strchr(p, '\n');
+	total = 0;
+	while (p && *++p == '[') {
+		/* "[lo, hi)" or "[n]" */
+		q = strpbrk(p, ")]\n");
+		if (!q || *q == '\n')
+			break;
+		if (bucket0 && !strncmp(p, "[0]", 3))
+			*bucket0 = strtoll(q + 1, NULL, 10);
+		total += strtoll(q + 1, NULL, 10);
+		p = strchr(p, '\n');
+	}
+	return total;
+}
+
+static void self_comm(char *comm, size_t len)
+{
+	FILE *f = fopen("/proc/self/comm", "r");
+
+	comm[0] = 0;
+	if (f) {
+		if (!fgets(comm, len, f))
+			comm[0] = 0;
+		fclose(f);
+	}
+	comm[strcspn(comm, "\n")] = 0;
+}
+
+/* A key "@name[COMM, PID" followed by @rest ("]" or ", a, b]"). */
+static const char *pkey(const char *name, const char *rest)
+{
+	static char bufs[8][256];
+	static int next;
+	char *b = bufs[next++ % 8], comm[32];
+
+	self_comm(comm, sizeof(comm));
+	snprintf(b, sizeof(bufs[0]), "@%s[%s, %d%s", name, comm, getpid(),
+		 rest);
+	return b;
+}
+
+static const char *key(const char *fmt, ...)
+{
+	static char bufs[8][256];
+	static int next;
+	char *b = bufs[next++ % 8];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(b, sizeof(bufs[0]), fmt, ap);
+	va_end(ap);
+	return b;
+}
+
+static uint64_t view_id(int fd)
+{
+	struct cowdev_stats st;
+
+	if (cowdev_get_stats(fd, &st))
+		return ~0ULL;
+	return st.view_id;
+}
+
+/* Not inlined: the COW copies' user stacks show this function. */
+static void __attribute__((noinline))
+cowdev_workload_write(char *m, int first, int n, size_t ps, char v)
+{
+	int i;
+
+	for (i = first; i < first + n; i++)
+		((volatile char *)m)[i * ps] = v;
+	__asm__ volatile("" ::: "memory");
+}
+
+/* The workload described at the top; returns 0 on success. */
+static int run_workload(struct workload *w)
+{
+	size_t ps = cowdev_page_size();
+	char *area;
+	int i;
+
+	memset(w, 0, sizeof(*w));
+	w->clone = -1;
+	w->len = NP * ps;
+	w->fd = cowdev_open();
+	if (w->fd < 0 || cowdev_set_size(w->fd, w->len))
+		return -1;
+	w->id = view_id(w->fd);
+	area = mmap(NULL, 2 * w->len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+		    -1, 0);
+	if (area == MAP_FAILED)
+		return -1;
+	w->map = (char *)(((uintptr_t)area + w->len - 1) &
+			  ~(uintptr_t)(w->len - 1));
+	if (mmap(w->map, w->len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+		 w->fd, 0) != w->map)
+		return -1;
+	cowdev_workload_write(w->map, 0, 16, ps, 1);
+	for (i = 16; i < 24; i++)
+		if (((volatile char *)w->map)[i * ps])
+			return -1;
+	if (madvise(w->map, 16 * ps, MADV_DONTNEED))
+		return -1;
+	if (((volatile char *)w->map)[0] != 1)
+		return -1;
+	w->clone = cowdev_clone(w->fd);
+	if (w->clone < 0)
+		return -1;
+	w->clone_id = view_id(w->clone);
+	cowdev_workload_write(w->map, 0, 4, ps, 2);
+	return 0;
+}
+
+static void end_workload(struct workload *w)
+{
+	if (w->map)
+		munmap(w->map, w->len);
+	if (w->clone >= 0)
+		close(w->clone);
+	if (w->fd > 0)
+		close(w->fd);
+}
+
+FIXTURE(bt) {
+	struct bpftrace b;
+	struct workload w;
+	char *out;
+};
+
+FIXTURE_SETUP(bt)
+{
+	memset(&self->b, 0, sizeof(self->b));
+	memset(&self->w, 0, sizeof(self->w));
+	self->b.pid = -1;
+	self->w.clone = -1;
+	self->out = "";
+	if (is_debug_kernel())
+		SKIP(return, "debug kernel: bpftrace takes minutes to start");
+	if (!have_bpftrace())
+		SKIP(return, "no bpftrace");
+}
+
+FIXTURE_TEARDOWN(bt)
+{
+	bt_kill(&self->b);
+	end_workload(&self->w);
+}
+
+/*
+ * Start @script, wait until its BEGIN banner shows it attached, run the
+ * workload, stop it with SIGINT; it must exit 0.  The workload's view stays
+ * alive (and this process too) until bpftrace has printed.
+ */
+static void trace_workload(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(bt) *self, const char *script)
+{
+	char path[PATH_MAX];
+	double t0 = now();
+	int status;
+
+	ASSERT_EQ(0, script_path(script, path, sizeof(path)))
+		TH_LOG("%s: %s", path, strerror(errno));
+	ASSERT_EQ(0, bt_start(&self->b, path));
+	ASSERT_TRUE(bt_read(&self->b, BANNER, START_TIMEOUT)) {
+		TH_LOG("bpftrace %s did not attach:\n%s", script,
+		       self->b.buf ? self->b.buf : "");
+	}
+	TH_LOG("%s attached after %.1f s", script, now() - t0);
+	ASSERT_EQ(0, run_workload(&self->w));
+	t0 = now();
+	status = bt_stop(&self->b);
+	TH_LOG("%s stopped after %.1f s", script, now() - t0);
+	self->out = self->b.buf ? self->b.buf : "";
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("bpftrace status %#x", status);
+	TH_LOG("%s output:\n%s", script, self->out);
+}
+
+/* Per process and per view, each outcome counted exactly. */
+TEST_F_TIMEOUT(bt, faults, 300)
+{
+	const char *o;
+
+	trace_workload(_metadata, self, "faults.bt");
+	o = self->out;
+	EXPECT_EQ(16, map_value(o, pkey("faults", ", write, ALLOC]")));
+	EXPECT_EQ(8, map_value(o, pkey("faults", ", read, ZERO]")));
+	EXPECT_EQ(8, map_value(o, pkey("faults", ", write, RESIDENT]")));
+	EXPECT_EQ(4, map_value(o, pkey("faults", ", mkwrite, COPY]")));
+	EXPECT_EQ(20, map_value(o, pkey("faults", ", mkwrite, REUSE]")));
+	EXPECT_EQ(-1, map_value(o, pkey("faults", ", mkwrite, ALLOC]")));
+	EXPECT_EQ(16, map_value(o, key("@views[%llu, write, ALLOC]",
+				       (unsigned long long)self->w.id)));
+	EXPECT_EQ(8, map_value(o, key("@views[%llu, read, ZERO]",
+				      (unsigned long long)self->w.id)));
+	EXPECT_EQ(4, map_value(o, key("@views[%llu, mkwrite, COPY]",
+				      (unsigned long long)self->w.id)));
+	EXPECT_EQ(NULL, strstr(o, "@sigbus["));
+}
+
+/* COW copies per process, per view pair, with the writing function. */
+TEST_F_TIMEOUT(bt, cow, 300)
+{
+	const char *o;
+
+	trace_workload(_metadata, self, "cow.bt");
+	o = self->out;
+	EXPECT_EQ(4, map_value(o, pkey("copies", "]")));
+	EXPECT_EQ(4, map_value(o, key("@copies_by_view[%llu, %llu]",
+				      (unsigned long long)self->w.id,
+				      (unsigned long long)self->w.id)));
+	EXPECT_EQ(1, map_value(o, pkey("clones",
+				       key(", %llu, %llu]",
+					   (unsigned long long)self->w.id,
+					   (unsigned long long)self->w.clone_id))));
+	EXPECT_EQ(16, map_value(o, pkey("shared_at_clone", "]")));
+	EXPECT_NE(NULL, strstr(o, pkey("stacks", ", \n")));
+	EXPECT_NE(NULL, strstr(o, "cowdev_workload_write"));
+}
+
+/* Every handler call lands in a histogram of its outcome. */
+TEST_F_TIMEOUT(bt, latency, 300)
+{
+	const char *o;
+
+	trace_workload(_metadata, self, "latency.bt");
+	o = self->out;
+	EXPECT_EQ(16, hist_total(o, "@fault_ns[ALLOC]", NULL));
+	EXPECT_EQ(8, hist_total(o, "@fault_ns[ZERO]", NULL));
+	EXPECT_EQ(8, hist_total(o, "@fault_ns[RESIDENT]", NULL));
+	EXPECT_EQ(4, hist_total(o, "@mkwrite_ns[COPY]", NULL));
+	EXPECT_EQ(20, hist_total(o, "@mkwrite_ns[REUSE]", NULL));
+	EXPECT_EQ(9, hist_total(o, "@map_pages_ns", NULL));
+	EXPECT_EQ(NULL, strstr(o, "UNKNOWN"));
+}
+
+/* ptes per map_pages call: eight empty windows and one full one. */
+TEST_F_TIMEOUT(bt, faultaround, 300)
+{
+	long long zero = -1;
+	const char *o;
+
+	trace_workload(_metadata, self, "faultaround.bt");
+	o = self->out;
+	EXPECT_EQ(9, map_value(o, pkey("calls", "]")));
+	EXPECT_EQ(16, map_value(o, pkey("ptes", "]")));
+	EXPECT_EQ(1, map_value(o, pkey("served", "]")));
+	EXPECT_EQ(8, map_value(o, pkey("fell_through", "]")));
+	EXPECT_EQ(16, map_value(o, key("@ptes_by_view[%llu]",
+				       (unsigned long long)self->w.id)));
+	EXPECT_EQ(9, hist_total(o, "@ptes_per_call", &zero));
+	EXPECT_EQ(8, zero);
+	EXPECT_EQ(9, hist_total(o, "@window_pages", NULL));
+	EXPECT_NE(NULL, strstr(o, "@ptes_stats: count 9, average 1, total 16"));
+}
+
+/*
+ * The kernel's exceptions beside cowdev's calls: every cowdev call came in
+ * an exception of this process; reads of holes ran ->map_pages and then
+ * ->fault in one exception; a COW write takes two exceptions.
+ */
+TEST_F_TIMEOUT(bt, vs_kernel, 300)
+{
+	long long exc;
+	const char *o;
+
+	trace_workload(_metadata, self, "vs_kernel.bt");
+	o = self->out;
+	EXPECT_EQ(32, map_value(o, pkey("cowdev_fault", "]")));
+	EXPECT_EQ(24, map_value(o, pkey("cowdev_mkwrite", "]")));
+	EXPECT_EQ(9, map_value(o, pkey("cowdev_map_pages", "]")));
+	EXPECT_EQ(8, map_value(o, pkey("map_pages_then_fault", "]")));
+	EXPECT_EQ(33, map_value(o, pkey("exceptions_into_cowdev", "]")));
+	exc = map_value(o, pkey("kernel_exceptions", "]"));
+	EXPECT_LE(33, exc);
+}
+
+TEST_HARNESS_MAIN
