@@ -126,7 +126,7 @@ enum fz_op_id {
 	OP_IOCTL, OP_SETSIZE, OP_OPEN, OP_CLOSE, OP_DUP, OP_REOPEN, OP_CLONE,
 	OP_FDOPS, OP_MMAP, OP_MUNMAP, OP_MREMAP, OP_MPROTECT, OP_MADVISE,
 	OP_MSYNC, OP_ACCESS, OP_KPATH, OP_VMSPLICE, OP_DRAIN, OP_DEBUGFS,
-	OP_SYSFS, OP_FORK, OP_CLONE_VM, OP_REAP, OP_HOG,
+	OP_SYSFS, OP_FORK, OP_CLONE_VM, OP_REAP, OP_HOG, OP_RACE,
 	OP_OWN_OPEN, OP_OWN_CLOSE, OP_OWN_CLONE, OP_OWN_SETSIZE, OP_OWN_MMAP,
 	OP_OWN_MUNMAP, OP_OWN_MREMAP, OP_OWN_MPROTECT, OP_OWN_MADVISE,
 	OP_OWN_ACCESS, OP_OWN_KPATH, OP_OWN_CHECK,
@@ -138,6 +138,7 @@ struct fz_report {
 	unsigned long ops[OP_NR];
 	unsigned long forks;
 	unsigned long sigbus, sigsegv;
+	unsigned long ioctl_res[32];	/* ioctl results by FR_* */
 	unsigned int nfail;
 	char msg[FZ_MAX_MSGS][FZ_MSG_LEN];
 };
@@ -188,6 +189,7 @@ static struct {
 	int dbg_fd[FZ_DBG];
 	pthread_mutex_t child_lock;
 	struct fz_child child[FZ_CHILDREN];
+	int race_fd;			/* a cowdev fd number op_race swaps */
 	int depth;
 } P;
 
@@ -230,6 +232,7 @@ struct fz_thread {
 	char *buf;		/* PAGE_STATE buffer arena */
 	uint8_t *scratch;
 	int pipe[2];
+	int mem_fd;		/* /proc/self/mem */
 	int info_fd;		/* a view of its own, for POOL_INFO */
 	uint32_t next_id;
 	struct fz_own own[FZ_OWN_OBJS];
@@ -240,7 +243,7 @@ static const char *const fz_op_names[OP_NR] = {
 	"ioctl", "setsize", "open", "close", "dup", "reopen", "clone",
 	"fdops", "mmap", "munmap", "mremap", "mprotect", "madvise", "msync",
 	"access", "kpath", "vmsplice", "drain", "debugfs", "sysfs", "fork",
-	"clone_vm", "reap", "hog",
+	"clone_vm", "reap", "hog", "race",
 	"own_open", "own_close", "own_clone", "own_setsize", "own_mmap",
 	"own_munmap", "own_mremap", "own_mprotect", "own_madvise",
 	"own_access", "own_kpath", "own_check",
@@ -527,6 +530,13 @@ static uintptr_t fz_arena_ptr(struct fz_thread *t, char *a, size_t n)
 	size_t ps = cfg.ps, off;
 	int sp = starts[rn(t, 5)];
 
+	if (n <= ps && chance(t, 45)) {
+		/* Well inside the writable pages 0 and 1. */
+		off = rn(t, 2 * ps - n + 1);
+		if (chance(t, 70))
+			off &= ~7UL;
+		return (uintptr_t)a + off;
+	}
 	if (n && n < ps && chance(t, 55)) {
 		off = rn(t, ps - n + 1);
 		if (chance(t, 50))
@@ -906,25 +916,25 @@ static unsigned int fz_gen_cmd(struct fz_thread *t)
 	const struct fz_desc *d = &fz_descs[rn(t, FZ_NDESC)];
 	size_t size;
 
-	if (r < 50) {
+	if (r < 65) {
 		size = d->ksize;
-		if (chance(t, 40))
+		if (chance(t, 30))
 			size = d->dir == _IOC_NONE ? 1 + rn(t, 64) :
 						     fz_gen_size(t, d);
 		return _IOC(d->dir, COWDEV_IOC_MAGIC, d->nr, size);
 	}
-	if (r < 65) {
+	if (r < 75) {
 		dir = rn(t, 4);
 		size = chance(t, 50) ? d->ksize : fz_gen_size(t, d);
 		return _IOC(dir, COWDEV_IOC_MAGIC, d->nr, size);
 	}
-	if (r < 82) {
+	if (r < 87) {
 		nr = chance(t, 60) ? nrs[rn(t, 9)] : rn(t, 256);
 		if (nr >= 1 && nr <= FZ_NDESC)
 			nr = 0;
 		return _IOC(rn(t, 4), COWDEV_IOC_MAGIC, nr, fz_gen_size(t, NULL));
 	}
-	if (r < 85)
+	if (r < 90)
 		return chance(t, 50) ? TCGETS : TIOCGWINSZ;
 	do
 		magic = chance(t, 30) ? COWDEV_IOC_MAGIC + (chance(t, 50) ? 1 : -1)
@@ -1279,10 +1289,14 @@ static void op_ioctl(struct fz_thread *t)
 		c->fd = t->own[c->own].fd;
 		size = t->own[c->own].size;
 	} else {
-		slot = fz_obj_rdlock(t);
-		if (slot < 0)
-			return;
-		c->fd = P.obj[slot].fd;
+		if (chance(t, 15)) {
+			c->fd = P.race_fd;	/* swapped under our feet */
+		} else {
+			slot = fz_obj_rdlock(t);
+			if (slot < 0)
+				return;
+			c->fd = P.obj[slot].fd;
+		}
 		map = fz_map_lock(t, false, true);
 		if (map >= 0 && !P.map[map].addr) {
 			pthread_rwlock_unlock(&P.map[map].lock);
@@ -1430,6 +1444,8 @@ static void op_ioctl(struct fz_thread *t)
 			t->iter, c->fd, c->cmd, c->pname);
 	ret = fz_ioctl(c->fd, c->cmd, c->arg);
 	err = fz_err(ret);
+	__atomic_fetch_add(&cfg.rep->ioctl_res[fz_res(err)], 1,
+			   __ATOMIC_RELAXED);
 	if (!fz_expect(t, err, c->set,
 		       "ioctl(%s, cmd %#x = dir %u nr %#x size %u magic %#x, arg %s%s%s)",
 		       c->own >= 0 ? "owned view" : "shared view", c->cmd,
@@ -1582,8 +1598,7 @@ static void op_reopen(struct fz_thread *t)
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", P.obj[s].fd);
 	clone = P.obj[s].clone;
 	fd = open(path, mode | O_CLOEXEC);
-	fz_expect(t, fz_err(fd), clone ? BIT(FR_ENXIO) :
-		  BIT(FR_OK) | (mode == O_RDWR && !P.obj[s].wr ? BIT(FR_EACCES) : 0),
+	fz_expect(t, fz_err(fd), clone ? BIT(FR_ENXIO) : BIT(FR_OK),
 		  "reopen of a %s fd through %s", clone ? "clone" : "device",
 		  path);
 	if (fd >= 0)
@@ -1653,20 +1668,26 @@ static void op_mmap(struct fz_thread *t)
 		PROT_READ | PROT_WRITE, PROT_NONE, PROT_WRITE,
 		PROT_READ | PROT_EXEC };
 	size_t ps = cfg.ps, len;
-	int s = fz_obj_rdlock(t), m, prot, flags, extra = 0;
+	int s = -1, m, prot, flags, extra = 0;
 	unsigned int set = BIT(FR_OK);
-	struct fz_obj *o;
+	struct fz_obj *o, race = { .fd = P.race_fd, .rd = true, .wr = true };
 	struct fz_map *fm;
 	uint64_t off;
 	bool fixed = false, exotic = false;
 	char *addr;
 
-	if (s < 0)
-		return;
-	o = &P.obj[s];
+	if (chance(t, 10)) {
+		o = &race;
+	} else {
+		s = fz_obj_rdlock(t);
+		if (s < 0)
+			return;
+		o = &P.obj[s];
+	}
 	m = fz_map_lock(t, true, true);
 	if (m < 0) {
-		pthread_rwlock_unlock(&o->lock);
+		if (s >= 0)
+			pthread_rwlock_unlock(&o->lock);
 		return;
 	}
 	fm = &P.map[m];
@@ -1764,7 +1785,27 @@ static void op_mmap(struct fz_thread *t)
 		}
 	}
 	pthread_rwlock_unlock(&fm->lock);
-	pthread_rwlock_unlock(&o->lock);
+	if (s >= 0)
+		pthread_rwlock_unlock(&o->lock);
+}
+
+/*
+ * Replace the file behind the race fd number with dup2() while other
+ * threads use the number: ioctls and mmaps then race with the release of
+ * the view they started on.
+ */
+static void op_race(struct fz_thread *t)
+{
+	int fd;
+
+	fd = chance(t, 30) ? cowdev_clone(P.race_fd) : cowdev_open();
+	if (!fz_expect(t, fd < 0 ? -fd : 0, BIT(FR_OK), "open or clone"))
+		return;
+	if (chance(t, 70))
+		fz_expect(t, -cowdev_set_size(fd, rn(t, 64) * cfg.ps),
+			  BIT(FR_OK), "SET_SIZE");
+	fz_expect(t, fz_err(dup2(fd, P.race_fd)), BIT(FR_OK), "dup2");
+	fz_expect(t, fz_err(close(fd)), BIT(FR_OK), "close");
 }
 
 static void op_munmap(struct fz_thread *t)
@@ -1815,7 +1856,16 @@ static void op_mremap(struct fz_thread *t)
 	case 2: nlen = MIN(fm->len * 2, 1UL << 41); break;
 	default: nlen = ps * (1 + rn(t, 64));
 	}
-	switch (rn(t, 10)) {
+	switch (rn(t, 11)) {
+	case 10:
+		/* The old nonlinear interface, now a MAP_FIXED mmap. */
+		if (fm->len < 2 * ps)
+			break;
+		fz_expect(t, fz_err(remap_file_pages(fm->addr + ps,
+			  MIN(fm->len - ps, 16 * ps), 0, rn(t, 64), 0)),
+			  fm->shared ? BIT(FR_OK) | BIT(FR_EINVAL) :
+				       BIT(FR_EINVAL), "remap_file_pages");
+		goto out;
 	case 0:
 	case 1:
 		flags = 0;		/* in place: may not fit */
@@ -2006,8 +2056,10 @@ static void fz_drain(struct fz_thread *t)
 }
 
 /*
- * A kernel path reads or writes one page of a mapping: pipe in or out,
- * process_vm_readv/writev.  Returns the result (bytes, or -errno).
+ * A kernel path reads (odd @kind) or writes (even @kind) one page of a
+ * mapping: pipe in or out, process_vm_readv/writev, /proc/self/mem (which
+ * uses FOLL_FORCE).  A write writes 0x11 bytes; a read leaves the page in
+ * scratch.  Returns the result (bytes, or -errno).
  */
 static long fz_kpath(struct fz_thread *t, char *page, int kind)
 {
@@ -2015,7 +2067,7 @@ static long fz_kpath(struct fz_thread *t, char *page, int kind)
 	long r;
 
 	fz_drain(t);
-	if (kind == 0 || kind == 2)
+	if (!(kind & 1))
 		memset(t->scratch, 0x11, cfg.ps);
 	switch (kind) {
 	case 0:		/* the kernel writes the page from a pipe */
@@ -2032,8 +2084,14 @@ static long fz_kpath(struct fz_thread *t, char *page, int kind)
 	case 2:
 		r = process_vm_writev(getpid(), &local, 1, &remote, 1, 0);
 		break;
-	default:
+	case 3:
 		r = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+		break;
+	case 4:		/* FOLL_FORCE: writes private read-only mappings */
+		r = pwrite(t->mem_fd, t->scratch, cfg.ps, (off_t)page);
+		break;
+	default:
+		r = pread(t->mem_fd, t->scratch, cfg.ps, (off_t)page);
 	}
 	if (r < 0)
 		r = -errno;
@@ -2043,15 +2101,18 @@ static long fz_kpath(struct fz_thread *t, char *page, int kind)
 
 static void op_kpath(struct fz_thread *t)
 {
-	int m = fz_map_lock(t, false, false), kind = rn(t, 4);
+	int m = fz_map_lock(t, false, false), kind = rn(t, 6);
 	struct fz_map *fm = &P.map[m];
-	bool write = kind == 0 || kind == 2;
+	bool write = !(kind & 1);
 	unsigned int set;
 	long r;
 
 	if (!fm->addr)
 		goto out;
-	if (write)
+	if (kind >= 4)		/* /proc/self/mem: EIO, and FOLL_FORCE */
+		set = BIT(FR_EIO) | (write && fm->shared &&
+				     !(fm->prot & PROT_WRITE) ? 0 : BIT(FR_OK));
+	else if (write)
 		set = fm->prot & PROT_WRITE ? BIT(FR_OK) | BIT(FR_EFAULT) :
 					      BIT(FR_EFAULT);
 	else
@@ -2290,6 +2351,7 @@ static void fz_proc_cleanup(struct fz_thread *t)
 			close(P.dbg_fd[i]);
 			P.dbg_fd[i] = -1;
 		}
+	close(P.race_fd);
 }
 
 /* A forked child: fuzz a little more on its copy of everything, exit. */
@@ -2777,8 +2839,8 @@ static void op_own_access(struct fz_thread *t)
 
 static void op_own_kpath(struct fz_thread *t)
 {
-	int m = fz_omap_pick(t), kind = rn(t, 4);
-	bool write = kind == 0 || kind == 2;
+	int m = fz_omap_pick(t), kind = rn(t, 6), ferr = EFAULT;
+	bool write = !(kind & 1), denied;
 	struct fz_omap *om;
 	struct fz_own *a;
 	unsigned long i, p, k;
@@ -2793,14 +2855,21 @@ static void op_own_kpath(struct fz_thread *t)
 	p = om->pgoff + i;
 	af0 = fz_alloc_failures(t);
 	r = fz_kpath(t, om->addr + i * cfg.ps, kind);
-	if (fz_omap_sig(t, om, i, write)) {
-		fz_expect(t, r < 0 ? -r : 0, BIT(FR_EFAULT),
+	denied = fz_omap_sig(t, om, i, write);
+	if (kind >= 4) {
+		/* FOLL_FORCE reads anything and writes private copies. */
+		ferr = EIO;
+		denied = p >= a->size || (write && om->shared &&
+					  !(om->prot & PROT_WRITE));
+	}
+	if (denied) {
+		fz_expect(t, r < 0 ? -r : 0, BIT(fz_res(ferr)),
 			  "kernel %s (path %d) of page %lu (size %lu), prot %#x",
 			  write ? "write" : "read", kind, p, a->size, om->prot);
 		return;
 	}
 	if (r != (long)cfg.ps) {
-		if (!(r == -EFAULT && write && om->shared &&
+		if (!(r == -ferr && write && om->shared &&
 		      fz_alloc_failures(t) != af0))
 			fz_fail(t, "kernel %s (path %d) of page %lu (size %lu) through a %s mapping: %ld",
 				write ? "write" : "read", kind, p, a->size,
@@ -2875,6 +2944,7 @@ static const struct {
 	[OP_CLONE_VM] = { op_clone_vm, 1, true },
 	[OP_REAP] = { op_reap, 1 },
 	[OP_HOG] = { op_hog, 1 },
+	[OP_RACE] = { op_race, 2 },
 	[OP_OWN_OPEN] = { op_own_open, 2 },
 	[OP_OWN_CLOSE] = { op_own_close, 1 },
 	[OP_OWN_CLONE] = { op_own_clone, 2 },
@@ -2947,7 +3017,9 @@ static void fz_thread_init(struct fz_thread *t, const char *who, uint64_t seed,
 		t->buf = fz_arena_new();
 	t->scratch = malloc(FZ_SCRATCH);
 	t->info_fd = cowdev_open();
+	t->mem_fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
 	if (!t->arg || !t->buf || !t->scratch || t->info_fd < 0 ||
+	    t->mem_fd < 0 ||
 	    pipe2(t->pipe, O_NONBLOCK | O_CLOEXEC)) {
 		fz_fail(t, "thread setup failed");
 		t->max_iters = 1;
@@ -2978,6 +3050,8 @@ static void fz_thread_fini(struct fz_thread *t)
 			fz_own_drop(t, i);
 	if (t->info_fd >= 0)
 		close(t->info_fd);
+	if (t->mem_fd >= 0)
+		close(t->mem_fd);
 	close(t->pipe[0]);
 	close(t->pipe[1]);
 	free(t->scratch);
@@ -3014,6 +3088,9 @@ static void __attribute__((noreturn)) fz_worker(int w)
 			       cfg.seed ^ ((uint64_t)(w + 1) << 32) ^ (i + 1),
 			       cfg.end, cfg.iters);
 	}
+	P.race_fd = cowdev_open();
+	if (P.race_fd < 0)
+		_exit(3);
 	/* A few views to start with. */
 	for (i = 0; i < FZ_OBJS / 2; i++)
 		op_open(&ts[0]);
@@ -3177,6 +3254,13 @@ TEST_F_TIMEOUT(fuzz, interface, 7200)
 			n = 0;
 		}
 	}
+
+	n = 0;
+	for (i = 0; i < FR_NR; i++)
+		if (cfg.rep->ioctl_res[i])
+			n += snprintf(line + n, sizeof(line) - n, " %s=%lu",
+				      fz_res_names[i], cfg.rep->ioctl_res[i]);
+	ksft_print_msg("cowdev_fuzz: ioctl results:%s\n", line);
 
 	if (!left) {
 		/* Every fd and mapping is gone: the pool is back. */
