@@ -1595,4 +1595,159 @@ TEST_F_TIMEOUT(obj, readers_see_a_hole_being_filled, 60)
 	munmap(writer, NPAGES * ps);
 }
 
+struct hammer {
+	char *map;		/* the readers' mapping */
+	int fd, flags;		/* the view; MAP_SHARED or MAP_PRIVATE */
+	size_t ps;
+	atomic_int page;	/* the hole of this round; -1: stop */
+	atomic_int written;	/* the writer's store has returned */
+	atomic_int stale;	/* final reads that still saw 0 */
+	atomic_long faults;	/* reads done while the hole was filled */
+	pthread_barrier_t start, end;
+};
+
+/*
+ * Each round: drop the pte and read the hole, again and again, so that a
+ * read fault is in flight when the writer fills the hole; once the write
+ * has returned, one last read must see it.
+ */
+static void *hammer_reader(void *arg)
+{
+	struct hammer *h = arg;
+	volatile char *p;
+	long n;
+	int page;
+
+	for (;;) {
+		pthread_barrier_wait(&h->start);
+		page = atomic_load(&h->page);
+		if (page < 0)
+			break;
+		p = (volatile char *)h->map + page * h->ps;
+		for (n = 0; !atomic_load(&h->written); n++) {
+			madvise((void *)p, h->ps, MADV_DONTNEED);
+			(void)*p;
+		}
+		if (*p == 0)
+			atomic_fetch_add(&h->stale, 1);
+		atomic_fetch_add(&h->faults, n);
+		pthread_barrier_wait(&h->end);
+	}
+	return NULL;
+}
+
+/*
+ * The same, but each read is through a new one-page mapping alone in its
+ * 2 MiB region, so that its page table is freed at munmap and every read
+ * fault also allocates one (a longer fault: a wider race window).
+ */
+static void *hammer_remap_reader(void *arg)
+{
+	size_t pmd = 2UL << 20;
+	struct hammer *h = arg;
+	volatile char *p;
+	char *rsv, *a;
+	long n;
+	int page;
+
+	rsv = mmap(NULL, 2 * pmd, PROT_NONE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (rsv == MAP_FAILED)
+		return (void *)1;
+	a = (char *)(((uintptr_t)rsv + pmd - 1) & ~(uintptr_t)(pmd - 1));
+	munmap(a, pmd);
+	for (;;) {
+		pthread_barrier_wait(&h->start);
+		page = atomic_load(&h->page);
+		if (page < 0)
+			break;
+		for (n = 0;; n++) {
+			p = mmap(a, h->ps, PROT_READ, h->flags | MAP_FIXED,
+				 h->fd, page * h->ps);
+			if (p != (volatile char *)a)
+				return (void *)2;
+			(void)*p;
+			if (atomic_load(&h->written))
+				break;
+			munmap(a, h->ps);
+		}
+		if (*p == 0)
+			atomic_fetch_add(&h->stale, 1);
+		munmap(a, h->ps);
+		atomic_fetch_add(&h->faults, n);
+		pthread_barrier_wait(&h->end);
+	}
+	munmap(rsv, 2 * pmd);
+	return NULL;
+}
+
+/*
+ * A hole filled while read faults keep mapping it with the zero page (the
+ * pte installed by a reader that looked before the fill must not outlive
+ * it): after the write returns, every reader sees the data, on a second
+ * shared mapping and on a private one.  About a second of rounds, each on
+ * a new hole, with a varying delay before the write.
+ */
+#define HAMMER_PAGES 1024
+#define HAMMER_READERS 3	/* one drops its pte, the others remap */
+#define HAMMER_SECONDS 1.5
+
+TEST_F_TIMEOUT(obj, hole_fill_races_with_faulting_readers, 60)
+{
+	size_t ps = self->ps, len = HAMMER_PAGES * ps;
+	pthread_t t[HAMMER_READERS];
+	struct hammer h = { .ps = ps, .fd = self->fd,
+			    .flags = variant->flags };
+	struct cowdev_stats st;
+	volatile unsigned long spin;
+	int i, round;
+	char *writer;
+	void *ret;
+	double end;
+
+	ASSERT_EQ(0, cowdev_set_size(self->fd, len));
+	h.map = mmap(NULL, len, PROT_READ, variant->flags, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, h.map);
+	writer = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      self->fd, 0);
+	ASSERT_NE(MAP_FAILED, writer);
+	pthread_barrier_init(&h.start, NULL, HAMMER_READERS + 1);
+	pthread_barrier_init(&h.end, NULL, HAMMER_READERS + 1);
+	for (i = 0; i < HAMMER_READERS; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, i ? hammer_remap_reader
+					    : hammer_reader, &h));
+	end = now() + HAMMER_SECONDS;
+	for (round = 0; round < HAMMER_PAGES && now() < end; round++) {
+		atomic_store(&h.page, round);
+		atomic_store(&h.written, 0);
+		pthread_barrier_wait(&h.start);
+		/* A varying delay: the fill lands at varying points. */
+		for (spin = 0; spin < (unsigned long)(round % 16) * 500; spin++)
+			;
+		writer[round * ps] = (char)(round | 1);
+		atomic_store(&h.written, 1);
+		pthread_barrier_wait(&h.end);
+	}
+	atomic_store(&h.page, -1);
+	pthread_barrier_wait(&h.start);
+	for (i = 0; i < HAMMER_READERS; i++) {
+		pthread_join(t[i], &ret);
+		EXPECT_EQ(NULL, ret);
+	}
+	pthread_barrier_destroy(&h.start);
+	pthread_barrier_destroy(&h.end);
+	TH_LOG("%d rounds, %ld reads during the fills", round,
+	       atomic_load(&h.faults));
+	EXPECT_EQ(0, atomic_load(&h.stale));
+	for (i = 0; i < round; i++)
+		ASSERT_EQ((char)(i | 1), h.map[i * ps]) TH_LOG("page %d", i);
+	st = stats(self->fd);
+	EXPECT_EQ(round, st.demand_allocs);
+	EXPECT_EQ(round, st.resident_pages);
+	EXPECT_EQ(0, st.sigbus);
+	EXPECT_EQ(self->used0 + round, pool_used(self->fd));
+	munmap(writer, len);
+	munmap(h.map, len);
+}
+
 TEST_HARNESS_MAIN

@@ -118,6 +118,12 @@
 #define FZ_TOUCH_PAGES	4096	/* accesses stay in the first 16 MiB */
 
 #define BIT(x) (1u << (x))
+#ifndef __noinline
+#define __noinline __attribute__((noinline))
+#endif
+#ifndef __noreturn
+#define __noreturn __attribute__((noreturn))
+#endif
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 
 /* ---- configuration and the cross-process report ---- */
@@ -305,26 +311,46 @@ static const char *const fz_res_names[FR_NR] = {
 static int fz_res(int err)
 {
 	switch (err) {
-	case 0: return FR_OK;
-	case EFAULT: return FR_EFAULT;
-	case EINVAL: return FR_EINVAL;
-	case E2BIG: return FR_E2BIG;
-	case ENOTTY: return FR_ENOTTY;
-	case EFBIG: return FR_EFBIG;
-	case EMFILE: return FR_EMFILE;
-	case ENOMEM: return FR_ENOMEM;
-	case EACCES: return FR_EACCES;
-	case EPERM: return FR_EPERM;
-	case EOVERFLOW: return FR_EOVERFLOW;
-	case EAGAIN: return FR_EAGAIN;
-	case ENXIO: return FR_ENXIO;
-	case ENOENT: return FR_ENOENT;
-	case EIO: return FR_EIO;
-	case EOPNOTSUPP: return FR_EOPNOTSUPP;
-	case EEXIST: return FR_EEXIST;
-	case ENODEV: return FR_ENODEV;
-	case ESPIPE: return FR_ESPIPE;
-	default: return FR_OTHER;
+	case 0:
+		return FR_OK;
+	case EFAULT:
+		return FR_EFAULT;
+	case EINVAL:
+		return FR_EINVAL;
+	case E2BIG:
+		return FR_E2BIG;
+	case ENOTTY:
+		return FR_ENOTTY;
+	case EFBIG:
+		return FR_EFBIG;
+	case EMFILE:
+		return FR_EMFILE;
+	case ENOMEM:
+		return FR_ENOMEM;
+	case EACCES:
+		return FR_EACCES;
+	case EPERM:
+		return FR_EPERM;
+	case EOVERFLOW:
+		return FR_EOVERFLOW;
+	case EAGAIN:
+		return FR_EAGAIN;
+	case ENXIO:
+		return FR_ENXIO;
+	case ENOENT:
+		return FR_ENOENT;
+	case EIO:
+		return FR_EIO;
+	case EOPNOTSUPP:
+		return FR_EOPNOTSUPP;
+	case EEXIST:
+		return FR_EEXIST;
+	case ENODEV:
+		return FR_ENODEV;
+	case ESPIPE:
+		return FR_ESPIPE;
+	default:
+		return FR_OTHER;
 	}
 }
 
@@ -419,7 +445,7 @@ static void fz_signals(void)
 }
 
 /* Read one byte at @p; 0, SIGBUS or SIGSEGV. */
-static int __attribute__((noinline)) fz_read(volatile char *p, char *val)
+static int __noinline fz_read(volatile char *p, char *val)
 {
 	int sig = sigsetjmp(fz_jmp, 1);
 
@@ -432,7 +458,7 @@ static int __attribute__((noinline)) fz_read(volatile char *p, char *val)
 }
 
 /* Write @len bytes of @v from @p. */
-static int __attribute__((noinline)) fz_fill(char *p, int v, size_t len)
+static int __noinline fz_fill(char *p, int v, size_t len)
 {
 	int sig = sigsetjmp(fz_jmp, 1);
 
@@ -564,12 +590,14 @@ static uintptr_t fz_bad_ptr(struct fz_thread *t, size_t n, char *name,
 		{ 0x0000800000000000UL, "non-canonical" },
 		{ 0x8000000000000000UL, "non-canonical high" },
 	};
-	int i = rn(t, sizeof(bad) / sizeof(bad[0]) + 1);
+	int i = rn(t, ARRAY_SIZE(bad) + 1);
 
-	if (i == sizeof(bad) / sizeof(bad[0])) {
+	if (i == ARRAY_SIZE(bad)) {
 		/* Straddles the end of the user address space. */
-		snprintf(name, len, "end of user space - %zu", n / 2 + 1);
-		return 0x7ffffffff000UL - (n / 2 + 1);
+		size_t k = MIN(n, 4096) / 2 + 1;
+
+		snprintf(name, len, "end of user space - %zu", k);
+		return 0x7ffffffff000UL - k;
 	}
 	snprintf(name, len, "%s", bad[i].name);
 	return bad[i].p;
@@ -614,8 +642,9 @@ static bool fz_state_ok(uint8_t s)
 }
 
 /* Invariants of a POOL_INFO answer. */
-static void fz_check_pool(struct fz_thread *t, const struct cowdev_pool_info *pi,
-			  size_t have, const char *what)
+static void fz_check_pool(struct fz_thread *t,
+			  const struct cowdev_pool_info *pi, size_t have,
+			  const char *what)
 {
 	if (have < sizeof(*pi))
 		return;
@@ -863,7 +892,7 @@ static const struct fz_desc fz_descs[] = {
 	{ 0x07, _IOC_WRITE, sizeof(struct cowdev_page_state),
 	  COWDEV_PAGE_STATE_SIZE_VER0 },
 };
-#define FZ_NDESC (sizeof(fz_descs) / sizeof(fz_descs[0]))
+#define FZ_NDESC ARRAY_SIZE(fz_descs)
 
 static const struct fz_desc *fz_desc_of(unsigned int cmd)
 {
@@ -883,18 +912,30 @@ static size_t fz_gen_size(struct fz_thread *t, const struct fz_desc *d)
 	size_t k = d ? d->ksize : 8, v0 = d ? d->ver0 : 8;
 
 	switch (rn(t, 12)) {
-	case 0: return 0;
-	case 1: return 1 + rn(t, 7);
-	case 2: return v0 ? v0 - 1 : 0;
-	case 3: return v0;
-	case 4: return k + 1 + rn(t, 64);
-	case 5: return k + 8 * (1 + rn(t, 8));
-	case 6: return 4096;
-	case 7: return 4097;
-	case 8: return 4097 + rn(t, _IOC_SIZEMASK - 4096);
-	case 9: return _IOC_SIZEMASK;
-	case 10: return rn(t, 4097);
-	default: return k;
+	case 0:
+		return 0;
+	case 1:
+		return 1 + rn(t, 7);
+	case 2:
+		return v0 ? v0 - 1 : 0;
+	case 3:
+		return v0;
+	case 4:
+		return k + 1 + rn(t, 64);
+	case 5:
+		return k + 8 * (1 + rn(t, 8));
+	case 6:
+		return 4096;
+	case 7:
+		return 4097;
+	case 8:
+		return 4097 + rn(t, _IOC_SIZEMASK - 4096);
+	case 9:
+		return _IOC_SIZEMASK;
+	case 10:
+		return rn(t, 4097);
+	default:
+		return k;
 	}
 }
 
@@ -950,27 +991,46 @@ static uint64_t fz_gen_bytes(struct fz_thread *t, bool own)
 
 	if (own)
 		switch (rn(t, 8)) {
-		case 0: return 0;
-		case 1: return 1;
-		case 2: return ps - 1;
-		case 3: return ~0ULL;
-		case 4: return (1ULL << 63) | rnd(t);
-		default: return rn(t, FZ_OWN_PAGES * ps + 1);
+		case 0:
+			return 0;
+		case 1:
+			return 1;
+		case 2:
+			return ps - 1;
+		case 3:
+			return ~0ULL;
+		case 4:
+			return (1ULL << 63) | rnd(t);
+		default:
+			return rn(t, FZ_OWN_PAGES * ps + 1);
 		}
 	switch (rn(t, 14)) {
-	case 0: return 0;
-	case 1: return 1;
-	case 2: return ps - 1;
-	case 3: return ps;
-	case 4: return ps + 1;
-	case 5: return max;
-	case 6: return max - 1;
-	case 7: return max + 1;
-	case 8: return max + ps;
-	case 9: return ~0ULL;
-	case 10: return rnd(t);
-	case 11: return rn(t, 1024) * ps;
-	default: return rn(t, 64 * ps + 1);
+	case 0:
+		return 0;
+	case 1:
+		return 1;
+	case 2:
+		return ps - 1;
+	case 3:
+		return ps;
+	case 4:
+		return ps + 1;
+	case 5:
+		return max;
+	case 6:
+		return max - 1;
+	case 7:
+		return max + 1;
+	case 8:
+		return max + ps;
+	case 9:
+		return ~0ULL;
+	case 10:
+		return rnd(t);
+	case 11:
+		return rn(t, 1024) * ps;
+	default:
+		return rn(t, 64 * ps + 1);
 	}
 }
 
@@ -1040,16 +1100,39 @@ static void fz_gen_page_state(struct fz_thread *t, struct fz_call *c,
 
 	memset(ps, 0, sizeof(*ps));
 	switch (rn(t, 12)) {
-	case 0: ps->count = s; break;
-	case 1: break;
-	case 2: ps->start = s; break;
-	case 3: ps->start = s + 1; break;
-	case 4: ps->count = s + 1; break;
-	case 5: ps->start = ~0ULL; ps->count = 2; break;
-	case 6: ps->start = 1; ps->count = ~0ULL; break;
-	case 7: ps->start = s ? s - 1 : 0; ps->count = 1; break;
-	case 8: ps->start = rnd(t); ps->count = rnd(t); break;
-	case 9: ps->count = cfg.max_pages + 1; break;
+	case 0:
+		ps->count = s;
+		break;
+	case 1:
+		break;
+	case 2:
+		ps->start = s;
+		break;
+	case 3:
+		ps->start = s + 1;
+		break;
+	case 4:
+		ps->count = s + 1;
+		break;
+	case 5:
+		ps->start = ~0ULL;
+		ps->count = 2;
+		break;
+	case 6:
+		ps->start = 1;
+		ps->count = ~0ULL;
+		break;
+	case 7:
+		ps->start = s ? s - 1 : 0;
+		ps->count = 1;
+		break;
+	case 8:
+		ps->start = rnd(t);
+		ps->count = rnd(t);
+		break;
+	case 9:
+		ps->count = cfg.max_pages + 1;
+		break;
 	default:
 		ps->start = rn(t, s + 1);
 		ps->count = rn(t, s - ps->start + 1);
@@ -1071,7 +1154,11 @@ static void fz_gen_page_state(struct fz_thread *t, struct fz_call *c,
 		c->buf = (uintptr_t)fm->addr + rn(t, pages) * cfg.ps +
 			 rn(t, cfg.ps);
 		snprintf(c->bname, sizeof(c->bname), "cowdev mapping");
-	} else {
+		/* Never let the module write past the mapping's end. */
+		if (ps->count > (uintptr_t)fm->addr + fm->len - c->buf)
+			c->bcls = P_ARENA;
+	}
+	if (c->bcls == P_ARENA) {
 		c->buf = fz_arena_ptr(t, t->buf, MIN(ps->count, 2 * cfg.ps));
 		fz_ptr_name(t->buf, c->buf, c->bname, sizeof(c->bname), "buf");
 	}
@@ -1692,21 +1779,47 @@ static void op_mmap(struct fz_thread *t)
 	}
 	fm = &P.map[m];
 	switch (rn(t, 12)) {
-	case 0: len = 0; break;
-	case 1: len = ps * (1 + rn(t, 4)) - 1 - rn(t, ps - 1); break;
-	case 2: len = 1UL << 40; break;
-	case 3: len = -ps; break;
-	case 4: len = ps * (1 + rn(t, 512)); break;
-	default: len = ps * (1 + rn(t, 32));
+	case 0:
+		len = 0;
+		break;
+	case 1:
+		len = ps * (1 + rn(t, 4)) - 1 - rn(t, ps - 1);
+		break;
+	case 2:
+		len = 1UL << 40;
+		break;
+	case 3:
+		len = -ps;
+		break;
+	case 4:
+		len = ps * (1 + rn(t, 512));
+		break;
+	default:
+		len = ps * (1 + rn(t, 32));
 	}
 	switch (rn(t, 14)) {
-	case 0: off = 1 + rn(t, ps - 1); break;
-	case 1: off = 1ULL << 40; break;
-	case 2: off = -ps; exotic = true; break;
-	case 3: off = (1ULL << 62) + rn(t, 16) * ps; exotic = true; break;
-	case 4: off = rn(t, 4096) * ps; break;
-	case 5: off = (uint64_t)cfg.max_pages * ps; break;
-	default: off = rn(t, 64) * ps;
+	case 0:
+		off = 1 + rn(t, ps - 1);
+		break;
+	case 1:
+		off = 1ULL << 40;
+		break;
+	case 2:
+		off = -ps;
+		exotic = true;
+		break;
+	case 3:
+		off = (1ULL << 62) + rn(t, 16) * ps;
+		exotic = true;
+		break;
+	case 4:
+		off = rn(t, 4096) * ps;
+		break;
+	case 5:
+		off = (uint64_t)cfg.max_pages * ps;
+		break;
+	default:
+		off = rn(t, 64) * ps;
 	}
 	prot = prots[rn(t, 6)];
 	flags = chance(t, 65) ? MAP_SHARED : MAP_PRIVATE;
@@ -1851,10 +1964,17 @@ static void op_mremap(struct fz_thread *t)
 	if (!fm->addr)
 		goto out;
 	switch (rn(t, 5)) {
-	case 0: nlen = fm->len; break;
-	case 1: nlen = ps * (1 + rn(t, fm->len / ps)); break;
-	case 2: nlen = MIN(fm->len * 2, 1UL << 41); break;
-	default: nlen = ps * (1 + rn(t, 64));
+	case 0:
+		nlen = fm->len;
+		break;
+	case 1:
+		nlen = ps * (1 + rn(t, fm->len / ps));
+		break;
+	case 2:
+		nlen = MIN(fm->len * 2, 1UL << 41);
+		break;
+	default:
+		nlen = ps * (1 + rn(t, 64));
 	}
 	switch (rn(t, 11)) {
 	case 10:
@@ -1964,7 +2084,7 @@ static void op_madvise(struct fz_thread *t)
 		MADV_POPULATE_WRITE, MADV_DONTFORK, MADV_DOFORK, MADV_FREE,
 		MADV_REMOVE, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTDUMP,
 		MADV_DODUMP, MADV_MERGEABLE, MADV_WIPEONFORK, 25, 1000 };
-	int adv = advs[rn(t, sizeof(advs) / sizeof(advs[0]))], m, err;
+	int adv = advs[rn(t, ARRAY_SIZE(advs))], m, err;
 	bool forkflag = adv == MADV_DONTFORK || adv == MADV_DOFORK;
 	struct fz_map *fm;
 	size_t ps = cfg.ps, pages, a, n;
@@ -2355,7 +2475,7 @@ static void fz_proc_cleanup(struct fz_thread *t)
 }
 
 /* A forked child: fuzz a little more on its copy of everything, exit. */
-static void __attribute__((noreturn))
+static void __noreturn
 fz_child_main(struct fz_thread *pt, uint64_t seed, const char *who)
 {
 	static struct fz_thread ct;
@@ -2369,8 +2489,10 @@ fz_child_main(struct fz_thread *pt, uint64_t seed, const char *who)
 	for (i = 0; i < FZ_MAPS; i++)
 		if (P.map[i].dontfork)
 			fz_map_clear(&P.map[i]);	/* not in this mm */
-	/* The forking thread's arenas are in this mm; its owned objects
-	 * are left alone. */
+	/*
+	 * The forking thread's arenas are in this mm; its owned objects
+	 * are left alone.
+	 */
 	ct.arg = pt->arg;
 	ct.buf = pt->buf;
 	fz_thread_init(&ct, who, seed, MIN(cfg.end, fz_now() + 0.3),
@@ -2727,11 +2849,10 @@ static void op_own_madvise(struct fz_thread *t)
 	for (in = 0; in < n && om->pgoff + s + in < a->size; in++)
 		;
 	if (adv == MADV_POPULATE_READ || adv == MADV_POPULATE_WRITE) {
-		if (!in || fz_omap_sig(t, om, s, adv == MADV_POPULATE_WRITE)) {
+		if (!in || fz_omap_sig(t, om, s, adv == MADV_POPULATE_WRITE))
 			adv = MADV_DONTNEED;
-		} else {
+		else
 			n = in;
-		}
 	}
 	af0 = fz_alloc_failures(t);
 	err = fz_err(madvise(om->addr + s * cfg.ps, n * cfg.ps, adv));
@@ -3067,7 +3188,7 @@ static void *fz_thread_fn(void *arg)
 	return NULL;
 }
 
-static void __attribute__((noreturn)) fz_worker(int w)
+static void __noreturn fz_worker(int w)
 {
 	struct fz_thread *ts = calloc(cfg.threads, sizeof(*ts));
 	pthread_t *tids = calloc(cfg.threads, sizeof(*tids));
@@ -3187,6 +3308,8 @@ TEST_F_TIMEOUT(fuzz, interface, 7200)
 				  (uint64_t)(fz_now() * 1e9));
 	cfg.max_pages = fz_param("max_object_pages");
 	cfg.pool_pages = fz_param("pool_pages");
+	if (geteuid())
+		SKIP(return, "the fuzzer runs as root (root is exempt from user_max_pages)");
 	ASSERT_NE(0, cfg.max_pages);
 	ASSERT_NE(0, cfg.pool_pages);
 	cfg.debugfs = !access("/sys/kernel/debug/cowdev/views", R_OK);

@@ -1,0 +1,1189 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Stress of module-owned copy-on-write (issue 6): worker threads and short
+ * lived child processes do random writes (through mappings and through
+ * /proc/self/mem, process_vm_writev and read() from a pipe), reads (the same
+ * ways, and through fresh shared and private mappings), clones, closes,
+ * opens, SET_SIZE, munmap + mmap and MADV_DONTNEED, for a bounded time, and
+ * check every view's content against a model kept in userspace.
+ *
+ * The model: each view slot holds one stamp per 512-byte chunk of each page
+ * (0 = never written: zeros); every write takes a new, globally unique stamp
+ * and fills the chunks it covers with words (stamp << 12 | page << 3 |
+ * chunk), so a word read back names the write, the page and the chunk it
+ * came from.  A clone copies the source's model.
+ *
+ * Exactness under concurrency: a page is written or checked under its view's
+ * rwlock (read) and the page's mutex, so writes to different pages of one
+ * view and to different views run in parallel (the kernel sees concurrent
+ * faults, COW breaks of one shared page from several views, copies racing
+ * with reuses); clone, close, SET_SIZE and the page-state check take the
+ * view's rwlock for write, so a snapshot never has a write in flight and
+ * matches the model.  munmap + mmap of one of a view's mappings and
+ * MADV_DONTNEED do not take the view's lock: they race with faults through
+ * the view's other mappings (and, for MADV_DONTNEED, the same mapping).
+ * Child processes are forked while the others run (fork copies cowdev's ptes),
+ * work on the views that were live at the fork through their own mappings,
+ * take clones of their own and exit, releasing what they held.
+ *
+ * At the end every view is checked, everything is closed and the pool's
+ * used_pages must be back at its value before the test.
+ *
+ * COWDEV_STRESS_SECONDS (default 8) sets the duration, COWDEV_SEED the seed
+ * (printed; the interleaving of threads is not reproducible, the choices of
+ * each thread are).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <time.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "cowdev_test.h"
+
+#define MAXV		8	/* view slots */
+#define NP		32	/* pages per mapping; the largest view size */
+#define NCHUNK		8	/* model granularity: chunks per page */
+#define NMAP		3	/* mappings of each view in the parent */
+#define NTHREADS	4	/* worker threads */
+#define NCHILDREN	2	/* child processes alive at once */
+#define MAXFAIL_LOG	10	/* mismatch reports printed */
+
+enum slot_state { FREE, RESERVED, LIVE };
+
+enum op {
+	OP_WRITE, OP_READ, OP_CHECK_VIEW, OP_CLONE, OP_CLOSE, OP_OPEN,
+	OP_DONTNEED, OP_REMAP, OP_SET_SIZE, OP_STATE, OP_FORK,
+	OP_CHILD_WRITE, OP_CHILD_READ, OP_CHILD_CLONE, OP_CHILD_LOCAL,
+	NR_OPS
+};
+
+static const char *const op_names[NR_OPS] = {
+	"write", "read", "check_view", "clone", "close", "open", "dontneed",
+	"remap", "set_size", "page_state", "fork", "child_write",
+	"child_read", "child_clone", "child_local_op",
+};
+
+/* One view slot, in memory shared with the child processes. */
+struct view {
+	pthread_rwlock_t lock;
+	pthread_mutex_t page_lock[NP];
+	int state;		/* under lock (write) and the table lock */
+	uint64_t gen;		/* bumped each time the slot gets a view */
+	int fd;			/* the parent's fd */
+	unsigned int size;	/* pages */
+	uint64_t model[NP][NCHUNK];
+};
+
+struct shared {
+	pthread_mutex_t table;	/* slot states, live count, fork */
+	int live;
+	struct view v[MAXV];
+	_Atomic uint64_t stamp;
+	_Atomic uint64_t ops[NR_OPS];
+	_Atomic uint64_t copies, reuses, demand;
+	_Atomic int failures;
+	_Atomic int logged;
+	_Atomic int stop;
+};
+
+/* A mapping of a view in the parent: pages [off, off + len) at addr. */
+struct mapping {
+	pthread_rwlock_t lock;
+	char *addr;
+	unsigned int off, len;
+};
+
+/* What one thread (or child process) works with. */
+struct worker {
+	int id;
+	uint64_t rng;
+	int mem;		/* /proc/self/mem */
+	int pipe[2];
+	char *buf, *rbuf, *ebuf;	/* one page each */
+	pthread_t thread;
+	_Atomic int op;		/* the op it is in, for a hang report */
+	_Atomic uint64_t nops;
+};
+
+static struct shared *sh;
+static struct mapping maps[MAXV][NMAP];	/* parent only */
+static size_t ps, cs;			/* page and chunk size */
+static double t_end;
+static uint64_t seed;
+
+static uint64_t rnd(struct worker *w)
+{
+	/* xorshift64* */
+	w->rng ^= w->rng >> 12;
+	w->rng ^= w->rng << 25;
+	w->rng ^= w->rng >> 27;
+	return w->rng * 0x2545F4914F6CDD1DULL;
+}
+
+static unsigned int rnd_below(struct worker *w, unsigned int n)
+{
+	return (rnd(w) >> 16) % n;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void count(enum op op)
+{
+	atomic_fetch_add(&sh->ops[op], 1);
+}
+
+/* Report a failure (async-signal-safe enough for a forked child). */
+static void fail(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	int n;
+
+	atomic_fetch_add(&sh->failures, 1);
+	atomic_store(&sh->stop, 1);
+	if (atomic_fetch_add(&sh->logged, 1) >= MAXFAIL_LOG)
+		return;
+	n = snprintf(msg, sizeof(msg), "# FAIL (pid %d): ", getpid());
+	va_start(ap, fmt);
+	n += vsnprintf(msg + n, sizeof(msg) - n, fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(msg) - 2)
+		n = sizeof(msg) - 2;
+	msg[n++] = '\n';
+	if (write(2, msg, n) < 0)
+		return;
+}
+
+static uint64_t word_of(uint64_t stamp, unsigned int page, unsigned int chunk)
+{
+	return stamp ? stamp << 12 | page << 3 | chunk : 0;
+}
+
+/* Chunks [c0, c1) of page @page with stamps @st[] into @buf (from chunk c0). */
+static void build(char *buf, unsigned int page, unsigned int c0,
+		  unsigned int c1, const uint64_t *st)
+{
+	unsigned int c, i;
+	uint64_t *wp = (uint64_t *)buf;
+
+	for (c = c0; c < c1; c++) {
+		uint64_t word = word_of(st[c], page, c);
+
+		for (i = 0; i < cs / 8; i++)
+			*wp++ = word;
+	}
+}
+
+/* Compare @got (chunks [c0, c1) of page @page) with the model. */
+static int compare(const char *what, int slot, uint64_t gen,
+		   unsigned int page, unsigned int c0, unsigned int c1,
+		   const uint64_t *st, const char *got)
+{
+	const uint64_t *gw = (const uint64_t *)got;
+	unsigned int c, i;
+
+	for (c = c0; c < c1; c++) {
+		uint64_t want = word_of(st[c], page, c);
+
+		for (i = 0; i < cs / 8; i++, gw++) {
+			if (*gw == want)
+				continue;
+			fail("%s: slot %d gen %" PRIu64 " page %u chunk %u word %u: got %#" PRIx64
+			     " (stamp %" PRIu64 " page %u chunk %u), want stamp %" PRIu64,
+			     what, slot, gen, page, c, i, *gw, *gw >> 12,
+			     (unsigned int)(*gw >> 3) & 511,
+			     (unsigned int)*gw & 7, st[c]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Write @len bytes from @buf to @dst in this process, one of four ways. */
+static int put(struct worker *w, char *dst, const char *buf, size_t len)
+{
+	struct iovec local = { (void *)buf, len }, remote = { dst, len };
+
+	switch (rnd_below(w, 4)) {
+	case 0:
+		memcpy(dst, buf, len);
+		return 0;
+	case 1:
+		return pwrite(w->mem, buf, len, (off_t)(uintptr_t)dst) ==
+		       (ssize_t)len ? 0 : -1;
+	case 2:
+		return process_vm_writev(getpid(), &local, 1, &remote, 1, 0) ==
+		       (ssize_t)len ? 0 : -1;
+	default:
+		if (write(w->pipe[1], buf, len) != (ssize_t)len)
+			return -1;
+		return read(w->pipe[0], dst, len) == (ssize_t)len ? 0 : -1;
+	}
+}
+
+/* Read @len bytes at @src into @buf, one of four ways. */
+static int get(struct worker *w, char *buf, const char *src, size_t len)
+{
+	struct iovec local = { buf, len }, remote = { (void *)src, len };
+
+	switch (rnd_below(w, 4)) {
+	case 0:
+		memcpy(buf, src, len);
+		return 0;
+	case 1:
+		return pread(w->mem, buf, len, (off_t)(uintptr_t)src) ==
+		       (ssize_t)len ? 0 : -1;
+	case 2:
+		return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) ==
+		       (ssize_t)len ? 0 : -1;
+	default:
+		if (write(w->pipe[1], src, len) != (ssize_t)len)
+			return -1;
+		return read(w->pipe[0], buf, len) == (ssize_t)len ? 0 : -1;
+	}
+}
+
+/*
+ * Write chunks of page @p at @page_addr (the view's page @p in some
+ * mapping) with a new stamp and update @model; the caller holds what makes
+ * the page's model exact.
+ */
+static int write_page(struct worker *w, char *page_addr, unsigned int p,
+		      uint64_t model[NCHUNK], const char *what, int slot,
+		      uint64_t gen)
+{
+	unsigned int c0, c1, c;
+	uint64_t st[NCHUNK], stamp;
+
+	if (rnd_below(w, 2)) {
+		c0 = 0;
+		c1 = NCHUNK;
+	} else {
+		c0 = rnd_below(w, NCHUNK);
+		c1 = c0 + 1 + rnd_below(w, NCHUNK - c0);
+	}
+	stamp = atomic_fetch_add(&sh->stamp, 1) + 1;
+	for (c = 0; c < NCHUNK; c++)
+		st[c] = stamp;
+	build(w->buf, p, c0, c1, st);
+	if (put(w, page_addr + c0 * cs, w->buf, (c1 - c0) * cs)) {
+		fail("%s: slot %d gen %" PRIu64 " page %u: write failed: %s",
+		     what, slot, gen, p, strerror(errno));
+		return -1;
+	}
+	for (c = c0; c < c1; c++)
+		model[c] = stamp;
+	return 0;
+}
+
+/* Read page @p at @page_addr and compare it with @model. */
+static int read_page(struct worker *w, const char *page_addr, unsigned int p,
+		     const uint64_t model[NCHUNK], const char *what, int slot,
+		     uint64_t gen)
+{
+	if (get(w, w->rbuf, page_addr, ps)) {
+		fail("%s: slot %d gen %" PRIu64 " page %u: read failed: %s",
+		     what, slot, gen, p, strerror(errno));
+		return -1;
+	}
+	return compare(what, slot, gen, p, 0, NCHUNK, model, w->rbuf);
+}
+
+/* ---- the parent's operations -------------------------------------- */
+
+static int pick_slot(struct worker *w)
+{
+	return rnd_below(w, MAXV);
+}
+
+/*
+ * Take a read lock on one of slot @s's mappings that covers page @p;
+ * returns the page's address in it, or NULL (nothing locked).
+ */
+static char *lock_mapping_for(struct worker *w, int s, unsigned int p,
+			      struct mapping **locked)
+{
+	unsigned int k, first = rnd_below(w, NMAP);
+
+	for (k = 0; k < NMAP; k++) {
+		struct mapping *m = &maps[s][(first + k) % NMAP];
+
+		pthread_rwlock_rdlock(&m->lock);
+		if (m->addr && p >= m->off && p < m->off + m->len) {
+			*locked = m;
+			return m->addr + (size_t)(p - m->off) * ps;
+		}
+		pthread_rwlock_unlock(&m->lock);
+	}
+	return NULL;
+}
+
+static void op_write_or_read(struct worker *w, int write)
+{
+	int s = pick_slot(w);
+	struct view *v = &sh->v[s];
+	struct mapping *m;
+	unsigned int p;
+	char *addr;
+
+	pthread_rwlock_rdlock(&v->lock);
+	if (v->state != LIVE || !v->size)
+		goto out;
+	p = rnd_below(w, v->size);
+	addr = lock_mapping_for(w, s, p, &m);
+	if (!addr)
+		goto out;
+	pthread_mutex_lock(&v->page_lock[p]);
+	if (write)
+		write_page(w, addr, p, v->model[p], "write", s, v->gen);
+	else
+		read_page(w, addr, p, v->model[p], "read", s, v->gen);
+	pthread_mutex_unlock(&v->page_lock[p]);
+	pthread_rwlock_unlock(&m->lock);
+	count(write ? OP_WRITE : OP_READ);
+out:
+	pthread_rwlock_unlock(&v->lock);
+}
+
+/* Check a whole view through a new shared or private mapping. */
+static void op_check_view(struct worker *w)
+{
+	int s = pick_slot(w), priv = rnd_below(w, 2);
+	struct view *v = &sh->v[s];
+	unsigned int p;
+	char *m;
+
+	pthread_rwlock_rdlock(&v->lock);
+	if (v->state != LIVE || !v->size)
+		goto out;
+	m = mmap(NULL, v->size * ps, PROT_READ,
+		 priv ? MAP_PRIVATE : MAP_SHARED, v->fd, 0);
+	if (m == MAP_FAILED) {
+		fail("check_view: mmap slot %d: %s", s, strerror(errno));
+		goto out;
+	}
+	for (p = 0; p < v->size; p++) {
+		pthread_mutex_lock(&v->page_lock[p]);
+		read_page(w, m + p * ps, p, v->model[p],
+			  priv ? "check_view (private)" : "check_view", s,
+			  v->gen);
+		pthread_mutex_unlock(&v->page_lock[p]);
+	}
+	munmap(m, v->size * ps);
+	count(OP_CHECK_VIEW);
+out:
+	pthread_rwlock_unlock(&v->lock);
+}
+
+/* Map slot @s's mappings (the slot is not LIVE yet, or we hold it). */
+static void map_slot(int s, int fd)
+{
+	int k;
+
+	for (k = 0; k < NMAP; k++) {
+		struct mapping *m = &maps[s][k];
+		char *a;
+
+		pthread_rwlock_wrlock(&m->lock);
+		m->off = k == 0 ? 0 : k * 5;
+		m->len = NP - m->off;
+		a = mmap(NULL, m->len * ps, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 fd, m->off * ps);
+		m->addr = a == MAP_FAILED ? NULL : a;
+		if (!m->addr)
+			fail("mmap of a new view: %s", strerror(errno));
+		pthread_rwlock_unlock(&m->lock);
+	}
+}
+
+static void unmap_slot(int s)
+{
+	int k;
+
+	for (k = 0; k < NMAP; k++) {
+		struct mapping *m = &maps[s][k];
+
+		pthread_rwlock_wrlock(&m->lock);
+		if (m->addr)
+			munmap(m->addr, m->len * ps);
+		m->addr = NULL;
+		pthread_rwlock_unlock(&m->lock);
+	}
+}
+
+static int reserve_slot(void)
+{
+	int s, found = -1;
+
+	pthread_mutex_lock(&sh->table);
+	for (s = 0; s < MAXV; s++) {
+		if (sh->v[s].state == FREE) {
+			sh->v[s].state = RESERVED;
+			found = s;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&sh->table);
+	return found;
+}
+
+/* Make reserved slot @d live with view @fd, @size and @model. */
+static void publish(int d, int fd, unsigned int size,
+		    uint64_t model[NP][NCHUNK])
+{
+	struct view *v = &sh->v[d];
+
+	map_slot(d, fd);
+	pthread_rwlock_wrlock(&v->lock);
+	v->fd = fd;
+	v->size = size;
+	memcpy(v->model, model, sizeof(v->model));
+	pthread_mutex_lock(&sh->table);
+	v->gen++;
+	v->state = LIVE;
+	sh->live++;
+	pthread_mutex_unlock(&sh->table);
+	pthread_rwlock_unlock(&v->lock);
+}
+
+static void unreserve(int d)
+{
+	pthread_mutex_lock(&sh->table);
+	sh->v[d].state = FREE;
+	pthread_mutex_unlock(&sh->table);
+}
+
+static void op_clone(struct worker *w)
+{
+	static __thread uint64_t model[NP][NCHUNK];
+	int s = pick_slot(w), d, fd = -1;
+	struct view *v = &sh->v[s];
+	unsigned int size = 0;
+
+	d = reserve_slot();
+	if (d < 0)
+		return;
+	pthread_rwlock_wrlock(&v->lock);
+	if (v->state == LIVE) {
+		fd = cowdev_clone(v->fd);
+		if (fd < 0)
+			fail("clone of slot %d: %s", s, strerror(-fd));
+		memcpy(model, v->model, sizeof(model));
+		size = v->size;
+	}
+	pthread_rwlock_unlock(&v->lock);
+	if (fd < 0) {
+		unreserve(d);
+		return;
+	}
+	publish(d, fd, size, model);
+	count(OP_CLONE);
+}
+
+static void op_open(struct worker *w)
+{
+	static __thread uint64_t model[NP][NCHUNK];
+	unsigned int size = 1 + rnd_below(w, NP);
+	int d, fd, err;
+
+	d = reserve_slot();
+	if (d < 0)
+		return;
+	fd = cowdev_open();
+	if (fd < 0) {
+		fail("open: %s", strerror(-fd));
+		unreserve(d);
+		return;
+	}
+	err = cowdev_set_size(fd, size * ps);
+	if (err) {
+		fail("set_size of a new view: %s", strerror(-err));
+		close(fd);
+		unreserve(d);
+		return;
+	}
+	memset(model, 0, sizeof(model));
+	publish(d, fd, size, model);
+	count(OP_OPEN);
+}
+
+/* Close slot @s's view if it is live (and, unless @force, not one of the
+ * last two).
+ */
+static void close_slot(int s, int force)
+{
+	struct view *v = &sh->v[s];
+	struct cowdev_stats st;
+	int fd = -1;
+
+	pthread_rwlock_wrlock(&v->lock);
+	if (v->state != LIVE)
+		goto out;
+	pthread_mutex_lock(&sh->table);
+	if (!force && sh->live <= 2) {
+		pthread_mutex_unlock(&sh->table);
+		goto out;
+	}
+	/* Not FREE before its mappings are gone: a new view could take it. */
+	v->state = RESERVED;
+	sh->live--;
+	fd = v->fd;
+	pthread_mutex_unlock(&sh->table);
+	unmap_slot(s);
+	if (!cowdev_get_stats(fd, &st)) {
+		atomic_fetch_add(&sh->copies, st.cow_copies);
+		atomic_fetch_add(&sh->reuses, st.cow_reuses);
+		atomic_fetch_add(&sh->demand, st.demand_allocs);
+	}
+	close(fd);
+	unreserve(s);
+out:
+	pthread_rwlock_unlock(&v->lock);
+	if (fd >= 0)
+		count(OP_CLOSE);
+}
+
+static void op_dontneed(struct worker *w)
+{
+	struct mapping *m = &maps[pick_slot(w)][rnd_below(w, NMAP)];
+	unsigned int first, n;
+
+	pthread_rwlock_rdlock(&m->lock);
+	if (m->addr) {
+		first = rnd_below(w, m->len);
+		n = 1 + rnd_below(w, m->len - first);
+		if (madvise(m->addr + first * ps, n * ps, MADV_DONTNEED))
+			fail("madvise: %s", strerror(errno));
+		else
+			count(OP_DONTNEED);
+	}
+	pthread_rwlock_unlock(&m->lock);
+}
+
+/* munmap one mapping of a view and map it again, maybe at another offset. */
+static void op_remap(struct worker *w)
+{
+	int s = pick_slot(w), k = rnd_below(w, NMAP);
+	struct view *v = &sh->v[s];
+	struct mapping *m = &maps[s][k];
+	char *a;
+
+	pthread_rwlock_rdlock(&v->lock);
+	if (v->state != LIVE)
+		goto out;
+	pthread_rwlock_wrlock(&m->lock);
+	if (m->addr)
+		munmap(m->addr, m->len * ps);
+	m->off = k == 0 ? 0 : rnd_below(w, NP);
+	m->len = NP - m->off;
+	a = mmap(NULL, m->len * ps, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd,
+		 m->off * ps);
+	m->addr = a == MAP_FAILED ? NULL : a;
+	if (!m->addr)
+		fail("remap of slot %d: %s", s, strerror(errno));
+	pthread_rwlock_unlock(&m->lock);
+	count(OP_REMAP);
+out:
+	pthread_rwlock_unlock(&v->lock);
+}
+
+static void op_set_size(struct worker *w)
+{
+	int s = pick_slot(w), err;
+	struct view *v = &sh->v[s];
+	unsigned int size = 1 + rnd_below(w, NP), p;
+
+	pthread_rwlock_wrlock(&v->lock);
+	if (v->state != LIVE)
+		goto out;
+	err = cowdev_set_size(v->fd, size * ps);
+	if (err) {
+		fail("set_size slot %d: %s", s, strerror(-err));
+		goto out;
+	}
+	for (p = size; p < NP; p++)
+		memset(v->model[p], 0, sizeof(v->model[p]));
+	v->size = size;
+	count(OP_SET_SIZE);
+out:
+	pthread_rwlock_unlock(&v->lock);
+}
+
+static int resident(const uint64_t model[NCHUNK])
+{
+	int c;
+
+	for (c = 0; c < NCHUNK; c++)
+		if (model[c])
+			return 1;
+	return 0;
+}
+
+/*
+ * The page-state map and the gauges against the model: a page is resident
+ * exactly when some chunk was written; SHARED and DIRTY only on resident
+ * pages, never both (a page becomes shared only by a clone of this view,
+ * which we exclude, and a clone clears DIRTY).  And the pool's balance.
+ */
+static void check_state(int fd, unsigned int size, uint64_t model[][NCHUNK],
+			const char *what, int slot)
+{
+	struct cowdev_pool_info pi;
+	struct cowdev_stats st;
+	uint8_t map[NP];
+	unsigned int p, nres = 0;
+	int err;
+
+	err = cowdev_page_state(fd, 0, size, map);
+	if (err) {
+		fail("%s: page_state slot %d: %s", what, slot, strerror(-err));
+		return;
+	}
+	for (p = 0; p < size; p++) {
+		int res = resident(model[p]);
+		uint8_t b = map[p];
+
+		nres += res;
+		if (!!(b & COWDEV_PAGE_RESIDENT) != res ||
+		    (b & ~(COWDEV_PAGE_RESIDENT | COWDEV_PAGE_SHARED |
+			   COWDEV_PAGE_DIRTY)) ||
+		    ((b & COWDEV_PAGE_SHARED) && (b & COWDEV_PAGE_DIRTY)))
+			fail("%s: slot %d page %u: state %#x, model %s", what,
+			     slot, p, b, res ? "written" : "hole");
+	}
+	if (cowdev_get_stats(fd, &st) || st.resident_pages != nres ||
+	    st.size_pages != size || st.shared_pages > st.resident_pages)
+		fail("%s: slot %d: resident %" PRIu64 " (model %u) shared %"
+		     PRIu64 " size %" PRIu64 " (model %u)", what, slot,
+		     (uint64_t)st.resident_pages, nres,
+		     (uint64_t)st.shared_pages, (uint64_t)st.size_pages, size);
+	if (cowdev_pool_info(fd, &pi) ||
+	    pi.total_pages != pi.free_pages + pi.used_pages + 1)
+		fail("pool: total %" PRIu64 " free %" PRIu64 " used %" PRIu64,
+		     (uint64_t)pi.total_pages, (uint64_t)pi.free_pages,
+		     (uint64_t)pi.used_pages);
+}
+
+static void op_state(struct worker *w)
+{
+	int s = pick_slot(w);
+	struct view *v = &sh->v[s];
+
+	pthread_rwlock_wrlock(&v->lock);
+	if (v->state == LIVE) {
+		check_state(v->fd, v->size, v->model, "page_state", s);
+		count(OP_STATE);
+	}
+	pthread_rwlock_unlock(&v->lock);
+}
+
+/* ---- child processes ---------------------------------------------- */
+
+struct child_view {
+	int slot;
+	uint64_t gen;
+	int fd;
+	char *map;
+	int dead;
+};
+
+/* A clone of the child's own, with a private model. */
+struct local_view {
+	int fd;
+	char *map;
+	unsigned int size;
+	uint64_t model[NP][NCHUNK];
+};
+
+static int child_lock(struct child_view *cv, int wr)
+{
+	struct view *v = &sh->v[cv->slot];
+
+	if (cv->dead)
+		return -1;
+	if (wr)
+		pthread_rwlock_wrlock(&v->lock);
+	else
+		pthread_rwlock_rdlock(&v->lock);
+	if (v->state == LIVE && v->gen == cv->gen && v->size)
+		return 0;
+	pthread_rwlock_unlock(&v->lock);
+	cv->dead = 1;
+	return -1;
+}
+
+static void local_check_all(struct worker *w, struct local_view *lv)
+{
+	unsigned int p;
+
+	for (p = 0; p < lv->size; p++)
+		read_page(w, lv->map + p * ps, p, lv->model[p],
+			  "child local clone", -1, 0);
+	check_state(lv->fd, lv->size, lv->model, "child local clone", -1);
+}
+
+static void local_close(struct worker *w, struct local_view *lv)
+{
+	local_check_all(w, lv);
+	munmap(lv->map, NP * ps);
+	close(lv->fd);
+	lv->fd = -1;
+}
+
+static void child_op(struct worker *w, struct child_view *cvs, int n,
+		     struct local_view *lv)
+{
+	struct child_view *cv = &cvs[rnd_below(w, n)];
+	unsigned int r = rnd_below(w, 100), p;
+	struct view *v = &sh->v[cv->slot];
+
+	if (r < 10 && lv->fd >= 0) {
+		/* Work on the local clone. */
+		p = rnd_below(w, lv->size);
+		if (r < 1)
+			local_close(w, lv);
+		else if (r < 6)
+			write_page(w, lv->map + p * ps, p, lv->model[p],
+				   "child local write", -1, 0);
+		else
+			read_page(w, lv->map + p * ps, p, lv->model[p],
+				  "child local read", -1, 0);
+		count(OP_CHILD_LOCAL);
+		return;
+	}
+	if (r < 10) {
+		/* Take a clone of our own. */
+		if (child_lock(cv, 1))
+			return;
+		lv->fd = cowdev_clone(v->fd);
+		if (lv->fd < 0) {
+			fail("child clone of slot %d: %s", cv->slot,
+			     strerror(-lv->fd));
+		} else {
+			memcpy(lv->model, v->model, sizeof(lv->model));
+			lv->size = v->size;
+		}
+		pthread_rwlock_unlock(&v->lock);
+		if (lv->fd < 0)
+			return;
+		lv->map = mmap(NULL, NP * ps, PROT_READ | PROT_WRITE,
+			       MAP_SHARED, lv->fd, 0);
+		if (lv->map == MAP_FAILED) {
+			fail("child mmap of its clone: %s", strerror(errno));
+			close(lv->fd);
+			lv->fd = -1;
+			return;
+		}
+		local_check_all(w, lv);
+		count(OP_CHILD_CLONE);
+		return;
+	}
+	if (r < 15) {
+		madvise(cv->map, NP * ps, MADV_DONTNEED);
+		return;
+	}
+	if (child_lock(cv, 0))
+		return;
+	p = rnd_below(w, v->size);
+	pthread_mutex_lock(&v->page_lock[p]);
+	if (r < 65)
+		write_page(w, cv->map + p * ps, p, v->model[p], "child write",
+			   cv->slot, cv->gen);
+	else
+		read_page(w, cv->map + p * ps, p, v->model[p], "child read",
+			  cv->slot, cv->gen);
+	pthread_mutex_unlock(&v->page_lock[p]);
+	pthread_rwlock_unlock(&v->lock);
+	count(r < 65 ? OP_CHILD_WRITE : OP_CHILD_READ);
+}
+
+/* The child: work on the views live at the fork for a short while. */
+static void child_main(struct worker *w, struct child_view *cvs, int n)
+{
+	static struct local_view lv;
+	double end = now_s() + 0.05 + rnd_below(w, 250) / 1000.0;
+	int i;
+
+	lv.fd = -1;
+	w->mem = open("/proc/self/mem", O_RDWR);
+	if (w->mem < 0 || pipe(w->pipe)) {
+		fail("child setup: %s", strerror(errno));
+		_exit(1);
+	}
+	for (i = 0; i < n; i++) {
+		cvs[i].map = mmap(NULL, NP * ps, PROT_READ | PROT_WRITE,
+				  MAP_SHARED, cvs[i].fd, 0);
+		if (cvs[i].map == MAP_FAILED) {
+			fail("child mmap: %s", strerror(errno));
+			_exit(1);
+		}
+	}
+	while (!atomic_load(&sh->stop) && now_s() < end)
+		child_op(w, cvs, n, &lv);
+	if (lv.fd >= 0)
+		local_close(w, &lv);
+	_exit(0);
+}
+
+struct child {
+	pid_t pid;
+};
+
+static struct child children[NCHILDREN];
+
+static void reap_children(int block)
+{
+	int i, status;
+
+	for (i = 0; i < NCHILDREN; i++) {
+		pid_t r;
+
+		if (!children[i].pid)
+			continue;
+		r = waitpid(children[i].pid, &status, block ? 0 : WNOHANG);
+		if (r == 0)
+			continue;
+		if (r != children[i].pid) {
+			fail("waitpid %d: %s", children[i].pid,
+			     strerror(errno));
+		} else if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+			fail("child %d: %s %d", children[i].pid,
+			     WIFSIGNALED(status) ? "killed by signal" :
+			     "exit status", WIFSIGNALED(status) ?
+			     WTERMSIG(status) : WEXITSTATUS(status));
+		}
+		children[i].pid = 0;
+	}
+}
+
+static void op_fork(struct worker *w)
+{
+	static struct child_view cvs[MAXV];
+	int i, s, n = 0;
+	pid_t pid;
+
+	reap_children(0);
+	for (i = 0; i < NCHILDREN && children[i].pid; i++)
+		;
+	if (i == NCHILDREN)
+		return;
+	pthread_mutex_lock(&sh->table);
+	for (s = 0; s < MAXV; s++) {
+		if (sh->v[s].state != LIVE)
+			continue;
+		cvs[n].slot = s;
+		cvs[n].gen = sh->v[s].gen;
+		cvs[n].fd = sh->v[s].fd;
+		cvs[n].dead = 0;
+		n++;
+	}
+	if (!n) {
+		pthread_mutex_unlock(&sh->table);
+		return;
+	}
+	w->rng ^= rnd(w);	/* the child's choices differ from ours */
+	pid = fork();
+	if (!pid) {
+		w->rng = rnd(w) ^ 0x9e3779b97f4a7c15ULL;
+		child_main(w, cvs, n);
+	}
+	pthread_mutex_unlock(&sh->table);
+	if (pid < 0) {
+		fail("fork: %s", strerror(errno));
+		return;
+	}
+	children[i].pid = pid;
+	count(OP_FORK);
+}
+
+/* ---- workers --------------------------------------------------------- */
+
+static void one_op(struct worker *w)
+{
+	unsigned int r = rnd_below(w, 1000);
+
+	if (sh->live < 2) {
+		atomic_store(&w->op, OP_OPEN);
+		op_open(w);
+		return;
+	}
+	if (w->id == 0 && r < 15) {
+		atomic_store(&w->op, OP_FORK);
+		op_fork(w);
+	} else if (r < 420) {
+		atomic_store(&w->op, OP_WRITE);
+		op_write_or_read(w, 1);
+	} else if (r < 600) {
+		atomic_store(&w->op, OP_READ);
+		op_write_or_read(w, 0);
+	} else if (r < 630) {
+		atomic_store(&w->op, OP_CHECK_VIEW);
+		op_check_view(w);
+	} else if (r < 700) {
+		atomic_store(&w->op, OP_CLONE);
+		op_clone(w);
+	} else if (r < 740) {
+		atomic_store(&w->op, OP_CLOSE);
+		close_slot(pick_slot(w), 0);
+	} else if (r < 750) {
+		atomic_store(&w->op, OP_OPEN);
+		op_open(w);
+	} else if (r < 850) {
+		atomic_store(&w->op, OP_DONTNEED);
+		op_dontneed(w);
+	} else if (r < 920) {
+		atomic_store(&w->op, OP_REMAP);
+		op_remap(w);
+	} else if (r < 950) {
+		atomic_store(&w->op, OP_SET_SIZE);
+		op_set_size(w);
+	} else {
+		atomic_store(&w->op, OP_STATE);
+		op_state(w);
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	while (!atomic_load(&sh->stop) && now_s() < t_end) {
+		one_op(w);
+		atomic_fetch_add(&w->nops, 1);
+	}
+	atomic_store(&w->op, -1);
+	return NULL;
+}
+
+static int worker_init(struct worker *w, int id)
+{
+	w->id = id;
+	w->rng = seed ^ (0x9e3779b97f4a7c15ULL * (id + 1));
+	if (!w->rng)
+		w->rng = 1;
+	w->mem = open("/proc/self/mem", O_RDWR);
+	w->buf = mmap(NULL, 3 * ps, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (w->mem < 0 || w->buf == MAP_FAILED || pipe(w->pipe))
+		return -1;
+	w->rbuf = w->buf + ps;
+	w->ebuf = w->buf + 2 * ps;
+	return 0;
+}
+
+static uint64_t env_u64(const char *name, uint64_t def)
+{
+	const char *s = getenv(name);
+	char *end;
+	uint64_t val;
+
+	if (!s || !*s)
+		return def;
+	errno = 0;
+	val = strtoull(s, &end, 0);
+	return errno || *end ? def : val;
+}
+
+/* The workers, and the time by which the run must be over. */
+static struct {
+	double limit;
+	struct worker w[NTHREADS];
+} run;
+
+/* Past run.limit the run is declared hung: report and end the process. */
+static void *watchdog(void *arg)
+{
+	int i, op;
+
+	while (now_s() < run.limit)
+		sleep(1);
+	fprintf(stderr, "# HANG: stress test still running after its limit\n");
+	for (i = 0; i < NTHREADS; i++) {
+		op = atomic_load(&run.w[i].op);
+		fprintf(stderr, "#   thread %d in %s after %" PRIu64 " ops\n", i,
+			op < 0 ? "(done)" : op_names[op],
+			(uint64_t)run.w[i].nops);
+	}
+	for (i = 0; i < NCHILDREN; i++)
+		if (children[i].pid)
+			kill(children[i].pid, SIGKILL);
+	fflush(stderr);
+	_exit(2);
+}
+
+/* What still holds views: the debugfs table, our fds and mappings. */
+static void dump_leftovers(void)
+{
+	char line[512], path[64], target[256];
+	FILE *f;
+	int fd;
+	ssize_t n;
+
+	f = fopen(COWDEV_DEBUGFS_DIR "/views", "r");
+	while (f && fgets(line, sizeof(line), f))
+		fprintf(stderr, "# views: %s", line);
+	if (f)
+		fclose(f);
+	for (fd = 0; fd < 1024; fd++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = 0;
+		if (strstr(target, "cowdev"))
+			fprintf(stderr, "# fd %d: %s\n", fd, target);
+	}
+	f = fopen("/proc/self/maps", "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (strstr(line, "cowdev"))
+			fprintf(stderr, "# map: %s", line);
+	if (f)
+		fclose(f);
+}
+
+FIXTURE(stress) {
+	int probe;
+	uint64_t used0, views0;
+};
+
+FIXTURE_SETUP(stress)
+{
+	struct cowdev_pool_info pi;
+
+	self->probe = cowdev_open();
+	ASSERT_LE(0, self->probe) TH_LOG("open: %s", strerror(-self->probe));
+	ASSERT_EQ(0, cowdev_pool_info(self->probe, &pi));
+	self->used0 = pi.used_pages;
+	self->views0 = pi.views;
+}
+
+FIXTURE_TEARDOWN(stress)
+{
+	close(self->probe);
+}
+
+TEST_F_TIMEOUT(stress, random_ops_against_a_model, 86400)
+{
+	pthread_rwlockattr_t rwa;
+	pthread_mutexattr_t ma;
+	struct cowdev_pool_info pi;
+	uint64_t seconds, total = 0;
+	pthread_t wd;
+	double t0;
+	int i, s, p, k;
+
+	ps = cowdev_page_size();
+	cs = ps / NCHUNK;
+	seconds = env_u64("COWDEV_STRESS_SECONDS", 8);
+	seed = env_u64("COWDEV_SEED", (uint64_t)time(NULL) ^
+				      ((uint64_t)getpid() << 32));
+	TH_LOG("seed %" PRIu64 " (COWDEV_SEED), %" PRIu64
+	       " s (COWDEV_STRESS_SECONDS), %d threads, %d children at once",
+	       seed, seconds, NTHREADS, NCHILDREN);
+
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, sh);
+	memset(sh, 0, sizeof(*sh));
+	ASSERT_EQ(0, pthread_rwlockattr_init(&rwa));
+	ASSERT_EQ(0, pthread_rwlockattr_setpshared(&rwa,
+						   PTHREAD_PROCESS_SHARED));
+	ASSERT_EQ(0, pthread_rwlockattr_setkind_np(&rwa,
+			PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP));
+	ASSERT_EQ(0, pthread_mutexattr_init(&ma));
+	ASSERT_EQ(0, pthread_mutexattr_setpshared(&ma,
+						  PTHREAD_PROCESS_SHARED));
+	ASSERT_EQ(0, pthread_mutex_init(&sh->table, &ma));
+	for (s = 0; s < MAXV; s++) {
+		ASSERT_EQ(0, pthread_rwlock_init(&sh->v[s].lock, &rwa));
+		for (p = 0; p < NP; p++)
+			ASSERT_EQ(0, pthread_mutex_init(&sh->v[s].page_lock[p],
+							&ma));
+		for (k = 0; k < NMAP; k++)
+			ASSERT_EQ(0, pthread_rwlock_init(&maps[s][k].lock,
+							 NULL));
+	}
+	for (i = 0; i < NTHREADS; i++)
+		ASSERT_EQ(0, worker_init(&run.w[i], i));
+
+	/* Start with three views, one of them with data and a clone. */
+	for (i = 0; i < 3; i++)
+		op_open(&run.w[0]);
+	ASSERT_EQ(3, sh->live);
+	for (p = 0; p < (int)sh->v[0].size; p++)
+		op_write_or_read(&run.w[0], 1);
+	op_clone(&run.w[0]);
+
+	t0 = now_s();
+	t_end = t0 + seconds;
+	run.limit = t_end + 60 + seconds * 2;
+	ASSERT_EQ(0, pthread_create(&wd, NULL, watchdog, NULL));
+	for (i = 0; i < NTHREADS; i++)
+		ASSERT_EQ(0, pthread_create(&run.w[i].thread, NULL,
+					    worker_main, &run.w[i]));
+	for (i = 0; i < NTHREADS; i++)
+		pthread_join(run.w[i].thread, NULL);
+	atomic_store(&sh->stop, 1);
+	TH_LOG("workers done after %.1f s", now_s() - t0);
+	reap_children(1);
+	TH_LOG("children reaped after %.1f s", now_s() - t0);
+
+	/* Every view as the model says, then all closed. */
+	for (s = 0; s < MAXV; s++) {
+		struct view *v = &sh->v[s];
+
+		if (v->state != LIVE)
+			continue;
+		for (p = 0; p < (int)v->size; p++) {
+			struct mapping *m;
+			char *addr = lock_mapping_for(&run.w[0], s, p, &m);
+
+			EXPECT_NE(NULL, addr);
+			if (!addr)
+				continue;
+			read_page(&run.w[0], addr, p, v->model[p], "final", s,
+				  v->gen);
+			pthread_rwlock_unlock(&m->lock);
+		}
+		check_state(v->fd, v->size, v->model, "final", s);
+		close_slot(s, 1);
+	}
+	EXPECT_EQ(0, sh->live);
+	ASSERT_EQ(0, cowdev_pool_info(self->probe, &pi));
+	EXPECT_EQ(self->used0, pi.used_pages)
+		TH_LOG("pool used_pages %" PRIu64 " after everything was closed, %"
+		       PRIu64 " before (limbo %" PRIu64 ")",
+		       (uint64_t)pi.used_pages, self->used0,
+		       (uint64_t)pi.limbo_pages);
+	EXPECT_EQ(self->views0, pi.views);
+	if (self->used0 != pi.used_pages || self->views0 != pi.views)
+		dump_leftovers();
+	EXPECT_EQ(pi.total_pages, pi.free_pages + pi.used_pages + 1);
+
+	for (i = 0; i < NR_OPS; i++)
+		total += sh->ops[i];
+	TH_LOG("%" PRIu64 " operations in %.1f s; COW copies %" PRIu64
+	       ", reuses %" PRIu64 ", demand allocations %" PRIu64
+	       " (views closed by the parent)", total, now_s() - t0,
+	       (uint64_t)sh->copies, (uint64_t)sh->reuses,
+	       (uint64_t)sh->demand);
+	for (i = 0; i < NR_OPS; i++)
+		TH_LOG("  %-14s %" PRIu64, op_names[i], (uint64_t)sh->ops[i]);
+	EXPECT_EQ(0, sh->failures) TH_LOG("seed %" PRIu64, seed);
+	EXPECT_LT(0, sh->ops[OP_WRITE]);
+	EXPECT_LT(0, sh->ops[OP_CLONE]);
+}
+
+TEST_HARNESS_MAIN
