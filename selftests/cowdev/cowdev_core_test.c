@@ -51,6 +51,7 @@ FIXTURE(view) {
 	int fd;
 	size_t ps;
 	char *map;		/* NPAGES, MAP_SHARED, read-write */
+	char *area;		/* the reservation map is aligned in */
 	uint64_t used0;		/* pool used_pages at setup */
 };
 
@@ -61,15 +62,25 @@ FIXTURE_SETUP(view)
 	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", COWDEV_PATH,
 				      strerror(-self->fd));
 	ASSERT_EQ(0, cowdev_set_size(self->fd, NPAGES * self->ps));
-	self->map = mmap(NULL, NPAGES * self->ps, PROT_READ | PROT_WRITE,
-			 MAP_SHARED, self->fd, 0);
-	ASSERT_NE(MAP_FAILED, self->map);
+	/*
+	 * Aligned to its own size, so that page 0 starts a fault-around
+	 * window (fault_around_bytes, 64 KiB, divides NPAGES pages): which
+	 * resident pages a read maps must not depend on where mmap put it.
+	 */
+	self->area = mmap(NULL, 2 * NPAGES * self->ps, PROT_NONE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->area);
+	self->map = (char *)(((uintptr_t)self->area + NPAGES * self->ps - 1) &
+			     ~(uintptr_t)(NPAGES * self->ps - 1));
+	ASSERT_EQ(self->map, mmap(self->map, NPAGES * self->ps,
+				  PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+				  self->fd, 0));
 	self->used0 = pool_used(self->fd);
 }
 
 FIXTURE_TEARDOWN(view)
 {
-	munmap(self->map, NPAGES * self->ps);
+	munmap(self->area, 2 * NPAGES * self->ps);
 	close(self->fd);
 }
 

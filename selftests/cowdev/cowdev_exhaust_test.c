@@ -44,7 +44,7 @@ FIXTURE_SETUP(small)
 	ASSERT_LE(0, self->probe);
 	self->pi0 = pool_of(self->probe);
 	if (self->pi0.total_pages > 1024)
-		SKIP(return, "needs a small pool (run loads pool_pages=256)");
+		SKIP_SETUP("needs a small pool (run loads pool_pages=256)");
 	ASSERT_LT(16, self->pi0.free_pages);
 }
 

@@ -378,9 +378,9 @@ FIXTURE_SETUP(trace)
 	self->map = MAP_FAILED;
 	self->ps = cowdev_page_size();
 	if (!tracefs_root())
-		SKIP(return, "no tracefs");
+		SKIP_SETUP("no tracefs");
 	if (fault_around_pages(self->ps) != NP)
-		SKIP(return, "fault_around_bytes is not %d pages", NP);
+		SKIP_SETUP("fault_around_bytes is not %d pages", NP);
 	self->fd = cowdev_open();
 	ASSERT_LE(0, self->fd) TH_LOG("open: %s", strerror(-self->fd));
 	ASSERT_EQ(0, cowdev_set_size(self->fd, NP * self->ps));
