@@ -52,7 +52,9 @@ check:
 check-debug:
 	scripts/check-debug
 
-run: userspace
+run:
+	scripts/deps
+	$(MAKE) userspace
 	$(MAKE) module-for KERNEL=$(KERNEL)
 	scripts/vm-run --kernel $(KERNEL) -- scripts/demo build/$(KERNEL)/module/cowdev.ko
 

@@ -138,6 +138,9 @@ static int draw_views(const struct opts *o, const uint64_t *ids, size_t nids)
 		free(views);
 		return 0;
 	}
+	if (!nids && nviews > MAX_VIEWS)
+		fprintf(stderr, "cowmap: drawing the first %d of %zu views "
+			"(use -v ID)\n", MAX_VIEWS, nviews);
 	for (i = 0; i < (nids ? nids : nviews) && n < MAX_VIEWS; i++) {
 		v = NULL;
 		if (!nids) {
