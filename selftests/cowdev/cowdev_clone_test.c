@@ -16,24 +16,6 @@
 
 #define NPAGES 32
 
-static uint64_t pool_used(int fd)
-{
-	struct cowdev_pool_info pi;
-
-	if (cowdev_pool_info(fd, &pi))
-		return ~0ULL;
-	return pi.used_pages;
-}
-
-static struct cowdev_stats stats_of(int fd)
-{
-	struct cowdev_stats st;
-
-	if (cowdev_get_stats(fd, &st))
-		memset(&st, 0xff, sizeof(st));
-	return st;
-}
-
 static char *map_view(int fd, size_t pages, int prot)
 {
 	char *m = mmap(NULL, pages * cowdev_page_size(), prot, MAP_SHARED,
@@ -68,7 +50,7 @@ FIXTURE_SETUP(pair)
 	self->a = cowdev_open();
 	ASSERT_LE(0, self->a);
 	ASSERT_EQ(0, cowdev_set_size(self->a, NPAGES * self->ps));
-	self->used0 = pool_used(self->a);
+	self->used0 = cowdev_pool_used(self->a);
 	self->ma = map_view(self->a, NPAGES, PROT_READ | PROT_WRITE);
 	ASSERT_NE(NULL, self->ma);
 	for (i = 0; i < 16; i++)
@@ -91,7 +73,7 @@ FIXTURE_TEARDOWN(pair)
 /* The clone: new O_RDWR | O_CLOEXEC fd, same size and data, no page. */
 TEST_F(pair, clone_is_a_free_snapshot)
 {
-	struct cowdev_stats sa = stats_of(self->a), sb = stats_of(self->b);
+	struct cowdev_stats sa = cowdev_stats_of(self->a), sb = cowdev_stats_of(self->b);
 	uint64_t size = 0;
 	int i, flags;
 
@@ -100,7 +82,7 @@ TEST_F(pair, clone_is_a_free_snapshot)
 	EXPECT_EQ(O_RDWR, flags & O_ACCMODE);
 	ASSERT_EQ(0, cowdev_get_size(self->b, &size));
 	EXPECT_EQ(NPAGES * self->ps, size);
-	EXPECT_EQ(self->used0 + 16, pool_used(self->a));
+	EXPECT_EQ(self->used0 + 16, cowdev_pool_used(self->a));
 	EXPECT_NE(sa.view_id, sb.view_id);
 	EXPECT_EQ(16, sa.shared_pages);
 	EXPECT_EQ(16, sb.shared_pages);
@@ -109,7 +91,7 @@ TEST_F(pair, clone_is_a_free_snapshot)
 	for (i = 0; i < NPAGES; i++)
 		ASSERT_EQ(i < 16 ? 'A' + i : 0, self->mb[i * self->ps + 9]);
 	/* Reading the clone took no page. */
-	EXPECT_EQ(self->used0 + 16, pool_used(self->a));
+	EXPECT_EQ(self->used0 + 16, cowdev_pool_used(self->a));
 }
 
 /* Writes through either view are never seen through the other. */
@@ -125,10 +107,10 @@ TEST_F(pair, views_diverge_both_ways)
 	EXPECT_EQ(0, self->ma[20 * self->ps]);
 	EXPECT_EQ('z', self->mb[20 * self->ps]);
 	/* Two COW copies and one demand allocation. */
-	EXPECT_EQ(1, stats_of(self->a).cow_copies);
-	EXPECT_EQ(1, stats_of(self->b).cow_copies);
-	EXPECT_EQ(1, stats_of(self->b).demand_allocs);
-	EXPECT_EQ(self->used0 + 19, pool_used(self->a));
+	EXPECT_EQ(1, cowdev_stats_of(self->a).cow_copies);
+	EXPECT_EQ(1, cowdev_stats_of(self->b).cow_copies);
+	EXPECT_EQ(1, cowdev_stats_of(self->b).demand_allocs);
+	EXPECT_EQ(self->used0 + 19, cowdev_pool_used(self->a));
 }
 
 /*
@@ -138,32 +120,32 @@ TEST_F(pair, views_diverge_both_ways)
  */
 TEST_F(pair, copies_then_reuses_with_exact_pool_deltas)
 {
-	uint64_t used = pool_used(self->a);
+	uint64_t used = cowdev_pool_used(self->a);
 
 	ASSERT_EQ(0, cowdev_reset_stats(self->a));
 	ASSERT_EQ(0, cowdev_reset_stats(self->b));
 	self->mb[2 * self->ps] = 'b';
-	EXPECT_EQ(1, stats_of(self->b).cow_copies);
-	EXPECT_EQ(0, stats_of(self->b).cow_reuses);
-	EXPECT_EQ(used + 1, pool_used(self->a));
-	EXPECT_EQ(15, stats_of(self->b).shared_pages);
-	EXPECT_EQ(15, stats_of(self->a).shared_pages);
+	EXPECT_EQ(1, cowdev_stats_of(self->b).cow_copies);
+	EXPECT_EQ(0, cowdev_stats_of(self->b).cow_reuses);
+	EXPECT_EQ(used + 1, cowdev_pool_used(self->a));
+	EXPECT_EQ(15, cowdev_stats_of(self->b).shared_pages);
+	EXPECT_EQ(15, cowdev_stats_of(self->a).shared_pages);
 
 	self->ma[2 * self->ps] = 'a';
-	EXPECT_EQ(0, stats_of(self->a).cow_copies);
-	EXPECT_EQ(1, stats_of(self->a).cow_reuses);
-	EXPECT_EQ(used + 1, pool_used(self->a));
+	EXPECT_EQ(0, cowdev_stats_of(self->a).cow_copies);
+	EXPECT_EQ(1, cowdev_stats_of(self->a).cow_reuses);
+	EXPECT_EQ(used + 1, cowdev_pool_used(self->a));
 
 	/* Written again: neither counter (the page is the view's own). */
 	self->ma[2 * self->ps + 1] = 'a';
 	self->mb[2 * self->ps + 1] = 'b';
 	/* A hole never shared: a demand allocation only. */
 	self->ma[30 * self->ps] = 'h';
-	EXPECT_EQ(0, stats_of(self->a).cow_copies);
-	EXPECT_EQ(1, stats_of(self->a).cow_reuses);
-	EXPECT_EQ(1, stats_of(self->b).cow_copies);
-	EXPECT_EQ(0, stats_of(self->b).cow_reuses);
-	EXPECT_EQ(used + 2, pool_used(self->a));
+	EXPECT_EQ(0, cowdev_stats_of(self->a).cow_copies);
+	EXPECT_EQ(1, cowdev_stats_of(self->a).cow_reuses);
+	EXPECT_EQ(1, cowdev_stats_of(self->b).cow_copies);
+	EXPECT_EQ(0, cowdev_stats_of(self->b).cow_reuses);
+	EXPECT_EQ(used + 2, cowdev_pool_used(self->a));
 	EXPECT_EQ('a', self->ma[2 * self->ps]);
 	EXPECT_EQ('b', self->mb[2 * self->ps]);
 	EXPECT_EQ('C', self->ma[2 * self->ps + 2]);
@@ -247,7 +229,7 @@ TEST(writable_mappings_from_before_the_clone)
 	EXPECT_EQ('o', s[ps + 1]);
 	EXPECT_EQ('P', m[0]);
 	EXPECT_EQ('C', m[ps]);
-	EXPECT_EQ(2, stats_of(fd).cow_copies);
+	EXPECT_EQ(2, cowdev_stats_of(fd).cow_copies);
 	EXPECT_EQ(pid, waitpid(pid, NULL, 0));
 	munmap(s, 4 * ps);
 	munmap(m, 4 * ps);
@@ -276,8 +258,8 @@ TEST_F(pair, process_vm_writev_into_a_shared_page)
 	EXPECT_EQ(0, memcmp(self->mb + 3 * self->ps, "written", 8));
 	EXPECT_EQ('D', self->ma[3 * self->ps]);
 	EXPECT_EQ('D', self->mb[3 * self->ps + 8]);
-	EXPECT_EQ(1, stats_of(self->b).cow_copies);
-	EXPECT_EQ(self->used0 + 17, pool_used(self->a));
+	EXPECT_EQ(1, cowdev_stats_of(self->b).cow_copies);
+	EXPECT_EQ(self->used0 + 17, cowdev_pool_used(self->a));
 }
 
 /* /proc/self/mem and read() into a mapping break the sharing too. */
@@ -299,8 +281,8 @@ TEST_F(pair, proc_mem_and_read_into_a_shared_page)
 	EXPECT_EQ('E', self->mb[4 * self->ps]);
 	EXPECT_EQ(0, memcmp(self->mb + 5 * self->ps, "pipe!", 5));
 	EXPECT_EQ('F', self->ma[5 * self->ps]);
-	EXPECT_EQ(1, stats_of(self->a).cow_copies);
-	EXPECT_EQ(1, stats_of(self->b).cow_copies);
+	EXPECT_EQ(1, cowdev_stats_of(self->a).cow_copies);
+	EXPECT_EQ(1, cowdev_stats_of(self->b).cow_copies);
 }
 
 /* SET_SIZE on one view leaves its clone's size and data alone. */
@@ -315,9 +297,9 @@ TEST_F(pair, resize_does_not_touch_the_clone)
 	EXPECT_EQ('J', self->mb[9 * self->ps]);
 	EXPECT_EQ(SIGBUS, cowdev_try_read(self->ma + 9 * self->ps, &c));
 	/* The clone still holds the pages the source gave up. */
-	EXPECT_EQ(self->used0 + 16, pool_used(self->b));
+	EXPECT_EQ(self->used0 + 16, cowdev_pool_used(self->b));
 	ASSERT_EQ(0, cowdev_set_size(self->b, 0));
-	EXPECT_EQ(self->used0 + 2, pool_used(self->b));
+	EXPECT_EQ(self->used0 + 2, cowdev_pool_used(self->b));
 	EXPECT_EQ('A', self->ma[0]);
 }
 
@@ -325,7 +307,7 @@ static int probe_open(uint64_t *used)
 {
 	int fd = cowdev_open();
 
-	*used = fd >= 0 ? pool_used(fd) : ~0ULL;
+	*used = fd >= 0 ? cowdev_pool_used(fd) : ~0ULL;
 	return fd;
 }
 
@@ -354,10 +336,10 @@ TEST(clone_of_clone_three_ways)
 	ASSERT_LE(0, v[2]);
 	m[2] = map_view(v[2], 4, PROT_READ | PROT_WRITE);
 	ASSERT_NE(NULL, m[2]);
-	EXPECT_EQ(3, stats_of(v[0]).shared_pages);
-	EXPECT_EQ(4, stats_of(v[1]).shared_pages);
-	EXPECT_EQ(4, stats_of(v[2]).shared_pages);
-	EXPECT_EQ(used0 + 5, pool_used(probe));
+	EXPECT_EQ(3, cowdev_stats_of(v[0]).shared_pages);
+	EXPECT_EQ(4, cowdev_stats_of(v[1]).shared_pages);
+	EXPECT_EQ(4, cowdev_stats_of(v[2]).shared_pages);
+	EXPECT_EQ(used0 + 5, cowdev_pool_used(probe));
 
 	/* Page 0 is shared three ways: copy, copy, then reuse. */
 	for (i = 0; i < 3; i++)
@@ -371,17 +353,17 @@ TEST(clone_of_clone_three_ways)
 	EXPECT_EQ('x', m[0][2 * ps]);
 	EXPECT_EQ('0', m[1][2 * ps]);
 	EXPECT_EQ('0', m[2][2 * ps]);
-	EXPECT_EQ(2, stats_of(v[0]).cow_copies);
-	EXPECT_EQ(0, stats_of(v[0]).cow_reuses);
-	EXPECT_EQ(2, stats_of(v[1]).cow_copies);
-	EXPECT_EQ(0, stats_of(v[2]).cow_copies);
-	EXPECT_EQ(1, stats_of(v[2]).cow_reuses);
-	EXPECT_EQ(used0 + 8, pool_used(probe));
+	EXPECT_EQ(2, cowdev_stats_of(v[0]).cow_copies);
+	EXPECT_EQ(0, cowdev_stats_of(v[0]).cow_reuses);
+	EXPECT_EQ(2, cowdev_stats_of(v[1]).cow_copies);
+	EXPECT_EQ(0, cowdev_stats_of(v[2]).cow_copies);
+	EXPECT_EQ(1, cowdev_stats_of(v[2]).cow_reuses);
+	EXPECT_EQ(used0 + 8, cowdev_pool_used(probe));
 	for (i = 0; i < 3; i++) {
 		munmap(m[i], 4 * ps);
 		close(v[i]);
 	}
-	EXPECT_EQ(used0, pool_used(probe));
+	EXPECT_EQ(used0, cowdev_pool_used(probe));
 	close(probe);
 }
 
@@ -415,10 +397,10 @@ TEST(release_in_the_middle_of_a_tree)
 	ASSERT_LE(0, c);
 	mb[2 * ps] = 'B';		/* B's pages 2 and 3, B's alone */
 	mb[3 * ps] = 'B';
-	EXPECT_EQ(used0 + 12, pool_used(probe));
+	EXPECT_EQ(used0 + 12, cowdev_pool_used(probe));
 	munmap(mb, 8 * ps);
 	close(b);
-	EXPECT_EQ(used0 + 10, pool_used(probe));
+	EXPECT_EQ(used0 + 10, cowdev_pool_used(probe));
 	mc = map_view(c, 8, PROT_READ);
 	ASSERT_NE(NULL, mc);
 	EXPECT_EQ('b', mc[0]);
@@ -427,15 +409,15 @@ TEST(release_in_the_middle_of_a_tree)
 	EXPECT_EQ('a', ma[2 * ps]);
 	EXPECT_EQ('a', ma[0]);
 	/* C's pages 0 and 1 are its own now; 2..7 it shares with A. */
-	EXPECT_EQ(6, stats_of(c).shared_pages);
+	EXPECT_EQ(6, cowdev_stats_of(c).shared_pages);
 	EXPECT_EQ(COWDEV_PAGE_RESIDENT, state_of(c, 0));
 	EXPECT_EQ(COWDEV_PAGE_RESIDENT | COWDEV_PAGE_SHARED, state_of(c, 2));
 	munmap(mc, 8 * ps);
 	close(c);
-	EXPECT_EQ(used0 + 8, pool_used(probe));
+	EXPECT_EQ(used0 + 8, cowdev_pool_used(probe));
 	munmap(ma, 8 * ps);
 	close(a);
-	EXPECT_EQ(used0, pool_used(probe));
+	EXPECT_EQ(used0, cowdev_pool_used(probe));
 	close(probe);
 }
 
@@ -504,19 +486,19 @@ TEST(snapshot_under_a_concurrent_writer)
 /* Closing the source first leaves the clone whole. */
 TEST_F(pair, closing_the_source_first)
 {
-	uint64_t used = pool_used(self->b);
+	uint64_t used = cowdev_pool_used(self->b);
 
 	munmap(self->ma, NPAGES * self->ps);
 	self->ma = NULL;
 	close(self->a);
 	self->a = -1;
-	EXPECT_EQ(used, pool_used(self->b));
-	EXPECT_EQ(0, stats_of(self->b).shared_pages);
+	EXPECT_EQ(used, cowdev_pool_used(self->b));
+	EXPECT_EQ(0, cowdev_stats_of(self->b).shared_pages);
 	EXPECT_EQ('P', self->mb[15 * self->ps]);
 	self->mb[15 * self->ps] = 'q';
-	EXPECT_EQ(1, stats_of(self->b).cow_reuses);
-	EXPECT_EQ(0, stats_of(self->b).cow_copies);
-	EXPECT_EQ(used, pool_used(self->b));
+	EXPECT_EQ(1, cowdev_stats_of(self->b).cow_reuses);
+	EXPECT_EQ(0, cowdev_stats_of(self->b).cow_copies);
+	EXPECT_EQ(used, cowdev_pool_used(self->b));
 }
 
 TEST_HARNESS_MAIN

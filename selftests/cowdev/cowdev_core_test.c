@@ -19,24 +19,6 @@
 
 #define NPAGES 64
 
-static uint64_t pool_used(int fd)
-{
-	struct cowdev_pool_info pi;
-
-	if (cowdev_pool_info(fd, &pi))
-		return ~0ULL;
-	return pi.used_pages;
-}
-
-static struct cowdev_stats stats_of(int fd)
-{
-	struct cowdev_stats st;
-
-	if (cowdev_get_stats(fd, &st))
-		memset(&st, 0xff, sizeof(st));
-	return st;
-}
-
 /* Wait for @pid; true if it exited with status 0. */
 static int child_ok(pid_t pid)
 {
@@ -75,7 +57,7 @@ FIXTURE_SETUP(view)
 	ASSERT_EQ(self->map, mmap(self->map, NPAGES * self->ps,
 				  PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
 				  self->fd, 0));
-	self->used0 = pool_used(self->fd);
+	self->used0 = cowdev_pool_used(self->fd);
 }
 
 FIXTURE_TEARDOWN(view)
@@ -98,12 +80,12 @@ TEST_F(view, hole_reads_map_the_zero_page)
 	ASSERT_NE(MAP_FAILED, priv);
 	for (i = 16; i < 24; i++)
 		ASSERT_EQ(0, priv[i * self->ps]);
-	st = stats_of(self->fd);
+	st = cowdev_stats_of(self->fd);
 	EXPECT_EQ(24, st.zero_maps);
 	EXPECT_EQ(24, st.faults);
 	EXPECT_EQ(0, st.demand_allocs);
 	EXPECT_EQ(0, st.resident_pages);
-	EXPECT_EQ(self->used0, pool_used(self->fd));
+	EXPECT_EQ(self->used0, cowdev_pool_used(self->fd));
 	/* Both mappings hold the zero page: Rss counts it, no dirty page. */
 	EXPECT_EQ(16 * self->ps / 1024, cowdev_smaps_kb(self->map, "Rss"));
 	EXPECT_EQ(0, cowdev_smaps_kb(self->map, "Private_Dirty"));
@@ -118,19 +100,19 @@ TEST_F(view, first_writes_allocate_one_page_each)
 
 	for (i = 0; i < NPAGES; i++)
 		self->map[i * self->ps + i] = (char)(i + 1);
-	st = stats_of(self->fd);
+	st = cowdev_stats_of(self->fd);
 	EXPECT_EQ(NPAGES, st.demand_allocs);
 	EXPECT_EQ(NPAGES, st.resident_pages);
 	EXPECT_EQ(NPAGES, st.faults);
 	EXPECT_EQ(NPAGES, st.mkwrite);
 	EXPECT_EQ(0, st.zero_maps);
-	EXPECT_EQ(self->used0 + NPAGES, pool_used(self->fd));
+	EXPECT_EQ(self->used0 + NPAGES, cowdev_pool_used(self->fd));
 	/* The pages are zeroed except for what was written. */
 	for (i = 0; i < NPAGES; i++) {
 		ASSERT_EQ((char)(i + 1), self->map[i * self->ps + i]);
 		ASSERT_EQ(0, self->map[i * self->ps + (i + 1) % self->ps]);
 	}
-	EXPECT_EQ(self->used0 + NPAGES, pool_used(self->fd));
+	EXPECT_EQ(self->used0 + NPAGES, cowdev_pool_used(self->fd));
 }
 
 /* Read a hole, then write it: the zero page's pte is replaced. */
@@ -141,13 +123,13 @@ TEST_F(view, write_after_hole_read_replaces_the_zero_page)
 
 	ASSERT_EQ(0, c);
 	self->map[3 * self->ps] = 'w';
-	st = stats_of(self->fd);
+	st = cowdev_stats_of(self->fd);
 	EXPECT_EQ(1, st.zero_maps);
 	EXPECT_EQ(1, st.demand_allocs);
 	EXPECT_EQ(2, st.faults);
 	EXPECT_EQ(2, st.mkwrite);
 	EXPECT_EQ(1, st.resident_pages);
-	EXPECT_EQ(self->used0 + 1, pool_used(self->fd));
+	EXPECT_EQ(self->used0 + 1, cowdev_pool_used(self->fd));
 	EXPECT_EQ('w', self->map[3 * self->ps]);
 	/* Another mapping sees the write, not the zero page. */
 	EXPECT_EQ(0, munmap(self->map, NPAGES * self->ps));
@@ -167,11 +149,11 @@ TEST_F(view, page_mkwrite_on_a_read_only_pte_keeps_the_page)
 	ASSERT_EQ('a', self->map[self->ps + 1]);
 	ASSERT_EQ(0, cowdev_reset_stats(self->fd));
 	self->map[self->ps + 1] = 'b';
-	st = stats_of(self->fd);
+	st = cowdev_stats_of(self->fd);
 	EXPECT_EQ(1, st.mkwrite);
 	EXPECT_EQ(0, st.demand_allocs);
 	EXPECT_EQ(4, st.resident_pages);
-	EXPECT_EQ(self->used0 + 4, pool_used(self->fd));
+	EXPECT_EQ(self->used0 + 4, cowdev_pool_used(self->fd));
 	EXPECT_EQ('b', self->map[self->ps + 1]);
 	EXPECT_EQ('a', self->map[self->ps + 2]);
 }
@@ -219,18 +201,18 @@ TEST_F(view, map_pages_maps_resident_pages_around_a_read)
 	ASSERT_EQ(0, cowdev_reset_stats(self->fd));
 
 	ASSERT_EQ(0, m[0]);
-	st = stats_of(self->fd);
+	st = cowdev_stats_of(self->fd);
 	EXPECT_EQ(1, st.map_pages_calls);
 	EXPECT_EQ(n, st.map_pages_mapped);
 	EXPECT_EQ(0, st.faults);
 	for (i = 0; i < n; i++)
 		ASSERT_EQ((char)i, m[i * self->ps]);
-	st = stats_of(self->fd);
+	st = cowdev_stats_of(self->fd);
 	EXPECT_EQ(0, st.faults);
 	EXPECT_EQ(1, st.map_pages_calls);
 	EXPECT_EQ(0, st.demand_allocs);
 	EXPECT_EQ((long)(n * self->ps / 1024), cowdev_smaps_kb(m, "Rss"));
-	EXPECT_EQ(self->used0 + NPAGES, pool_used(self->fd));
+	EXPECT_EQ(self->used0 + NPAGES, cowdev_pool_used(self->fd));
 	munmap(area, 2 * n * self->ps);
 }
 
@@ -243,12 +225,12 @@ TEST_F(view, map_pages_skips_holes)
 	ASSERT_EQ(0, madvise(self->map, NPAGES * self->ps, MADV_DONTNEED));
 	ASSERT_EQ(0, cowdev_reset_stats(self->fd));
 	ASSERT_EQ(0, self->map[1 * self->ps]);
-	st = stats_of(self->fd);
+	st = cowdev_stats_of(self->fd);
 	EXPECT_EQ(1, st.faults);
 	EXPECT_EQ(1, st.zero_maps);
 	EXPECT_EQ(1, st.map_pages_calls);
 	EXPECT_EQ(1, st.map_pages_mapped);
-	EXPECT_EQ(self->used0 + 1, pool_used(self->fd));
+	EXPECT_EQ(self->used0 + 1, cowdev_pool_used(self->fd));
 }
 
 /* Any access at or past the size gets SIGBUS; the size is the limit. */
@@ -263,14 +245,14 @@ TEST_F(view, access_past_the_size_gets_sigbus)
 	EXPECT_EQ(SIGBUS, cowdev_try_write(self->map + 11 * self->ps, 1));
 	EXPECT_EQ(SIGBUS, cowdev_try_read(self->map + (NPAGES - 1) * self->ps,
 					  &c));
-	st = stats_of(self->fd);
+	st = cowdev_stats_of(self->fd);
 	EXPECT_EQ(3, st.sigbus);
 	EXPECT_EQ(1, st.demand_allocs);
-	EXPECT_EQ(self->used0 + 1, pool_used(self->fd));
+	EXPECT_EQ(self->used0 + 1, cowdev_pool_used(self->fd));
 	/* Size 0: every access faults. */
 	ASSERT_EQ(0, cowdev_set_size(self->fd, 0));
 	EXPECT_EQ(SIGBUS, cowdev_try_read(self->map, &c));
-	EXPECT_EQ(self->used0, pool_used(self->fd));
+	EXPECT_EQ(self->used0, cowdev_pool_used(self->fd));
 }
 
 /* A byte count is rounded up to whole pages. */
@@ -281,7 +263,7 @@ TEST_F(view, size_is_rounded_up_to_pages)
 	ASSERT_EQ(0, cowdev_set_size(self->fd, 3 * self->ps + 1));
 	ASSERT_EQ(0, cowdev_get_size(self->fd, &size));
 	EXPECT_EQ(4 * self->ps, size);
-	EXPECT_EQ(4, stats_of(self->fd).size_pages);
+	EXPECT_EQ(4, cowdev_stats_of(self->fd).size_pages);
 	EXPECT_EQ(0, cowdev_try_write(self->map + 3 * self->ps + 100, 1));
 }
 
@@ -301,8 +283,8 @@ TEST_F(view, shared_mapping_is_shared_with_a_child)
 	}
 	ASSERT_TRUE(child_ok(pid));
 	EXPECT_EQ('c', self->map[self->ps]);
-	EXPECT_EQ(2, stats_of(self->fd).demand_allocs);
-	EXPECT_EQ(self->used0 + 2, pool_used(self->fd));
+	EXPECT_EQ(2, cowdev_stats_of(self->fd).demand_allocs);
+	EXPECT_EQ(self->used0 + 2, cowdev_pool_used(self->fd));
 }
 
 static int send_fd(int sock, int fd)
@@ -380,7 +362,7 @@ TEST(shared_mapping_through_a_passed_fd)
 	ASSERT_EQ(1, read(sv[0], &c, 1));
 	EXPECT_EQ('r', map[ps]);
 	ASSERT_TRUE(child_ok(pid));
-	EXPECT_EQ(2, stats_of(fd).demand_allocs);
+	EXPECT_EQ(2, cowdev_stats_of(fd).demand_allocs);
 	munmap(map, 4 * ps);
 	close(fd);
 	close(sv[0]);
@@ -410,10 +392,10 @@ TEST_F(view, private_mapping_reads_the_view_and_writes_privately)
 	priv[2 * self->ps] = 'p';
 	/* A write to a page mapped read-only is core mm's copy alone. */
 	priv[0] = 'q';
-	st = stats_of(self->fd);
+	st = cowdev_stats_of(self->fd);
 	EXPECT_EQ(1, st.private_cow);
 	EXPECT_EQ(0, st.demand_allocs);
-	EXPECT_EQ(self->used0 + 2, pool_used(self->fd));
+	EXPECT_EQ(self->used0 + 2, cowdev_pool_used(self->fd));
 	EXPECT_EQ(0, self->map[2 * self->ps]);
 	EXPECT_EQ('C', self->map[0]);
 	/* The privately written page no longer follows the view. */
@@ -462,11 +444,11 @@ TEST_F(view, madv_dontneed_drops_ptes_not_data)
 	EXPECT_EQ(8 * self->ps / 1024, cowdev_smaps_kb(self->map, "Rss"));
 	ASSERT_EQ(0, madvise(self->map, NPAGES * self->ps, MADV_DONTNEED));
 	EXPECT_EQ(0, cowdev_smaps_kb(self->map, "Rss"));
-	EXPECT_EQ(8, stats_of(self->fd).resident_pages);
-	EXPECT_EQ(self->used0 + 8, pool_used(self->fd));
+	EXPECT_EQ(8, cowdev_stats_of(self->fd).resident_pages);
+	EXPECT_EQ(self->used0 + 8, cowdev_pool_used(self->fd));
 	for (i = 0; i < 8; i++)
 		ASSERT_EQ((char)('a' + i), self->map[i * self->ps]);
-	EXPECT_EQ(8, stats_of(self->fd).demand_allocs);
+	EXPECT_EQ(8, cowdev_stats_of(self->fd).demand_allocs);
 }
 
 /* mprotect read-only: writes get SIGSEGV; read-write again: they work. */
@@ -480,12 +462,12 @@ TEST_F(view, mprotect_is_honoured)
 	EXPECT_EQ(SIGSEGV, cowdev_try_write(self->map + self->ps, 'y'));
 	EXPECT_EQ(0, cowdev_try_read(self->map, &c));
 	EXPECT_EQ('x', c);
-	EXPECT_EQ(1, stats_of(self->fd).demand_allocs);
+	EXPECT_EQ(1, cowdev_stats_of(self->fd).demand_allocs);
 	ASSERT_EQ(0, mprotect(self->map, NPAGES * self->ps,
 			      PROT_READ | PROT_WRITE));
 	EXPECT_EQ(0, cowdev_try_write(self->map + self->ps, 'y'));
 	EXPECT_EQ('y', self->map[self->ps]);
-	EXPECT_EQ(2, stats_of(self->fd).demand_allocs);
+	EXPECT_EQ(2, cowdev_stats_of(self->fd).demand_allocs);
 }
 
 /* munmap of part of a mapping leaves the data and the rest mapped. */
@@ -495,7 +477,7 @@ TEST_F(view, munmap_keeps_the_data)
 	self->map[NPAGES / 2 * self->ps] = 'h';
 	ASSERT_EQ(0, munmap(self->map, NPAGES / 2 * self->ps));
 	EXPECT_EQ('h', self->map[NPAGES / 2 * self->ps]);
-	EXPECT_EQ(self->used0 + 2, pool_used(self->fd));
+	EXPECT_EQ(self->used0 + 2, cowdev_pool_used(self->fd));
 	ASSERT_EQ(0, munmap(self->map + NPAGES / 2 * self->ps,
 			    NPAGES / 2 * self->ps));
 	self->map = mmap(NULL, NPAGES * self->ps, PROT_READ | PROT_WRITE,
@@ -534,9 +516,9 @@ TEST_F(view, mremap_shrinks_moves_and_grows_by_moving)
 	EXPECT_EQ(0, cowdev_try_write(m + 7 * ps, 's'));
 	EXPECT_EQ(SIGBUS, cowdev_try_read(m + 8 * ps, &c));
 	EXPECT_EQ(SIGBUS, cowdev_try_write(m + 11 * ps, 1));
-	EXPECT_EQ(2, stats_of(self->fd).demand_allocs);
-	EXPECT_EQ(2, stats_of(self->fd).sigbus);
-	EXPECT_EQ(self->used0 + 2, pool_used(self->fd));
+	EXPECT_EQ(2, cowdev_stats_of(self->fd).demand_allocs);
+	EXPECT_EQ(2, cowdev_stats_of(self->fd).sigbus);
+	EXPECT_EQ(self->used0 + 2, cowdev_pool_used(self->fd));
 	/* The teardown unmaps NPAGES pages from self->map. */
 	munmap(m, 12 * ps);
 	self->map = mmap(NULL, NPAGES * ps, PROT_READ | PROT_WRITE,
@@ -558,7 +540,7 @@ TEST_F(view, shrink_unmaps_everywhere_and_frees_the_pages)
 
 	for (i = 0; i < 16; i++)
 		self->map[i * self->ps] = 'd';
-	ASSERT_EQ(self->used0 + 16, pool_used(self->fd));
+	ASSERT_EQ(self->used0 + 16, cowdev_pool_used(self->fd));
 	ASSERT_EQ(0, pipe(go));
 	ASSERT_EQ(0, pipe(done));
 	pid = fork();
@@ -576,8 +558,8 @@ TEST_F(view, shrink_unmaps_everywhere_and_frees_the_pages)
 	}
 	ASSERT_EQ(1, read(done[0], &c, 1));
 	ASSERT_EQ(0, cowdev_set_size(self->fd, 4 * self->ps));
-	EXPECT_EQ(self->used0 + 4, pool_used(self->fd));
-	EXPECT_EQ(4, stats_of(self->fd).resident_pages);
+	EXPECT_EQ(self->used0 + 4, cowdev_pool_used(self->fd));
+	EXPECT_EQ(4, cowdev_stats_of(self->fd).resident_pages);
 	ASSERT_EQ(1, write(go[1], "g", 1));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_EQ(0, status);
@@ -585,7 +567,7 @@ TEST_F(view, shrink_unmaps_everywhere_and_frees_the_pages)
 	ASSERT_EQ(0, cowdev_set_size(self->fd, 16 * self->ps));
 	EXPECT_EQ(0, self->map[12 * self->ps]);
 	EXPECT_EQ('d', self->map[3 * self->ps]);
-	EXPECT_EQ(self->used0 + 4, pool_used(self->fd));
+	EXPECT_EQ(self->used0 + 4, cowdev_pool_used(self->fd));
 	close(go[0]);
 	close(go[1]);
 	close(done[0]);
@@ -651,8 +633,8 @@ TEST_F(view, threads_writing_one_hole_get_one_page)
 		race.map = self->map + round * self->ps;
 		run_racers(&race);
 	}
-	EXPECT_EQ(8, stats_of(self->fd).demand_allocs);
-	EXPECT_EQ(self->used0 + 8, pool_used(self->fd));
+	EXPECT_EQ(8, cowdev_stats_of(self->fd).demand_allocs);
+	EXPECT_EQ(self->used0 + 8, cowdev_pool_used(self->fd));
 	/* Every thread's byte landed in the one page every mapping sees. */
 	other = mmap(NULL, 8 * self->ps, PROT_READ, MAP_SHARED, self->fd, 0);
 	ASSERT_NE(MAP_FAILED, other);
@@ -669,8 +651,8 @@ TEST_F(view, threads_writing_different_pages)
 	int i;
 
 	run_racers(&race);
-	EXPECT_EQ(NTHREADS * 4, stats_of(self->fd).demand_allocs);
-	EXPECT_EQ(self->used0 + NTHREADS * 4, pool_used(self->fd));
+	EXPECT_EQ(NTHREADS * 4, cowdev_stats_of(self->fd).demand_allocs);
+	EXPECT_EQ(self->used0 + NTHREADS * 4, cowdev_pool_used(self->fd));
 	for (i = 0; i < NTHREADS * 4; i++)
 		ASSERT_EQ((char)(i / 4 + 1), self->map[i * self->ps]);
 }

@@ -38,15 +38,6 @@ static void init_ps(void)
 	ps = cowdev_page_size();
 }
 
-static uint64_t pool_used(int fd)
-{
-	struct cowdev_pool_info pi;
-
-	if (cowdev_pool_info(fd, &pi))
-		return ~0ULL;
-	return pi.used_pages;
-}
-
 static uint64_t pool_views(int fd)
 {
 	struct cowdev_pool_info pi;
@@ -54,15 +45,6 @@ static uint64_t pool_views(int fd)
 	if (cowdev_pool_info(fd, &pi))
 		return ~0ULL;
 	return pi.views;
-}
-
-static struct cowdev_stats stats_of(int fd)
-{
-	struct cowdev_stats st;
-
-	if (cowdev_get_stats(fd, &st))
-		memset(&st, 0xff, sizeof(st));
-	return st;
 }
 
 static char *map_view(int fd, size_t pages, int prot, int flags, size_t pgoff)
@@ -157,7 +139,7 @@ static void __expect_map(struct __test_metadata *_metadata, int line, int fd,
 	size_t n = strlen(want), i, resident = 0, shared = 0;
 	uint8_t buf[256];
 	char got[257];
-	struct cowdev_stats st = stats_of(fd);
+	struct cowdev_stats st = cowdev_stats_of(fd);
 
 	ASSERT_GT(sizeof(buf), n);
 	memset(buf, 0xee, sizeof(buf));
@@ -181,7 +163,7 @@ static void __expect_map(struct __test_metadata *_metadata, int line, int fd,
 static void __expect_cow(struct __test_metadata *_metadata, int line, int fd,
 			 uint64_t copies, uint64_t reuses, uint64_t shared)
 {
-	struct cowdev_stats st = stats_of(fd);
+	struct cowdev_stats st = cowdev_stats_of(fd);
 
 	EXPECT_EQ(copies, st.cow_copies) TH_LOG("line %d: cow_copies", line);
 	EXPECT_EQ(reuses, st.cow_reuses) TH_LOG("line %d: cow_reuses", line);
@@ -222,7 +204,7 @@ TEST(clone_fd_is_a_free_snapshot)
 		fill(ma, i, 'a' + i);
 	ma[5 * ps + 77] = 'Z';
 	EXPECT_EQ(0, ma[7 * ps]);	/* a hole read: the zero page */
-	used = pool_used(probe);
+	used = cowdev_pool_used(probe);
 	views = pool_views(probe);
 
 	b = cowdev_clone(a);
@@ -231,15 +213,15 @@ TEST(clone_fd_is_a_free_snapshot)
 	EXPECT_NE(probe, b);
 	EXPECT_EQ(FD_CLOEXEC, fcntl(b, F_GETFD) & FD_CLOEXEC);
 	EXPECT_EQ(O_RDWR, fcntl(b, F_GETFL) & O_ACCMODE);
-	EXPECT_EQ(used, pool_used(probe));
+	EXPECT_EQ(used, cowdev_pool_used(probe));
 	EXPECT_EQ(views + 1, pool_views(probe));
 	ASSERT_EQ(0, cowdev_get_size(a, &size_a));
 	ASSERT_EQ(0, cowdev_get_size(b, &size_b));
 	EXPECT_EQ(10 * ps, size_b);
 	EXPECT_EQ(size_a, size_b);
 
-	sa = stats_of(a);
-	sb = stats_of(b);
+	sa = cowdev_stats_of(a);
+	sb = cowdev_stats_of(b);
 	EXPECT_NE(sa.view_id, sb.view_id);
 	EXPECT_EQ(1, sa.clones);
 	EXPECT_EQ(6, sa.resident_pages);
@@ -260,8 +242,8 @@ TEST(clone_fd_is_a_free_snapshot)
 	EXPECT_EQ(0, memcmp(ma, mb, 10 * ps));
 	expect_pages(mb, "abcd");
 	EXPECT_EQ('Z', mb[5 * ps + 77]);
-	EXPECT_EQ(0, stats_of(b).cow_copies);
-	EXPECT_EQ(used, pool_used(probe));
+	EXPECT_EQ(0, cowdev_stats_of(b).cow_copies);
+	EXPECT_EQ(used, cowdev_pool_used(probe));
 
 	/* A clone of the clone is a snapshot and O_CLOEXEC too. */
 	bb = cowdev_clone(b);
@@ -271,8 +253,8 @@ TEST(clone_fd_is_a_free_snapshot)
 	mbb = map_view(bb, 10, PROT_READ, MAP_SHARED, 0);
 	ASSERT_NE(NULL, mbb);
 	EXPECT_EQ(0, memcmp(ma, mbb, 10 * ps));
-	EXPECT_EQ(used, pool_used(probe));
-	EXPECT_EQ(6, stats_of(a).shared_pages);
+	EXPECT_EQ(used, cowdev_pool_used(probe));
+	EXPECT_EQ(6, cowdev_stats_of(a).shared_pages);
 
 	/* exec closes it: the new program does not have the fd. */
 	if (access("/bin/sh", X_OK) == 0) {
@@ -296,7 +278,7 @@ TEST(clone_fd_is_a_free_snapshot)
 	close(bb);
 	close(b);
 	close(a);
-	EXPECT_EQ(used - 6, pool_used(probe));
+	EXPECT_EQ(used - 6, cowdev_pool_used(probe));
 	EXPECT_EQ(views - 1, pool_views(probe));
 	close(probe);
 }
@@ -311,12 +293,12 @@ TEST(clone_of_empty_views)
 	init_ps();
 	a = cowdev_open();
 	ASSERT_LE(0, a);
-	used = pool_used(a);
+	used = cowdev_pool_used(a);
 	b = cowdev_clone(a);
 	ASSERT_LE(0, b);
 	ASSERT_EQ(0, cowdev_get_size(b, &size));
 	EXPECT_EQ(0, size);
-	EXPECT_EQ(0, stats_of(b).resident_pages);
+	EXPECT_EQ(0, cowdev_stats_of(b).resident_pages);
 	close(b);
 
 	ASSERT_EQ(0, cowdev_set_size(a, 4 * ps));
@@ -327,16 +309,16 @@ TEST(clone_of_empty_views)
 	mb = map_view(c, 4, RW, MAP_SHARED, 0);
 	ASSERT_NE(NULL, mb);
 	expect_pages(mb, "....");
-	EXPECT_EQ(used, pool_used(a));
+	EXPECT_EQ(used, cowdev_pool_used(a));
 	mb[ps] = 1;
-	EXPECT_EQ(1, stats_of(c).demand_allocs);
-	EXPECT_EQ(0, stats_of(c).cow_copies);
-	EXPECT_EQ(used + 1, pool_used(a));
+	EXPECT_EQ(1, cowdev_stats_of(c).demand_allocs);
+	EXPECT_EQ(0, cowdev_stats_of(c).cow_copies);
+	EXPECT_EQ(used + 1, cowdev_pool_used(a));
 	expect_map(a, "....");
 	expect_map(c, ".d..");
 	munmap(mb, 4 * ps);
 	close(c);
-	EXPECT_EQ(used, pool_used(a));
+	EXPECT_EQ(used, cowdev_pool_used(a));
 	close(a);
 }
 
@@ -368,16 +350,16 @@ TEST(clone_of_a_huge_sparse_view)
 	ASSERT_NE(NULL, tail_a);
 	ma[0] = 'h';
 	tail_a[ps - 1] = 't';
-	used = pool_used(a);
+	used = cowdev_pool_used(a);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	b = cowdev_clone(a);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ASSERT_LE(0, b);
 	ASSERT_EQ(0, cowdev_get_size(b, &size));
 	EXPECT_EQ((uint64_t)max_pages * ps, size);
-	EXPECT_EQ(used, pool_used(a));
-	EXPECT_EQ(2, stats_of(b).resident_pages);
-	EXPECT_EQ(2, stats_of(b).shared_pages);
+	EXPECT_EQ(used, cowdev_pool_used(a));
+	EXPECT_EQ(2, cowdev_stats_of(b).resident_pages);
+	EXPECT_EQ(2, cowdev_stats_of(b).shared_pages);
 	mb = map_view(b, 1, PROT_READ, MAP_SHARED, 0);
 	tail_b = map_view(b, 1, PROT_READ, MAP_SHARED, max_pages - 1);
 	ASSERT_NE(NULL, mb);
@@ -386,7 +368,7 @@ TEST(clone_of_a_huge_sparse_view)
 	EXPECT_EQ('t', tail_b[ps - 1]);
 	tail_a[ps - 1] = 'T';
 	EXPECT_EQ('t', tail_b[ps - 1]);
-	EXPECT_EQ(1, stats_of(a).cow_copies);
+	EXPECT_EQ(1, cowdev_stats_of(a).cow_copies);
 	TH_LOG("clone of a %lu-page view with 2 resident pages: %ld us",
 	       max_pages, (long)((t1.tv_sec - t0.tv_sec) * 1000000 +
 				 (t1.tv_nsec - t0.tv_nsec) / 1000));
@@ -419,7 +401,7 @@ TEST(views_diverge_both_ways)
 	ASSERT_NE(NULL, ma);
 	for (round = 0; round < 8; round++)
 		fill(ma, round, want_a[round]);
-	used = pool_used(a);
+	used = cowdev_pool_used(a);
 	b = cowdev_clone(a);
 	ASSERT_LE(0, b);
 	memcpy(want_b, want_a, sizeof(want_b));
@@ -460,18 +442,18 @@ TEST(views_diverge_both_ways)
 	 * a copied 2, 0, 6 and reused 3, 5 (b had copied them); b copied 3,
 	 * 1, 5 and reused 2, 6; holes 8 and 9 (twice) were demand allocated.
 	 */
-	EXPECT_EQ(3, stats_of(a).cow_copies);
-	EXPECT_EQ(2, stats_of(a).cow_reuses);
-	EXPECT_EQ(3, stats_of(b).cow_copies);
-	EXPECT_EQ(2, stats_of(b).cow_reuses);
-	EXPECT_EQ(used + 9, pool_used(probe));
+	EXPECT_EQ(3, cowdev_stats_of(a).cow_copies);
+	EXPECT_EQ(2, cowdev_stats_of(a).cow_reuses);
+	EXPECT_EQ(3, cowdev_stats_of(b).cow_copies);
+	EXPECT_EQ(2, cowdev_stats_of(b).cow_reuses);
+	EXPECT_EQ(used + 9, cowdev_pool_used(probe));
 	munmap(ma2, 10 * ps);
 	munmap(mb2, 10 * ps);
 	munmap(ma, 10 * ps);
 	munmap(mb, 10 * ps);
 	close(b);
 	close(a);
-	EXPECT_EQ(used - 8, pool_used(probe));
+	EXPECT_EQ(used - 8, cowdev_pool_used(probe));
 	close(probe);
 }
 
@@ -514,7 +496,7 @@ TEST(writable_mappings_of_this_process_from_before_the_clone)
 	m3[ps] = '1';
 	m1[2 * ps] = '2';
 	m1[3 * ps] = '3';
-	used = pool_used(a);
+	used = cowdev_pool_used(a);
 	ASSERT_EQ(0, cowdev_reset_stats(a));
 
 	b = cowdev_clone(a);
@@ -538,7 +520,7 @@ TEST(writable_mappings_of_this_process_from_before_the_clone)
 	/* Each of the six pages copied once for the source. */
 	expect_cow(a, 6, 0, 0);
 	expect_cow(b, 0, 0, 0);
-	EXPECT_EQ(used + 6, pool_used(a));
+	EXPECT_EQ(used + 6, cowdev_pool_used(a));
 	expect_map(b, "rrrrrr");
 	expect_map(a, "dddddd");
 	munmap(mb, 6 * ps);
@@ -589,7 +571,7 @@ TEST(writable_mapping_in_a_forked_child)
 		_exit(write(done[1], "w", 1) == 1 ? 0 : 3);
 	}
 	ASSERT_EQ(1, read(done[0], &c, 1));
-	used = pool_used(a);
+	used = cowdev_pool_used(a);
 	ASSERT_EQ(0, cowdev_reset_stats(a));
 	b = cowdev_clone(a);
 	ASSERT_LE(0, b);
@@ -605,7 +587,7 @@ TEST(writable_mapping_in_a_forked_child)
 	EXPECT_EQ('C', m[1]);
 	expect_pages(m + ps, "CCC");
 	expect_cow(a, 4, 0, 0);
-	EXPECT_EQ(used + 4, pool_used(a));
+	EXPECT_EQ(used + 4, cowdev_pool_used(a));
 	munmap(mb, 4 * ps);
 	munmap(m, 4 * ps);
 	close(b);
@@ -644,7 +626,7 @@ FIXTURE_SETUP(pair)
 	self->mb = map_view(self->b, 6, RW, MAP_SHARED, 0);
 	ASSERT_NE(NULL, self->mb);
 	ASSERT_EQ('1', self->mb[ps]);
-	self->used = pool_used(self->a);
+	self->used = cowdev_pool_used(self->a);
 	ASSERT_EQ(0, cowdev_reset_stats(self->a));
 	ASSERT_EQ(0, cowdev_reset_stats(self->b));
 }
@@ -718,7 +700,7 @@ TEST_F(pair, process_vm_writev_from_another_process)
 	/* Only page 5 is still shared. */
 	expect_cow(self->a, 3, 0, 1);
 	expect_cow(self->b, 2, 0, 1);
-	EXPECT_EQ(self->used + 5, pool_used(self->a));
+	EXPECT_EQ(self->used + 5, cowdev_pool_used(self->a));
 	expect_map(self->a, "drrdds");
 	expect_map(self->b, "rddrrs");
 	munmap(ma2, 6 * ps);
@@ -777,7 +759,7 @@ TEST_F(pair, proc_pid_mem_from_another_process)
 	expect_pages(ma2 + 5 * ps, "5");
 	expect_cow(self->a, 1, 0, 4);
 	expect_cow(self->b, 1, 0, 4);
-	EXPECT_EQ(self->used + 2, pool_used(self->a));
+	EXPECT_EQ(self->used + 2, cowdev_pool_used(self->a));
 	expect_map(self->a, "ssdrss");
 	expect_map(self->b, "ssrdss");
 	munmap(ma2, 6 * ps);
@@ -801,7 +783,7 @@ TEST_F(pair, read_into_the_mapping)
 	ASSERT_EQ(16, read(p[0], buf, 16));
 	EXPECT_EQ(0, memcmp(buf, "4444444444444444", 16));
 	expect_cow(self->b, 0, 0, 6);
-	EXPECT_EQ(self->used, pool_used(self->a));
+	EXPECT_EQ(self->used, cowdev_pool_used(self->a));
 
 	ASSERT_EQ(10, write(p[1], "pipe-into-a", 10));
 	ASSERT_EQ(10, read(p[0], self->ma + ps + 100, 10));	/* a 1 */
@@ -833,7 +815,7 @@ TEST_F(pair, read_into_the_mapping)
 	/* a: pages 1 and 5 copied; b: 1 reused (a copied it first), 2, 3. */
 	expect_cow(self->a, 2, 0, 2);
 	expect_cow(self->b, 2, 1, 2);
-	EXPECT_EQ(self->used + 4, pool_used(self->a));
+	EXPECT_EQ(self->used + 4, cowdev_pool_used(self->a));
 	expect_map(self->a, "sdrrsd");
 	expect_map(self->b, "sdddsr");
 	munmap(ma2, 6 * ps);
@@ -864,7 +846,7 @@ TEST(copies_reuses_and_pool_deltas)
 	fill(ma, 1, 'b');
 	fill(ma, 2, 'c');
 	fill(ma, 3, 'd');
-	used = pool_used(a);
+	used = cowdev_pool_used(a);
 	b = cowdev_clone(a);
 	ASSERT_LE(0, b);
 	mb = map_view(b, 8, RW, MAP_SHARED, 0);
@@ -877,20 +859,20 @@ TEST(copies_reuses_and_pool_deltas)
 	/* Reading everything copies nothing. */
 	expect_pages(mb, "abcd....");
 	expect_cow(b, 0, 0, 4);
-	EXPECT_EQ(used, pool_used(a));
+	EXPECT_EQ(used, cowdev_pool_used(a));
 
 	/* b writes shared page 0: a copy for b. */
 	mb[0] = 'B';
 	expect_cow(b, 1, 0, 3);
 	expect_cow(a, 0, 0, 3);
-	EXPECT_EQ(4, stats_of(b).resident_pages);
-	EXPECT_EQ(used + 1, pool_used(a));
+	EXPECT_EQ(4, cowdev_stats_of(b).resident_pages);
+	EXPECT_EQ(used + 1, cowdev_pool_used(a));
 
 	/* a writes page 0, no longer shared: in place. */
 	ma[0] = 'A';
 	expect_cow(a, 0, 1, 3);
 	expect_cow(b, 1, 0, 3);
-	EXPECT_EQ(used + 1, pool_used(a));
+	EXPECT_EQ(used + 1, cowdev_pool_used(a));
 
 	/* Writing them again (through fresh faults) moves nothing. */
 	dontneed(ma, 8);
@@ -899,31 +881,31 @@ TEST(copies_reuses_and_pool_deltas)
 	mb[1 + 0] = 'B';
 	expect_cow(a, 0, 1, 3);
 	expect_cow(b, 1, 0, 3);
-	EXPECT_EQ(used + 1, pool_used(a));
+	EXPECT_EQ(used + 1, cowdev_pool_used(a));
 
 	/* A page never shared (a hole written after the clone): neither. */
 	ma[5 * ps] = 'n';
 	dontneed(ma, 8);
 	ma[5 * ps + 1] = 'n';
 	expect_cow(a, 0, 1, 3);
-	EXPECT_EQ(1, stats_of(a).demand_allocs);
+	EXPECT_EQ(1, cowdev_stats_of(a).demand_allocs);
 	EXPECT_EQ(0, mb[5 * ps]);
-	EXPECT_EQ(used + 2, pool_used(a));
+	EXPECT_EQ(used + 2, cowdev_pool_used(a));
 
 	/* The other way round: a copies page 1, b then reuses it. */
 	ma[ps] = 'x';
 	expect_cow(a, 1, 1, 2);
-	EXPECT_EQ(used + 3, pool_used(a));
+	EXPECT_EQ(used + 3, cowdev_pool_used(a));
 	mb[ps] = 'y';
 	expect_cow(b, 1, 1, 2);
-	EXPECT_EQ(used + 3, pool_used(a));
+	EXPECT_EQ(used + 3, cowdev_pool_used(a));
 
 	/* A private write to a shared page: core mm's copy, not ours. */
 	priv = map_view(b, 8, RW, MAP_PRIVATE, 0);
 	ASSERT_NE(NULL, priv);
 	priv[2 * ps] = 'p';
 	expect_cow(b, 1, 1, 2);
-	EXPECT_EQ(used + 3, pool_used(a));
+	EXPECT_EQ(used + 3, cowdev_pool_used(a));
 	EXPECT_EQ('c', mb[2 * ps]);
 	EXPECT_EQ('c', ma[2 * ps]);
 	munmap(priv, 8 * ps);
@@ -931,28 +913,28 @@ TEST(copies_reuses_and_pool_deltas)
 	/* Shared with c, which goes away: a's next writes are reuses. */
 	c = cowdev_clone(a);
 	ASSERT_LE(0, c);
-	EXPECT_EQ(used + 3, pool_used(a));
+	EXPECT_EQ(used + 3, cowdev_pool_used(a));
 	expect_cow(a, 1, 1, 5);		/* 0, 1, 5 with c; 2, 3 with b, c */
 	expect_cow(b, 1, 1, 2);
-	EXPECT_EQ(5, stats_of(c).shared_pages);
+	EXPECT_EQ(5, cowdev_stats_of(c).shared_pages);
 	close(c);
-	EXPECT_EQ(used + 3, pool_used(a));
+	EXPECT_EQ(used + 3, cowdev_pool_used(a));
 	expect_cow(a, 1, 1, 2);
 	ma[5 * ps] = 'N';
 	ma[0] = 'Z';
 	expect_cow(a, 1, 3, 2);
-	EXPECT_EQ(used + 3, pool_used(a));
+	EXPECT_EQ(used + 3, cowdev_pool_used(a));
 
 	/* b shrinks below page 3: a's page 3 is its own, written in place. */
 	ASSERT_EQ(0, cowdev_set_size(b, 3 * ps));
 	ASSERT_EQ(0, cowdev_get_size(b, &size));
 	EXPECT_EQ(3 * ps, size);
-	EXPECT_EQ(used + 3, pool_used(a));
+	EXPECT_EQ(used + 3, cowdev_pool_used(a));
 	expect_cow(a, 1, 3, 1);
 	ma[3 * ps] = 'D';
 	expect_cow(a, 1, 4, 1);
 	expect_cow(b, 1, 1, 1);
-	EXPECT_EQ(used + 3, pool_used(a));
+	EXPECT_EQ(used + 3, cowdev_pool_used(a));
 
 	EXPECT_EQ('Z', ma[0]);
 	EXPECT_EQ('A', ma[1]);
@@ -963,10 +945,10 @@ TEST(copies_reuses_and_pool_deltas)
 	EXPECT_EQ('D', ma[3 * ps]);
 	munmap(mb, 8 * ps);
 	close(b);
-	EXPECT_EQ(used + 1, pool_used(a));	/* b's 0 and 1 */
+	EXPECT_EQ(used + 1, cowdev_pool_used(a));	/* b's 0 and 1 */
 	munmap(ma, 8 * ps);
 	close(a);
-	EXPECT_EQ(used - 4, pool_used(probe));
+	EXPECT_EQ(used - 4, cowdev_pool_used(probe));
 	close(probe);
 }
 
@@ -1037,9 +1019,9 @@ TEST(page_state_after_every_step)
 	expect_map(a, "rrr...d.");
 	ma[ps] = 8;
 	expect_map(a, "rdr...d.");
-	EXPECT_EQ(3, stats_of(a).cow_reuses);	/* pages 0, 6 and 1 */
+	EXPECT_EQ(3, cowdev_stats_of(a).cow_reuses);	/* pages 0, 6 and 1 */
 	ma[2 * ps] = 9;
-	EXPECT_EQ(4, stats_of(a).cow_reuses);
+	EXPECT_EQ(4, cowdev_stats_of(a).cow_reuses);
 	expect_map(a, "rdd...d.");
 	munmap(ma, 8 * ps);
 	close(a);
@@ -1059,7 +1041,7 @@ TEST(clone_of_clone_three_ways)
 	init_ps();
 	probe = cowdev_open();
 	ASSERT_LE(0, probe);
-	used0 = pool_used(probe);
+	used0 = cowdev_pool_used(probe);
 	v[0] = new_view(6);
 	ASSERT_LE(0, v[0]);
 	m[0] = map_view(v[0], 6, RW, MAP_SHARED, 0);
@@ -1085,17 +1067,17 @@ TEST(clone_of_clone_three_ways)
 	expect_pages(m[0], "aAaaax");
 	expect_pages(m[1], "aabBaa");
 	expect_pages(m[2], "aabaca");
-	EXPECT_EQ(used0 + 11, pool_used(probe));
+	EXPECT_EQ(used0 + 11, cowdev_pool_used(probe));
 
 	/* Page 0 is held by all three: copy, copy, reuse. */
 	for (i = 0; i < 3; i++)
 		ASSERT_EQ(0, cowdev_reset_stats(v[i]));
 	m[0][0] = '0';
-	EXPECT_EQ(used0 + 12, pool_used(probe));
+	EXPECT_EQ(used0 + 12, cowdev_pool_used(probe));
 	m[1][0] = '1';
-	EXPECT_EQ(used0 + 13, pool_used(probe));
+	EXPECT_EQ(used0 + 13, cowdev_pool_used(probe));
 	m[2][0] = '2';
-	EXPECT_EQ(used0 + 13, pool_used(probe));
+	EXPECT_EQ(used0 + 13, cowdev_pool_used(probe));
 	expect_cow(v[0], 1, 0, 2);	/* 3 with C, 4 with B */
 	expect_cow(v[1], 1, 0, 4);	/* 1, 2, 5 with C, 4 with A */
 	expect_cow(v[2], 0, 1, 4);	/* 1, 2, 5 with B, 3 with A */
@@ -1114,7 +1096,7 @@ TEST(clone_of_clone_three_ways)
 		munmap(m[i], 6 * ps);
 		close(v[i]);
 	}
-	EXPECT_EQ(used0, pool_used(probe));
+	EXPECT_EQ(used0, cowdev_pool_used(probe));
 	close(probe);
 }
 
@@ -1132,7 +1114,7 @@ TEST(clones_of_one_view_at_different_times)
 	ASSERT_NE(NULL, ma);
 	fill(ma, 0, '1');
 	fill(ma, 1, '1');
-	used = pool_used(a);
+	used = cowdev_pool_used(a);
 	b = cowdev_clone(a);
 	ASSERT_LE(0, b);
 	fill(ma, 0, '2');
@@ -1154,8 +1136,8 @@ TEST(clones_of_one_view_at_different_times)
 	expect_pages(md, "313");
 	expect_pages(ma, "343");
 	/* Page 1 '1' is held by b, c, d; a copied it. */
-	EXPECT_EQ(3, stats_of(a).cow_copies);
-	EXPECT_EQ(used + 4, pool_used(a));
+	EXPECT_EQ(3, cowdev_stats_of(a).cow_copies);
+	EXPECT_EQ(used + 4, cowdev_pool_used(a));
 	expect_map(b, "rs.");
 	expect_map(c, "rs.");
 	expect_map(d, "sss");
@@ -1187,7 +1169,7 @@ TEST(deep_chain)
 	init_ps();
 	probe = cowdev_open();
 	ASSERT_LE(0, probe);
-	used0 = pool_used(probe);
+	used0 = cowdev_pool_used(probe);
 	v[0] = new_view(DEPTH);
 	ASSERT_LE(0, v[0]);
 	for (i = 0; i < DEPTH; i++) {
@@ -1212,17 +1194,17 @@ TEST(deep_chain)
 		}
 		want[DEPTH] = 0;
 		expect_pages(m[i], want);
-		EXPECT_EQ(i + 1 < DEPTH, stats_of(v[i]).cow_copies);
-		EXPECT_EQ(0, stats_of(v[i]).cow_reuses);
+		EXPECT_EQ(i + 1 < DEPTH, cowdev_stats_of(v[i]).cow_copies);
+		EXPECT_EQ(0, cowdev_stats_of(v[i]).cow_reuses);
 	}
 	/* One page each, one more hole and one copy of page 0 per parent. */
-	EXPECT_EQ(used0 + 3 * DEPTH - 2, pool_used(probe));
+	EXPECT_EQ(used0 + 3 * DEPTH - 2, cowdev_pool_used(probe));
 	for (i = 0; i < DEPTH; i++) {
 		j = (i * 5) % DEPTH;
 		munmap(m[j], DEPTH * ps);
 		close(v[j]);
 	}
-	EXPECT_EQ(used0, pool_used(probe));
+	EXPECT_EQ(used0, cowdev_pool_used(probe));
 	close(probe);
 }
 
@@ -1373,7 +1355,7 @@ TEST_F(writer, snapshot_under_a_concurrent_writer)
 				TH_LOG("clone %d pos %d changed", i, pos);
 			EXPECT_EQ(seen[i][pos], *sw_word(again, pos));
 		}
-		EXPECT_EQ(0, stats_of(snap[i]).cow_copies);
+		EXPECT_EQ(0, cowdev_stats_of(snap[i]).cow_copies);
 		munmap(again, SW_PAGES * ps);
 		munmap(sm[i], SW_PAGES * ps);
 		close(snap[i]);
@@ -1399,7 +1381,7 @@ TEST(release_in_the_middle_of_a_tree)
 	init_ps();
 	probe = cowdev_open();
 	ASSERT_LE(0, probe);
-	used0 = pool_used(probe);
+	used0 = cowdev_pool_used(probe);
 	a = new_view(10);
 	ASSERT_LE(0, a);
 	ma = map_view(a, 10, RW, MAP_SHARED, 0);
@@ -1418,7 +1400,7 @@ TEST(release_in_the_middle_of_a_tree)
 	fill(mb, 2, 'B');		/* B's alone */
 	fill(mb, 3, 'B');
 	fill(mb, 9, 'B');
-	EXPECT_EQ(used0 + 14, pool_used(probe));
+	EXPECT_EQ(used0 + 14, cowdev_pool_used(probe));
 	expect_map(a, "rrssssss..");
 	expect_map(b, "ssddsssssd");
 	expect_map(c, "sssssssss.");
@@ -1426,7 +1408,7 @@ TEST(release_in_the_middle_of_a_tree)
 
 	munmap(mb, 10 * ps);
 	close(b);
-	EXPECT_EQ(used0 + 11, pool_used(probe));
+	EXPECT_EQ(used0 + 11, cowdev_pool_used(probe));
 	EXPECT_EQ(views - 1, pool_views(probe));
 	expect_map(a, "rrssssss..");
 	expect_map(c, "rrssssssr.");
@@ -1440,15 +1422,15 @@ TEST(release_in_the_middle_of_a_tree)
 	mc[8 * ps] = 'c';
 	mc[2 * ps] = 'c';
 	expect_cow(c, 1, 2, 5);
-	EXPECT_EQ(used0 + 12, pool_used(probe));
+	EXPECT_EQ(used0 + 12, cowdev_pool_used(probe));
 	EXPECT_EQ('a', ma[2 * ps]);
 	munmap(mc, 10 * ps);
 	close(c);
-	EXPECT_EQ(used0 + 8, pool_used(probe));
+	EXPECT_EQ(used0 + 8, cowdev_pool_used(probe));
 	expect_map(a, "rrrrrrrr..");
 	munmap(ma, 10 * ps);
 	close(a);
-	EXPECT_EQ(used0, pool_used(probe));
+	EXPECT_EQ(used0, cowdev_pool_used(probe));
 	close(probe);
 }
 
@@ -1467,7 +1449,7 @@ TEST(release_waits_for_the_last_mapping)
 	init_ps();
 	probe = cowdev_open();
 	ASSERT_LE(0, probe);
-	used0 = pool_used(probe);
+	used0 = cowdev_pool_used(probe);
 	a = new_view(4);
 	ASSERT_LE(0, a);
 	ma = map_view(a, 4, RW, MAP_SHARED, 0);
@@ -1480,7 +1462,7 @@ TEST(release_waits_for_the_last_mapping)
 	ASSERT_NE(NULL, mb);
 	fill(mb, 1, 'b');		/* copy */
 	fill(mb, 2, 'b');		/* demand */
-	EXPECT_EQ(used0 + 4, pool_used(probe));
+	EXPECT_EQ(used0 + 4, cowdev_pool_used(probe));
 	ASSERT_EQ(0, pipe(go));
 	pid = fork();
 	ASSERT_LE(0, pid);
@@ -1499,22 +1481,22 @@ TEST(release_waits_for_the_last_mapping)
 	munmap(mb, 4 * ps);
 	close(b);
 	views = pool_views(probe);
-	EXPECT_EQ(used0 + 4, pool_used(probe));
+	EXPECT_EQ(used0 + 4, cowdev_pool_used(probe));
 	fill(ma, 0, 'A');		/* still shared with B: a copy */
-	EXPECT_EQ(used0 + 5, pool_used(probe));
-	EXPECT_EQ(1, stats_of(a).cow_copies);
+	EXPECT_EQ(used0 + 5, cowdev_pool_used(probe));
+	EXPECT_EQ(1, cowdev_stats_of(a).cow_copies);
 	ASSERT_EQ(1, write(go[1], "g", 1));
 	status = child_status(pid);
 	EXPECT_EQ(0, status);
 	/* B's pages 0 (old 'a'), 1, 2 and 3 are gone. */
-	EXPECT_EQ(used0 + 2, pool_used(probe));
+	EXPECT_EQ(used0 + 2, cowdev_pool_used(probe));
 	EXPECT_EQ(views - 1, pool_views(probe));
 	expect_map(a, "dr..");
 	expect_pages(ma, "Aa..");
 	munmap(ma, 4 * ps);
 	close(a);
 	close(go[1]);
-	EXPECT_EQ(used0, pool_used(probe));
+	EXPECT_EQ(used0, cowdev_pool_used(probe));
 	close(probe);
 }
 
@@ -1536,7 +1518,7 @@ TEST(set_size_does_not_affect_clones)
 	ASSERT_NE(NULL, ma);
 	for (i = 0; i < 8; i++)
 		fill(ma, i, 'a' + i);
-	used = pool_used(a);
+	used = cowdev_pool_used(a);
 	b = cowdev_clone(a);
 	ASSERT_LE(0, b);
 	mb = map_view(b, 16, RW, MAP_SHARED, 0);
@@ -1546,24 +1528,24 @@ TEST(set_size_does_not_affect_clones)
 	ASSERT_EQ(0, cowdev_set_size(a, 3 * ps));
 	ASSERT_EQ(0, cowdev_get_size(b, &size));
 	EXPECT_EQ(8 * ps, size);
-	EXPECT_EQ(8, stats_of(b).size_pages);
-	EXPECT_EQ(used, pool_used(a));		/* b holds 3..7 */
+	EXPECT_EQ(8, cowdev_stats_of(b).size_pages);
+	EXPECT_EQ(used, cowdev_pool_used(a));		/* b holds 3..7 */
 	expect_pages(mb, "abcdefgh");
 	EXPECT_EQ(SIGBUS, cowdev_try_read(ma + 5 * ps, &ch));
 	EXPECT_EQ(0, cowdev_try_write(mb + 5 * ps, 'F'));
 	expect_map(a, "sss");
 	expect_map(b, "sssrrdrr");
 
-	EXPECT_EQ(1, stats_of(b).cow_reuses);	/* page 5 is b's alone */
-	EXPECT_EQ(0, stats_of(b).cow_copies);
+	EXPECT_EQ(1, cowdev_stats_of(b).cow_reuses);	/* page 5 is b's alone */
+	EXPECT_EQ(0, cowdev_stats_of(b).cow_copies);
 
 	ASSERT_EQ(0, cowdev_set_size(a, 8 * ps));
 	expect_pages(ma, "abc.....");
 	expect_map(a, "sss.....");
-	EXPECT_EQ(used, pool_used(a));
+	EXPECT_EQ(used, cowdev_pool_used(a));
 
 	ASSERT_EQ(0, cowdev_set_size(b, 2 * ps));
-	EXPECT_EQ(used - 5, pool_used(a));	/* 2 stays with a */
+	EXPECT_EQ(used - 5, cowdev_pool_used(a));	/* 2 stays with a */
 	ASSERT_EQ(0, cowdev_get_size(a, &size));
 	EXPECT_EQ(8 * ps, size);
 	expect_pages(ma, "abc.....");
@@ -1578,7 +1560,7 @@ TEST(set_size_does_not_affect_clones)
 	expect_pages(mb, "ab..........");
 	EXPECT_EQ('m', mb[12 * ps]);
 	expect_pages(mb + 13 * ps, "...");
-	EXPECT_EQ(used - 4, pool_used(a));
+	EXPECT_EQ(used - 4, cowdev_pool_used(a));
 	munmap(mb, 16 * ps);
 	munmap(ma, 16 * ps);
 	close(b);
@@ -1611,18 +1593,18 @@ TEST(clone_of_a_view_with_holes_and_zero_pages)
 	keep = map_view(a, 8, PROT_READ, MAP_SHARED, 0);
 	ASSERT_NE(NULL, keep);
 	EXPECT_EQ(0, keep[4 * ps]);
-	used = pool_used(a);
+	used = cowdev_pool_used(a);
 	ASSERT_EQ(0, cowdev_reset_stats(a));
 
 	b = cowdev_clone(a);
 	ASSERT_LE(0, b);
-	EXPECT_EQ(used, pool_used(a));
+	EXPECT_EQ(used, cowdev_pool_used(a));
 	expect_map(b, "s....s..");
 	expect_map(a, "s....s..");
 	mb = map_view(b, 8, RW, MAP_SHARED, 0);
 	ASSERT_NE(NULL, mb);
 	expect_pages(mb, "a....f..");
-	EXPECT_EQ(used, pool_used(a));
+	EXPECT_EQ(used, cowdev_pool_used(a));
 
 	fill(ma, 1, 'A');		/* a's zero page, read before */
 	fill(ma, 3, 'A');		/* a hole never read */
@@ -1632,13 +1614,13 @@ TEST(clone_of_a_view_with_holes_and_zero_pages)
 	expect_pages(mb, "a.B.Bf..");
 	EXPECT_EQ(0, keep[4 * ps]);
 	EXPECT_EQ('A', keep[ps]);
-	sa = stats_of(a);
-	sb = stats_of(b);
+	sa = cowdev_stats_of(a);
+	sb = cowdev_stats_of(b);
 	EXPECT_EQ(2, sa.demand_allocs);
 	EXPECT_EQ(2, sb.demand_allocs);
 	expect_cow(a, 0, 0, 2);
 	expect_cow(b, 0, 0, 2);
-	EXPECT_EQ(used + 4, pool_used(a));
+	EXPECT_EQ(used + 4, cowdev_pool_used(a));
 	expect_map(a, "sd.d.s..");
 	expect_map(b, "s.d.ds..");
 
@@ -1648,9 +1630,9 @@ TEST(clone_of_a_view_with_holes_and_zero_pages)
 	EXPECT_EQ(0, mb[6 * ps]);
 	c = cowdev_clone(b);
 	ASSERT_LE(0, c);
-	EXPECT_EQ(0, stats_of(c).resident_pages);
+	EXPECT_EQ(0, cowdev_stats_of(c).resident_pages);
 	mb[6 * ps] = 'b';
-	EXPECT_EQ(1, stats_of(b).resident_pages);
+	EXPECT_EQ(1, cowdev_stats_of(b).resident_pages);
 	expect_map(c, "........");
 	munmap(keep, 8 * ps);
 	keep = map_view(c, 8, PROT_READ, MAP_SHARED, 0);
@@ -1679,7 +1661,7 @@ TEST(closing_the_source_first)
 	init_ps();
 	probe = cowdev_open();
 	ASSERT_LE(0, probe);
-	used0 = pool_used(probe);
+	used0 = cowdev_pool_used(probe);
 	a = new_view(6);
 	ASSERT_LE(0, a);
 	ma = map_view(a, 6, RW, MAP_SHARED, 0);
@@ -1692,18 +1674,18 @@ TEST(closing_the_source_first)
 	ASSERT_NE(NULL, mb);
 	fill(ma, 0, 'A');		/* a's copy */
 	fill(mb, 1, 'B');		/* b's copy */
-	EXPECT_EQ(used0 + 8, pool_used(probe));
+	EXPECT_EQ(used0 + 8, cowdev_pool_used(probe));
 	munmap(ma, 6 * ps);
 	close(a);
 	/* a's copy of 0 and its old page 1 go; b keeps the rest. */
-	EXPECT_EQ(used0 + 6, pool_used(probe));
+	EXPECT_EQ(used0 + 6, cowdev_pool_used(probe));
 	expect_map(b, "rdrrrr");
 	expect_pages(mb, "aBcdef");
 	ASSERT_EQ(0, cowdev_reset_stats(b));
 	fill(mb, 2, 'C');
 	fill(mb, 0, 'Z');
 	expect_cow(b, 0, 2, 0);
-	EXPECT_EQ(used0 + 6, pool_used(probe));
+	EXPECT_EQ(used0 + 6, cowdev_pool_used(probe));
 
 	/* A chain closed from the root: the leaf keeps its snapshot. */
 	c = cowdev_clone(b);
@@ -1714,13 +1696,13 @@ TEST(closing_the_source_first)
 	mc = map_view(c, 6, RW, MAP_SHARED, 0);
 	ASSERT_NE(NULL, mc);
 	fill(mc, 4, 'E');
-	EXPECT_EQ(used0 + 8, pool_used(probe));
+	EXPECT_EQ(used0 + 8, cowdev_pool_used(probe));
 	munmap(mb, 6 * ps);
 	close(b);
-	EXPECT_EQ(used0 + 7, pool_used(probe));	/* b's page 3 */
+	EXPECT_EQ(used0 + 7, cowdev_pool_used(probe));	/* b's page 3 */
 	munmap(mc, 6 * ps);
 	close(c);
-	EXPECT_EQ(used0 + 6, pool_used(probe));	/* c's page 4 */
+	EXPECT_EQ(used0 + 6, cowdev_pool_used(probe));	/* c's page 4 */
 	md = map_view(d, 6, RW, MAP_SHARED, 0);
 	ASSERT_NE(NULL, md);
 	expect_pages(md, "ZBCdef");
@@ -1728,10 +1710,10 @@ TEST(closing_the_source_first)
 	ASSERT_EQ(0, cowdev_reset_stats(d));
 	fill(md, 5, 'F');
 	expect_cow(d, 0, 1, 0);
-	EXPECT_EQ(used0 + 6, pool_used(probe));
+	EXPECT_EQ(used0 + 6, cowdev_pool_used(probe));
 	munmap(md, 6 * ps);
 	close(d);
-	EXPECT_EQ(used0, pool_used(probe));
+	EXPECT_EQ(used0, cowdev_pool_used(probe));
 	close(probe);
 }
 
@@ -1770,8 +1752,8 @@ TEST(private_mappings_follow_their_view)
 	fill(ma, 1, 'm');		/* a's page 1: still shared with b */
 	EXPECT_EQ('m', pa[ps]);
 	EXPECT_EQ('p', pb[ps]);
-	EXPECT_EQ(2, stats_of(a).cow_copies);
-	EXPECT_EQ(0, stats_of(b).cow_copies);
+	EXPECT_EQ(2, cowdev_stats_of(a).cow_copies);
+	EXPECT_EQ(0, cowdev_stats_of(b).cow_copies);
 	expect_map(b, "rr");
 	munmap(pa, 2 * ps);
 	munmap(pb, 2 * ps);

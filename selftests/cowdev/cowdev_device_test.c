@@ -49,29 +49,13 @@ TEST(open_keeps_module_loaded)
 	close(fd);
 }
 
-static unsigned long read_param(const char *name)
-{
-	char path[128];
-	unsigned long val = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/module/cowdev/parameters/%s", name);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	if (fscanf(f, "%lu", &val) != 1)
-		val = 0;
-	fclose(f);
-	return val;
-}
-
 /* Loaded without parameters (as `run` does for this test): the defaults. */
 TEST(default_parameters)
 {
-	EXPECT_EQ(16384, read_param("pool_pages"));
-	EXPECT_EQ(1UL << 20, read_param("max_object_pages"));
-	EXPECT_EQ(0666, read_param("dev_mode"));
-	EXPECT_EQ(read_param("pool_pages") / 2, read_param("user_max_pages"));
+	EXPECT_EQ(16384, cowdev_param("pool_pages"));
+	EXPECT_EQ(1UL << 20, cowdev_param("max_object_pages"));
+	EXPECT_EQ(0666, cowdev_param("dev_mode"));
+	EXPECT_EQ(cowdev_param("pool_pages") / 2, cowdev_param("user_max_pages"));
 }
 
 TEST_HARNESS_MAIN

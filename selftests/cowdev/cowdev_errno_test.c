@@ -20,30 +20,6 @@
 /* Build COWDEV command @nr with direction @dir and argument size @size. */
 #define CMD(dir, nr, size) _IOC(dir, COWDEV_IOC_MAGIC, nr, size)
 
-static unsigned long param(const char *name)
-{
-	char path[128];
-	unsigned long v = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/module/cowdev/parameters/%s", name);
-	f = fopen(path, "r");
-	if (f) {
-		if (fscanf(f, "%lu", &v) != 1)
-			v = 0;
-		fclose(f);
-	}
-	return v;
-}
-
-/* ioctl returning -errno or the result. */
-static long xioctl(int fd, unsigned long cmd, void *arg)
-{
-	long r = ioctl(fd, cmd, arg);
-
-	return r < 0 ? -errno : r;
-}
-
 FIXTURE(bad) {
 	int fd;
 	size_t ps;
@@ -106,20 +82,20 @@ TEST_F(bad, unknown_commands_get_enotty)
 	uint64_t v = 0;
 	char buf[64] = { 0 };
 
-	EXPECT_EQ(-ENOTTY, xioctl(self->fd, CMD(_IOC_READ, 0x00, 8), buf));
-	EXPECT_EQ(-ENOTTY, xioctl(self->fd, CMD(_IOC_READ, 0x08, 8), buf));
-	EXPECT_EQ(-ENOTTY, xioctl(self->fd, CMD(_IOC_NONE, 0x7f, 0), NULL));
+	EXPECT_EQ(-ENOTTY, cowdev_xioctl(self->fd, CMD(_IOC_READ, 0x00, 8), buf));
+	EXPECT_EQ(-ENOTTY, cowdev_xioctl(self->fd, CMD(_IOC_READ, 0x08, 8), buf));
+	EXPECT_EQ(-ENOTTY, cowdev_xioctl(self->fd, CMD(_IOC_NONE, 0x7f, 0), NULL));
 	/* The right number with the wrong direction. */
-	EXPECT_EQ(-ENOTTY, xioctl(self->fd, CMD(_IOC_READ, 0x01, 8), &v));
-	EXPECT_EQ(-ENOTTY, xioctl(self->fd, CMD(_IOC_WRITE, 0x02, 8), &v));
-	EXPECT_EQ(-ENOTTY, xioctl(self->fd, CMD(_IOC_WRITE, 0x03, 128), buf));
+	EXPECT_EQ(-ENOTTY, cowdev_xioctl(self->fd, CMD(_IOC_READ, 0x01, 8), &v));
+	EXPECT_EQ(-ENOTTY, cowdev_xioctl(self->fd, CMD(_IOC_WRITE, 0x02, 8), &v));
+	EXPECT_EQ(-ENOTTY, cowdev_xioctl(self->fd, CMD(_IOC_WRITE, 0x03, 128), buf));
 	/* No-argument commands with a size. */
-	EXPECT_EQ(-ENOTTY, xioctl(self->fd, CMD(_IOC_NONE, 0x04, 8), NULL));
-	EXPECT_EQ(-ENOTTY, xioctl(self->fd, CMD(_IOC_NONE, 0x06, 8), NULL));
+	EXPECT_EQ(-ENOTTY, cowdev_xioctl(self->fd, CMD(_IOC_NONE, 0x04, 8), NULL));
+	EXPECT_EQ(-ENOTTY, cowdev_xioctl(self->fd, CMD(_IOC_NONE, 0x06, 8), NULL));
 	/* Another magic. */
-	EXPECT_EQ(-ENOTTY, xioctl(self->fd, _IOC(_IOC_READ, 'T', 0x03, 128),
+	EXPECT_EQ(-ENOTTY, cowdev_xioctl(self->fd, _IOC(_IOC_READ, 'T', 0x03, 128),
 				  buf));
-	EXPECT_EQ(-ENOTTY, xioctl(self->fd, TCGETS, buf));
+	EXPECT_EQ(-ENOTTY, cowdev_xioctl(self->fd, TCGETS, buf));
 	unchanged(_metadata, self);
 }
 
@@ -127,18 +103,18 @@ TEST_F(bad, bad_pointers_get_efault)
 {
 	uint8_t *edge = (uint8_t *)self->hole + self->ps - 4;
 
-	EXPECT_EQ(-EFAULT, xioctl(self->fd, COWDEV_IOC_SET_SIZE, NULL));
-	EXPECT_EQ(-EFAULT, xioctl(self->fd, COWDEV_IOC_SET_SIZE,
+	EXPECT_EQ(-EFAULT, cowdev_xioctl(self->fd, COWDEV_IOC_SET_SIZE, NULL));
+	EXPECT_EQ(-EFAULT, cowdev_xioctl(self->fd, COWDEV_IOC_SET_SIZE,
 				  self->hole + self->ps));
-	EXPECT_EQ(-EFAULT, xioctl(self->fd, COWDEV_IOC_SET_SIZE, KERNEL_ADDR));
+	EXPECT_EQ(-EFAULT, cowdev_xioctl(self->fd, COWDEV_IOC_SET_SIZE, KERNEL_ADDR));
 	/* A u64 straddling the end of the mapped page. */
-	EXPECT_EQ(-EFAULT, xioctl(self->fd, COWDEV_IOC_SET_SIZE, edge));
-	EXPECT_EQ(-EFAULT, xioctl(self->fd, COWDEV_IOC_GET_SIZE, NULL));
-	EXPECT_EQ(-EFAULT, xioctl(self->fd, COWDEV_IOC_GET_SIZE, self->ro));
-	EXPECT_EQ(-EFAULT, xioctl(self->fd, COWDEV_IOC_GET_STATS, KERNEL_ADDR));
-	EXPECT_EQ(-EFAULT, xioctl(self->fd, COWDEV_IOC_GET_STATS, edge));
-	EXPECT_EQ(-EFAULT, xioctl(self->fd, COWDEV_IOC_POOL_INFO, self->ro));
-	EXPECT_EQ(-EFAULT, xioctl(self->fd, COWDEV_IOC_PAGE_STATE, NULL));
+	EXPECT_EQ(-EFAULT, cowdev_xioctl(self->fd, COWDEV_IOC_SET_SIZE, edge));
+	EXPECT_EQ(-EFAULT, cowdev_xioctl(self->fd, COWDEV_IOC_GET_SIZE, NULL));
+	EXPECT_EQ(-EFAULT, cowdev_xioctl(self->fd, COWDEV_IOC_GET_SIZE, self->ro));
+	EXPECT_EQ(-EFAULT, cowdev_xioctl(self->fd, COWDEV_IOC_GET_STATS, KERNEL_ADDR));
+	EXPECT_EQ(-EFAULT, cowdev_xioctl(self->fd, COWDEV_IOC_GET_STATS, edge));
+	EXPECT_EQ(-EFAULT, cowdev_xioctl(self->fd, COWDEV_IOC_POOL_INFO, self->ro));
+	EXPECT_EQ(-EFAULT, cowdev_xioctl(self->fd, COWDEV_IOC_PAGE_STATE, NULL));
 	/* What GET_SIZE could write of a straddling u64 is not a result. */
 	unchanged(_metadata, self);
 }
@@ -149,15 +125,15 @@ TEST_F(bad, page_state_buffer_faults_write_nothing_outside)
 	uint8_t *edge = (uint8_t *)self->hole + self->ps - 2;
 
 	ps.buf = (uintptr_t)self->ro;
-	EXPECT_EQ(-EFAULT, xioctl(self->fd, COWDEV_IOC_PAGE_STATE, &ps));
+	EXPECT_EQ(-EFAULT, cowdev_xioctl(self->fd, COWDEV_IOC_PAGE_STATE, &ps));
 	ps.buf = (uintptr_t)KERNEL_ADDR;
-	EXPECT_EQ(-EFAULT, xioctl(self->fd, COWDEV_IOC_PAGE_STATE, &ps));
+	EXPECT_EQ(-EFAULT, cowdev_xioctl(self->fd, COWDEV_IOC_PAGE_STATE, &ps));
 	ps.buf = (uintptr_t)(self->hole + self->ps);
-	EXPECT_EQ(-EFAULT, xioctl(self->fd, COWDEV_IOC_PAGE_STATE, &ps));
+	EXPECT_EQ(-EFAULT, cowdev_xioctl(self->fd, COWDEV_IOC_PAGE_STATE, &ps));
 	/* Straddling: the two bytes before the edge may hold states only. */
 	memset(self->hole, 0x77, self->ps);
 	ps.buf = (uintptr_t)edge;
-	EXPECT_EQ(-EFAULT, xioctl(self->fd, COWDEV_IOC_PAGE_STATE, &ps));
+	EXPECT_EQ(-EFAULT, cowdev_xioctl(self->fd, COWDEV_IOC_PAGE_STATE, &ps));
 	EXPECT_EQ(0x77, edge[-1]);
 	unchanged(_metadata, self);
 }
@@ -170,29 +146,29 @@ TEST_F(bad, page_state_ranges)
 	memset(buf, 0x33, sizeof(buf));
 	ps.buf = (uintptr_t)(buf + 1);
 	ps.count = NPAGES + 1;
-	EXPECT_EQ(-EINVAL, xioctl(self->fd, COWDEV_IOC_PAGE_STATE, &ps));
+	EXPECT_EQ(-EINVAL, cowdev_xioctl(self->fd, COWDEV_IOC_PAGE_STATE, &ps));
 	ps.start = NPAGES;
 	ps.count = 1;
-	EXPECT_EQ(-EINVAL, xioctl(self->fd, COWDEV_IOC_PAGE_STATE, &ps));
+	EXPECT_EQ(-EINVAL, cowdev_xioctl(self->fd, COWDEV_IOC_PAGE_STATE, &ps));
 	ps.start = ~0ULL;
 	ps.count = 2;
-	EXPECT_EQ(-EINVAL, xioctl(self->fd, COWDEV_IOC_PAGE_STATE, &ps));
+	EXPECT_EQ(-EINVAL, cowdev_xioctl(self->fd, COWDEV_IOC_PAGE_STATE, &ps));
 	ps.start = 1;
 	ps.count = ~0ULL;
-	EXPECT_EQ(-EINVAL, xioctl(self->fd, COWDEV_IOC_PAGE_STATE, &ps));
+	EXPECT_EQ(-EINVAL, cowdev_xioctl(self->fd, COWDEV_IOC_PAGE_STATE, &ps));
 	ps.start = 0;
 	ps.count = 1;
 	ps.flags = 1;
-	EXPECT_EQ(-EINVAL, xioctl(self->fd, COWDEV_IOC_PAGE_STATE, &ps));
+	EXPECT_EQ(-EINVAL, cowdev_xioctl(self->fd, COWDEV_IOC_PAGE_STATE, &ps));
 	for (size_t i = 0; i < sizeof(buf); i++)
 		ASSERT_EQ(0x33, buf[i]);
 	/* count 0 is fine and writes nothing; the exact range works. */
 	ps.flags = 0;
 	ps.count = 0;
-	EXPECT_EQ(0, xioctl(self->fd, COWDEV_IOC_PAGE_STATE, &ps));
+	EXPECT_EQ(0, cowdev_xioctl(self->fd, COWDEV_IOC_PAGE_STATE, &ps));
 	EXPECT_EQ(0x33, buf[1]);
 	ps.count = NPAGES;
-	EXPECT_EQ(0, xioctl(self->fd, COWDEV_IOC_PAGE_STATE, &ps));
+	EXPECT_EQ(0, cowdev_xioctl(self->fd, COWDEV_IOC_PAGE_STATE, &ps));
 	EXPECT_EQ(COWDEV_PAGE_RESIDENT | COWDEV_PAGE_DIRTY, buf[1]);
 	EXPECT_EQ(0, buf[NPAGES]);
 	EXPECT_EQ(0x33, buf[0]);
@@ -202,24 +178,24 @@ TEST_F(bad, page_state_ranges)
 
 TEST_F(bad, sizes_over_max_object_pages_get_efbig)
 {
-	unsigned long max = param("max_object_pages");
+	unsigned long max = cowdev_param("max_object_pages");
 	uint64_t v;
 
 	ASSERT_NE(0, max);
 	v = (uint64_t)(max + 1) * self->ps;
-	EXPECT_EQ(-EFBIG, xioctl(self->fd, COWDEV_IOC_SET_SIZE, &v));
+	EXPECT_EQ(-EFBIG, cowdev_xioctl(self->fd, COWDEV_IOC_SET_SIZE, &v));
 	v = (uint64_t)max * self->ps + 1;
-	EXPECT_EQ(-EFBIG, xioctl(self->fd, COWDEV_IOC_SET_SIZE, &v));
+	EXPECT_EQ(-EFBIG, cowdev_xioctl(self->fd, COWDEV_IOC_SET_SIZE, &v));
 	v = ~0ULL;
-	EXPECT_EQ(-EFBIG, xioctl(self->fd, COWDEV_IOC_SET_SIZE, &v));
+	EXPECT_EQ(-EFBIG, cowdev_xioctl(self->fd, COWDEV_IOC_SET_SIZE, &v));
 	v = ~0ULL - self->ps + 2;	/* rounds up past 2^64 */
-	EXPECT_EQ(-EFBIG, xioctl(self->fd, COWDEV_IOC_SET_SIZE, &v));
+	EXPECT_EQ(-EFBIG, cowdev_xioctl(self->fd, COWDEV_IOC_SET_SIZE, &v));
 	unchanged(_metadata, self);
 	/* The largest size is fine, and costs no page. */
 	v = (uint64_t)max * self->ps;
-	EXPECT_EQ(0, xioctl(self->fd, COWDEV_IOC_SET_SIZE, &v));
+	EXPECT_EQ(0, cowdev_xioctl(self->fd, COWDEV_IOC_SET_SIZE, &v));
 	v = NPAGES * self->ps;
-	EXPECT_EQ(0, xioctl(self->fd, COWDEV_IOC_SET_SIZE, &v));
+	EXPECT_EQ(0, cowdev_xioctl(self->fd, COWDEV_IOC_SET_SIZE, &v));
 	unchanged(_metadata, self);
 }
 
@@ -228,18 +204,18 @@ TEST_F(bad, struct_sizes_below_ver0_or_over_a_page)
 	char buf[8192];
 
 	memset(buf, 0, sizeof(buf));
-	EXPECT_EQ(-EINVAL, xioctl(self->fd, CMD(_IOC_READ, 0x03,
+	EXPECT_EQ(-EINVAL, cowdev_xioctl(self->fd, CMD(_IOC_READ, 0x03,
 					COWDEV_STATS_SIZE_VER0 - 8), buf));
-	EXPECT_EQ(-EINVAL, xioctl(self->fd, CMD(_IOC_READ, 0x05,
+	EXPECT_EQ(-EINVAL, cowdev_xioctl(self->fd, CMD(_IOC_READ, 0x05,
 					COWDEV_POOL_INFO_SIZE_VER0 - 8), buf));
-	EXPECT_EQ(-EINVAL, xioctl(self->fd, CMD(_IOC_WRITE, 0x07,
+	EXPECT_EQ(-EINVAL, cowdev_xioctl(self->fd, CMD(_IOC_WRITE, 0x07,
 					COWDEV_PAGE_STATE_SIZE_VER0 - 8), buf));
-	EXPECT_EQ(-EINVAL, xioctl(self->fd, CMD(_IOC_WRITE, 0x01, 4), buf));
-	EXPECT_EQ(-EINVAL, xioctl(self->fd, CMD(_IOC_READ, 0x02, 0), buf));
-	EXPECT_EQ(-E2BIG, xioctl(self->fd, CMD(_IOC_READ, 0x03, 4096 + 8),
+	EXPECT_EQ(-EINVAL, cowdev_xioctl(self->fd, CMD(_IOC_WRITE, 0x01, 4), buf));
+	EXPECT_EQ(-EINVAL, cowdev_xioctl(self->fd, CMD(_IOC_READ, 0x02, 0), buf));
+	EXPECT_EQ(-E2BIG, cowdev_xioctl(self->fd, CMD(_IOC_READ, 0x03, 4096 + 8),
 				 buf));
-	EXPECT_EQ(-E2BIG, xioctl(self->fd, CMD(_IOC_WRITE, 0x01, 8000), buf));
-	EXPECT_EQ(-E2BIG, xioctl(self->fd, CMD(_IOC_WRITE, 0x07, 4104), buf));
+	EXPECT_EQ(-E2BIG, cowdev_xioctl(self->fd, CMD(_IOC_WRITE, 0x01, 8000), buf));
+	EXPECT_EQ(-E2BIG, cowdev_xioctl(self->fd, CMD(_IOC_WRITE, 0x07, 4104), buf));
 	unchanged(_metadata, self);
 }
 
@@ -251,23 +227,23 @@ TEST_F(bad, larger_output_structs_are_zero_filled)
 	size_t i, n = sizeof(st) / 8;
 
 	memset(big, 0xff, sizeof(big));
-	ASSERT_EQ(0, xioctl(self->fd, CMD(_IOC_READ, 0x03, sizeof(big)), big));
+	ASSERT_EQ(0, cowdev_xioctl(self->fd, CMD(_IOC_READ, 0x03, sizeof(big)), big));
 	ASSERT_EQ(0, cowdev_get_stats(self->fd, &st));
 	EXPECT_EQ(0, memcmp(big, &st, sizeof(st)));
 	for (i = n; i < 64; i++)
 		ASSERT_EQ(0, big[i]) TH_LOG("word %zu", i);
 	memset(big, 0xff, sizeof(big));
-	ASSERT_EQ(0, xioctl(self->fd, CMD(_IOC_READ, 0x05, sizeof(big)), big));
+	ASSERT_EQ(0, cowdev_xioctl(self->fd, CMD(_IOC_READ, 0x05, sizeof(big)), big));
 	EXPECT_EQ(self->pi0.total_pages, big[0]);
 	for (i = sizeof(struct cowdev_pool_info) / 8; i < 64; i++)
 		ASSERT_EQ(0, big[i]);
 	memset(big, 0xff, sizeof(big));
-	ASSERT_EQ(0, xioctl(self->fd, CMD(_IOC_READ, 0x02, 16), big));
+	ASSERT_EQ(0, cowdev_xioctl(self->fd, CMD(_IOC_READ, 0x02, 16), big));
 	EXPECT_EQ(NPAGES * self->ps, big[0]);
 	EXPECT_EQ(0, big[1]);
 	/* An older, smaller caller gets its part only. */
 	memset(big, 0xff, sizeof(big));
-	ASSERT_EQ(0, xioctl(self->fd, CMD(_IOC_READ, 0x03,
+	ASSERT_EQ(0, cowdev_xioctl(self->fd, CMD(_IOC_READ, 0x03,
 					COWDEV_STATS_SIZE_VER0), big));
 	EXPECT_EQ(~0ULL, big[COWDEV_STATS_SIZE_VER0 / 8]);
 }
@@ -284,17 +260,17 @@ TEST_F(bad, larger_input_structs_need_a_zero_tail)
 			  .buf = (uintptr_t)states } };
 
 	in[3] = 1;
-	EXPECT_EQ(-E2BIG, xioctl(self->fd, CMD(_IOC_WRITE, 0x01, 32), in));
+	EXPECT_EQ(-E2BIG, cowdev_xioctl(self->fd, CMD(_IOC_WRITE, 0x01, 32), in));
 	big.extra[1] = 5;
-	EXPECT_EQ(-E2BIG, xioctl(self->fd, CMD(_IOC_WRITE, 0x07, sizeof(big)),
+	EXPECT_EQ(-E2BIG, cowdev_xioctl(self->fd, CMD(_IOC_WRITE, 0x07, sizeof(big)),
 				 &big));
 	unchanged(_metadata, self);
 	big.extra[1] = 0;
-	EXPECT_EQ(0, xioctl(self->fd, CMD(_IOC_WRITE, 0x07, sizeof(big)),
+	EXPECT_EQ(0, cowdev_xioctl(self->fd, CMD(_IOC_WRITE, 0x07, sizeof(big)),
 			    &big));
 	EXPECT_EQ(COWDEV_PAGE_RESIDENT | COWDEV_PAGE_DIRTY, states[1]);
 	in[3] = 0;
-	EXPECT_EQ(0, xioctl(self->fd, CMD(_IOC_WRITE, 0x01, 32), in));
+	EXPECT_EQ(0, cowdev_xioctl(self->fd, CMD(_IOC_WRITE, 0x01, 32), in));
 	EXPECT_EQ(3, ({ struct cowdev_stats s; cowdev_get_stats(self->fd, &s);
 			s.size_pages; }));
 }
@@ -306,9 +282,9 @@ TEST_F(bad, zero_filled_structs_are_valid)
 	struct cowdev_stats st = { 0 };
 	struct cowdev_pool_info pi = { 0 };
 
-	EXPECT_EQ(0, xioctl(self->fd, COWDEV_IOC_PAGE_STATE, &ps));
-	EXPECT_EQ(0, xioctl(self->fd, COWDEV_IOC_GET_STATS, &st));
-	EXPECT_EQ(0, xioctl(self->fd, COWDEV_IOC_POOL_INFO, &pi));
+	EXPECT_EQ(0, cowdev_xioctl(self->fd, COWDEV_IOC_PAGE_STATE, &ps));
+	EXPECT_EQ(0, cowdev_xioctl(self->fd, COWDEV_IOC_GET_STATS, &st));
+	EXPECT_EQ(0, cowdev_xioctl(self->fd, COWDEV_IOC_POOL_INFO, &pi));
 	EXPECT_EQ(pi.total_pages, pi.free_pages + pi.used_pages + 1);
 }
 
@@ -339,7 +315,7 @@ TEST_F(bad, pool_info_counts)
 	struct cowdev_pool_info pi;
 	int more;
 
-	EXPECT_EQ(param("pool_pages"), self->pi0.total_pages);
+	EXPECT_EQ(cowdev_param("pool_pages"), self->pi0.total_pages);
 	EXPECT_EQ(self->pi0.total_pages,
 		  self->pi0.free_pages + self->pi0.used_pages + 1);
 	EXPECT_LE(self->pi0.used_pages, self->pi0.peak_used);

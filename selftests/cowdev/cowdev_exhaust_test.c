@@ -13,24 +13,6 @@
 #include "kselftest_harness.h"
 #include "cowdev_test.h"
 
-static struct cowdev_pool_info pool_of(int fd)
-{
-	struct cowdev_pool_info pi;
-
-	if (cowdev_pool_info(fd, &pi))
-		memset(&pi, 0xff, sizeof(pi));
-	return pi;
-}
-
-static struct cowdev_stats stats_of(int fd)
-{
-	struct cowdev_stats st;
-
-	if (cowdev_get_stats(fd, &st))
-		memset(&st, 0xff, sizeof(st));
-	return st;
-}
-
 FIXTURE(small) {
 	size_t ps;
 	int probe;
@@ -42,7 +24,7 @@ FIXTURE_SETUP(small)
 	self->ps = cowdev_page_size();
 	self->probe = cowdev_open();
 	ASSERT_LE(0, self->probe);
-	self->pi0 = pool_of(self->probe);
+	self->pi0 = cowdev_pool_of(self->probe);
 	if (self->pi0.total_pages > 1024)
 		SKIP_SETUP("needs a small pool (run loads pool_pages=256)");
 	ASSERT_LT(16, self->pi0.free_pages);
@@ -50,7 +32,7 @@ FIXTURE_SETUP(small)
 
 FIXTURE_TEARDOWN(small)
 {
-	struct cowdev_pool_info pi = pool_of(self->probe);
+	struct cowdev_pool_info pi = cowdev_pool_of(self->probe);
 
 	/* Every test gives back all it took. */
 	EXPECT_EQ(self->pi0.used_pages, pi.used_pages);
@@ -95,12 +77,12 @@ TEST_F(small, write_with_an_empty_pool_gets_sigbus)
 	ASSERT_LE(0, fd);
 	got = fill(map, 0, pages);
 	EXPECT_EQ(self->pi0.free_pages, got);
-	st = stats_of(fd);
+	st = cowdev_stats_of(fd);
 	EXPECT_EQ(1, st.pool_failures);
 	EXPECT_EQ(1, st.sigbus);
 	EXPECT_EQ(got, st.demand_allocs);
 	EXPECT_EQ(0, st.limit_failures);
-	pi = pool_of(fd);
+	pi = cowdev_pool_of(fd);
 	EXPECT_EQ(self->pi0.alloc_failures + 1, pi.alloc_failures);
 	EXPECT_EQ(0, pi.free_pages);
 	EXPECT_EQ(pi.total_pages - 1, pi.used_pages);
@@ -112,13 +94,13 @@ TEST_F(small, write_with_an_empty_pool_gets_sigbus)
 	EXPECT_EQ(0, c);
 	/* Again: one more failure each. */
 	EXPECT_EQ(SIGBUS, cowdev_try_write(map + got * self->ps, 1));
-	EXPECT_EQ(2, stats_of(fd).pool_failures);
+	EXPECT_EQ(2, cowdev_stats_of(fd).pool_failures);
 	/* Shrinking frees 8 pages: 8 more writes work, the 9th fails. */
 	ASSERT_EQ(0, cowdev_set_size(fd, (got - 8) * self->ps));
 	ASSERT_EQ(0, cowdev_set_size(fd, pages * self->ps));
-	EXPECT_EQ(8, pool_of(fd).free_pages);
+	EXPECT_EQ(8, cowdev_pool_of(fd).free_pages);
 	EXPECT_EQ(8, fill(map, got, pages));
-	EXPECT_EQ(3, stats_of(fd).pool_failures);
+	EXPECT_EQ(3, cowdev_stats_of(fd).pool_failures);
 	munmap(map, pages * self->ps);
 	close(fd);
 }
@@ -139,7 +121,7 @@ TEST_F(small, closing_a_view_makes_room)
 	close(fa);
 	EXPECT_EQ(0, cowdev_try_write(b, 1));
 	EXPECT_EQ(4, fill(b, 0, 4));
-	EXPECT_EQ(1, stats_of(fb).pool_failures);
+	EXPECT_EQ(1, cowdev_stats_of(fb).pool_failures);
 	munmap(b, 4 * self->ps);
 	close(fb);
 }
@@ -162,9 +144,9 @@ TEST_F(small, a_child_that_dies_leaks_nothing)
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_EQ(0, status);
-	EXPECT_EQ(self->pi0.used_pages, pool_of(self->probe).used_pages);
+	EXPECT_EQ(self->pi0.used_pages, cowdev_pool_of(self->probe).used_pages);
 	EXPECT_EQ(self->pi0.alloc_failures + 1,
-		  pool_of(self->probe).alloc_failures);
+		  cowdev_pool_of(self->probe).alloc_failures);
 }
 
 /* An empty pool at a COW break: SIGBUS, and both snapshots intact. */
@@ -187,10 +169,10 @@ TEST_F(small, empty_pool_at_a_cow_break)
 
 	EXPECT_EQ(SIGBUS, cowdev_try_write(b + self->ps, 'b'));
 	EXPECT_EQ(SIGBUS, cowdev_try_write(a + 2 * self->ps, 'A'));
-	EXPECT_EQ(1, stats_of(fb).pool_failures);
-	EXPECT_EQ(1, stats_of(fa).pool_failures);
-	EXPECT_EQ(0, stats_of(fb).cow_copies);
-	EXPECT_EQ(4, stats_of(fb).shared_pages);
+	EXPECT_EQ(1, cowdev_stats_of(fb).pool_failures);
+	EXPECT_EQ(1, cowdev_stats_of(fa).pool_failures);
+	EXPECT_EQ(0, cowdev_stats_of(fb).cow_copies);
+	EXPECT_EQ(4, cowdev_stats_of(fb).shared_pages);
 	EXPECT_EQ('a', b[self->ps]);
 	EXPECT_EQ('a', a[2 * self->ps]);
 
@@ -198,7 +180,7 @@ TEST_F(small, empty_pool_at_a_cow_break)
 	munmap(filler, pages * self->ps);
 	close(ff);
 	EXPECT_EQ(0, cowdev_try_write(b + self->ps, 'b'));
-	EXPECT_EQ(1, stats_of(fb).cow_copies);
+	EXPECT_EQ(1, cowdev_stats_of(fb).cow_copies);
 	EXPECT_EQ('b', b[self->ps]);
 	EXPECT_EQ('a', a[self->ps]);
 	munmap(a, 4 * self->ps);

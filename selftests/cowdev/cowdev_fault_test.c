@@ -27,24 +27,6 @@
 
 #define NPAGES 128
 
-static uint64_t pool_used(int fd)
-{
-	struct cowdev_pool_info pi;
-
-	if (cowdev_pool_info(fd, &pi))
-		return ~0ULL;
-	return pi.used_pages;
-}
-
-static struct cowdev_stats stats(int fd)
-{
-	struct cowdev_stats st;
-
-	if (cowdev_get_stats(fd, &st))
-		memset(&st, 0xff, sizeof(st));
-	return st;
-}
-
 /* Wait for @pid; its exit code, or 100 + signal if it was killed. */
 static int child_status(pid_t pid)
 {
@@ -133,7 +115,7 @@ FIXTURE_SETUP(obj)
 	self->map = mmap(NULL, NPAGES * self->ps, PROT_READ | PROT_WRITE,
 			 variant->flags, self->fd, 0);
 	ASSERT_NE(MAP_FAILED, self->map);
-	self->used0 = pool_used(self->fd);
+	self->used0 = cowdev_pool_used(self->fd);
 	ASSERT_NE(~0ULL, self->used0);
 }
 
@@ -154,7 +136,7 @@ TEST_F(obj, hole_read_maps_the_zero_page)
 	char *p = self->map + 5 * self->ps;
 
 	ASSERT_EQ(0, p[17]);
-	st = stats(self->fd);
+	st = cowdev_stats_of(self->fd);
 	EXPECT_EQ(1, st.faults);
 	EXPECT_EQ(1, st.zero_maps);
 	EXPECT_EQ(0, st.demand_allocs);
@@ -162,11 +144,11 @@ TEST_F(obj, hole_read_maps_the_zero_page)
 	EXPECT_EQ(0, st.private_cow);
 	EXPECT_EQ(0, st.sigbus);
 	EXPECT_EQ(0, st.resident_pages);
-	EXPECT_EQ(self->used0, pool_used(self->fd));
+	EXPECT_EQ(self->used0, cowdev_pool_used(self->fd));
 	EXPECT_TRUE(all_bytes(p, self->ps, 0));
 	/* Mapped now: more reads of that page do not fault. */
 	EXPECT_EQ(0, p[self->ps - 1]);
-	st = stats(self->fd);
+	st = cowdev_stats_of(self->fd);
 	EXPECT_EQ(1, st.faults);
 	EXPECT_EQ(1, st.zero_maps);
 	/* The zero page is an ordinary pte: Rss counts one page. */
@@ -174,10 +156,10 @@ TEST_F(obj, hole_read_maps_the_zero_page)
 	/* Each further hole read is one more ->fault and zero map. */
 	ASSERT_EQ(0, self->map[9 * self->ps]);
 	ASSERT_EQ(0, self->map[NPAGES * self->ps - 1]);
-	st = stats(self->fd);
+	st = cowdev_stats_of(self->fd);
 	EXPECT_EQ(3, st.faults);
 	EXPECT_EQ(3, st.zero_maps);
-	EXPECT_EQ(self->used0, pool_used(self->fd));
+	EXPECT_EQ(self->used0, cowdev_pool_used(self->fd));
 }
 
 /*
@@ -195,7 +177,7 @@ TEST_F(obj, first_writes_to_100_holes)
 
 	for (i = 0; i < 100; i++)
 		self->map[i * self->ps + i] = (char)(i + 1);
-	st = stats(self->fd);
+	st = cowdev_stats_of(self->fd);
 	EXPECT_EQ(100, st.faults);
 	EXPECT_EQ(0, st.zero_maps);
 	EXPECT_EQ(0, st.sigbus);
@@ -204,13 +186,13 @@ TEST_F(obj, first_writes_to_100_holes)
 		EXPECT_EQ(100, st.mkwrite);
 		EXPECT_EQ(0, st.private_cow);
 		EXPECT_EQ(100, st.resident_pages);
-		EXPECT_EQ(self->used0 + 100, pool_used(self->fd));
+		EXPECT_EQ(self->used0 + 100, cowdev_pool_used(self->fd));
 	} else {
 		EXPECT_EQ(0, st.demand_allocs);
 		EXPECT_EQ(0, st.mkwrite);
 		EXPECT_EQ(100, st.private_cow);
 		EXPECT_EQ(0, st.resident_pages);
-		EXPECT_EQ(self->used0, pool_used(self->fd));
+		EXPECT_EQ(self->used0, cowdev_pool_used(self->fd));
 	}
 	for (i = 0; i < 100; i++) {
 		char *p = self->map + i * self->ps;
@@ -220,9 +202,9 @@ TEST_F(obj, first_writes_to_100_holes)
 		ASSERT_TRUE(all_bytes(p, self->ps, 0)) TH_LOG("page %d", i);
 	}
 	/* Writing the pages again allocates nothing more. */
-	st = stats(self->fd);
+	st = cowdev_stats_of(self->fd);
 	EXPECT_EQ(shared ? 100 : 0, st.demand_allocs);
-	EXPECT_EQ(self->used0 + (shared ? 100 : 0), pool_used(self->fd));
+	EXPECT_EQ(self->used0 + (shared ? 100 : 0), cowdev_pool_used(self->fd));
 }
 
 /*
@@ -239,7 +221,7 @@ TEST_F(obj, read_then_write_of_a_hole)
 
 	ASSERT_EQ(0, p[100]);
 	p[100] = 'w';
-	st = stats(self->fd);
+	st = cowdev_stats_of(self->fd);
 	EXPECT_EQ(1, st.zero_maps);
 	EXPECT_EQ(0, st.sigbus);
 	if (shared) {
@@ -247,14 +229,14 @@ TEST_F(obj, read_then_write_of_a_hole)
 		EXPECT_EQ(1, st.demand_allocs);
 		EXPECT_EQ(2, st.mkwrite);
 		EXPECT_EQ(1, st.resident_pages);
-		EXPECT_EQ(self->used0 + 1, pool_used(self->fd));
+		EXPECT_EQ(self->used0 + 1, cowdev_pool_used(self->fd));
 	} else {
 		EXPECT_EQ(1, st.faults);
 		EXPECT_EQ(0, st.demand_allocs);
 		EXPECT_EQ(0, st.mkwrite);
 		EXPECT_EQ(0, st.private_cow);
 		EXPECT_EQ(0, st.resident_pages);
-		EXPECT_EQ(self->used0, pool_used(self->fd));
+		EXPECT_EQ(self->used0, cowdev_pool_used(self->fd));
 	}
 	EXPECT_EQ('w', p[100]);
 	p[100] = 0;
@@ -281,18 +263,18 @@ TEST(reused_pool_pages_are_zeroed)
 
 	fd = cowdev_open();
 	ASSERT_LE(0, fd);
-	used0 = pool_used(fd);
+	used0 = cowdev_pool_used(fd);
 	ASSERT_EQ(0, cowdev_set_size(fd, n * ps));
 	m = mmap(NULL, n * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, m);
 	memset(m, 0xa5, n * ps);
-	ASSERT_EQ(used0 + n, pool_used(fd));
+	ASSERT_EQ(used0 + n, cowdev_pool_used(fd));
 	ASSERT_EQ(0, munmap(m, n * ps));
 	ASSERT_EQ(0, close(fd));
 
 	fd = cowdev_open();
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(used0, pool_used(fd));
+	ASSERT_EQ(used0, cowdev_pool_used(fd));
 	ASSERT_EQ(0, cowdev_set_size(fd, n * ps));
 	m = mmap(NULL, n * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, m);
@@ -301,8 +283,8 @@ TEST(reused_pool_pages_are_zeroed)
 		m[i * ps + ps - 1] = 0;
 		ASSERT_TRUE(all_bytes(m + i * ps, ps, 0)) TH_LOG("page %d", i);
 	}
-	EXPECT_EQ(n, stats(fd).demand_allocs);
-	EXPECT_EQ(used0 + n, pool_used(fd));
+	EXPECT_EQ(n, cowdev_stats_of(fd).demand_allocs);
+	EXPECT_EQ(used0 + n, cowdev_pool_used(fd));
 	munmap(m, n * ps);
 	close(fd);
 }
@@ -326,21 +308,21 @@ TEST(page_mkwrite_after_dontneed_and_read)
 	m = mmap(NULL, 4 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, m);
 	memset(m, 'a', 4 * ps);
-	used = pool_used(fd);
+	used = cowdev_pool_used(fd);
 	ASSERT_EQ(0, madvise(m, 4 * ps, MADV_DONTNEED));
 	ASSERT_EQ('a', m[2 * ps + 9]);
 	ASSERT_EQ(0, cowdev_reset_stats(fd));
 	m[2 * ps + 9] = 'b';
-	st = stats(fd);
+	st = cowdev_stats_of(fd);
 	EXPECT_EQ(1, st.mkwrite);
 	EXPECT_EQ(0, st.demand_allocs);
 	EXPECT_EQ(0, st.zero_maps);
 	EXPECT_EQ(0, st.sigbus);
 	EXPECT_EQ(4, st.resident_pages);
-	EXPECT_EQ(used, pool_used(fd));
+	EXPECT_EQ(used, cowdev_pool_used(fd));
 	/* Writable now: further writes to that page call nothing. */
 	m[2 * ps + 10] = 'c';
-	EXPECT_EQ(1, stats(fd).mkwrite);
+	EXPECT_EQ(1, cowdev_stats_of(fd).mkwrite);
 	/* The write is in the view: a new mapping sees it. */
 	other = mmap(NULL, 4 * ps, PROT_READ, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, other);
@@ -376,7 +358,7 @@ TEST(page_mkwrite_after_read_on_another_mapping)
 	ASSERT_EQ('x', b[ps]);
 	ASSERT_EQ(0, cowdev_reset_stats(fd));
 	b[ps + 1] = 'y';
-	st = stats(fd);
+	st = cowdev_stats_of(fd);
 	EXPECT_EQ(1, st.mkwrite);
 	EXPECT_EQ(0, st.demand_allocs);
 	EXPECT_EQ(1, st.resident_pages);
@@ -412,7 +394,7 @@ TEST(map_pages_maps_the_resident_window)
 	ASSERT_NE(MAP_FAILED, w);
 	for (i = 0; i < n; i++)
 		w[i * ps] = (char)(i + 1);
-	used = pool_used(fd);
+	used = cowdev_pool_used(fd);
 	m = aligned_area(n * ps, n * ps, &rsv);
 	ASSERT_NE(NULL, m);
 	ASSERT_EQ(m, mmap(m, n * ps, PROT_READ | PROT_WRITE,
@@ -424,23 +406,23 @@ TEST(map_pages_maps_the_resident_window)
 	ASSERT_EQ(0, cowdev_reset_stats(fd));
 
 	ASSERT_EQ(1, m[0]);
-	st = stats(fd);
+	st = cowdev_stats_of(fd);
 	EXPECT_EQ(1, st.map_pages_calls);
 	EXPECT_EQ(n, st.map_pages_mapped);
 	EXPECT_EQ(0, st.faults);
 	for (i = 0; i < n; i++)
 		ASSERT_EQ((char)(i + 1), m[i * ps]);
-	st = stats(fd);
+	st = cowdev_stats_of(fd);
 	EXPECT_EQ(0, st.faults);
 	EXPECT_EQ(1, st.map_pages_calls);
 	EXPECT_EQ(n, st.map_pages_mapped);
 	EXPECT_EQ(0, st.demand_allocs);
 	EXPECT_EQ(0, st.zero_maps);
 	EXPECT_EQ((long)(n * ps / 1024), cowdev_smaps_kb(m, "Rss"));
-	EXPECT_EQ(used, pool_used(fd));
+	EXPECT_EQ(used, cowdev_pool_used(fd));
 	/* The ptes are read-only: a write is one ->page_mkwrite. */
 	m[(n - 1) * ps + 1] = 'W';
-	st = stats(fd);
+	st = cowdev_stats_of(fd);
 	EXPECT_EQ(1, st.mkwrite);
 	EXPECT_EQ(0, st.faults);
 	EXPECT_EQ(0, st.demand_allocs);
@@ -473,7 +455,7 @@ TEST(map_pages_skips_holes)
 	ASSERT_NE(MAP_FAILED, w);
 	for (i = 0; i < n; i += 2)
 		w[i * ps] = 'r';
-	used = pool_used(fd);
+	used = cowdev_pool_used(fd);
 	m = aligned_area(n * ps, n * ps, &rsv);
 	ASSERT_NE(NULL, m);
 	ASSERT_EQ(m, mmap(m, n * ps, PROT_READ, MAP_SHARED | MAP_FIXED, fd,
@@ -483,18 +465,18 @@ TEST(map_pages_skips_holes)
 	ASSERT_EQ(0, cowdev_reset_stats(fd));
 
 	ASSERT_EQ('r', m[2 * ps]);
-	st = stats(fd);
+	st = cowdev_stats_of(fd);
 	EXPECT_EQ(1, st.map_pages_calls);
 	EXPECT_EQ(n / 2, st.map_pages_mapped);
 	EXPECT_EQ(0, st.faults);
 	EXPECT_EQ((long)(n / 2 * ps / 1024), cowdev_smaps_kb(m, "Rss"));
 	/* A hole in the window: not mapped, so ->fault maps the zero page. */
 	ASSERT_EQ(0, m[3 * ps]);
-	st = stats(fd);
+	st = cowdev_stats_of(fd);
 	EXPECT_EQ(1, st.faults);
 	EXPECT_EQ(1, st.zero_maps);
 	EXPECT_EQ(0, st.demand_allocs);
-	EXPECT_EQ(used, pool_used(fd));
+	EXPECT_EQ(used, cowdev_pool_used(fd));
 	munmap(rsv, 2 * n * ps);
 	munmap(w, n * ps);
 	close(fd);
@@ -523,7 +505,7 @@ TEST(map_pages_without_a_page_table_leaves_it_to_fault)
 			  0));
 	ASSERT_EQ(0, cowdev_reset_stats(fd));
 	ASSERT_EQ('f', m[4 * ps]);
-	st = stats(fd);
+	st = cowdev_stats_of(fd);
 	EXPECT_EQ(1, st.faults);
 	EXPECT_EQ(1, st.map_pages_calls);
 	EXPECT_EQ(0, st.map_pages_mapped);
@@ -556,30 +538,30 @@ TEST_F(obj, sigbus_at_and_beyond_the_size)
 	EXPECT_EQ(0, cowdev_try_write(self->map + 11 * ps - 1, 'e'));
 	EXPECT_EQ(0, cowdev_try_read(self->map + 9 * ps, &c));
 	EXPECT_EQ(0, c);
-	EXPECT_EQ(0, stats(self->fd).sigbus);
+	EXPECT_EQ(0, cowdev_stats_of(self->fd).sigbus);
 
 	EXPECT_EQ(SIGBUS, cowdev_try_read(self->map + 11 * ps, &c));
-	EXPECT_EQ(1, stats(self->fd).sigbus);
+	EXPECT_EQ(1, cowdev_stats_of(self->fd).sigbus);
 	EXPECT_EQ(SIGBUS, cowdev_try_write(self->map + 11 * ps + 5, 'x'));
-	EXPECT_EQ(2, stats(self->fd).sigbus);
+	EXPECT_EQ(2, cowdev_stats_of(self->fd).sigbus);
 	EXPECT_EQ(SIGBUS, cowdev_try_read(self->map + 40 * ps + 3, &c));
 	EXPECT_EQ(SIGBUS, cowdev_try_write(self->map + NPAGES * ps - 1, 'x'));
 	/* Again on the same page: SIGBUS again, nothing was mapped. */
 	EXPECT_EQ(SIGBUS, cowdev_try_read(self->map + 11 * ps, &c));
-	st = stats(self->fd);
+	st = cowdev_stats_of(self->fd);
 	EXPECT_EQ(5, st.sigbus);
 	EXPECT_EQ(1, st.zero_maps);
 	EXPECT_EQ(shared ? 1 : 0, st.demand_allocs);
 	EXPECT_EQ(shared ? 1 : 0, st.resident_pages);
-	EXPECT_EQ(self->used0 + (shared ? 1 : 0), pool_used(self->fd));
+	EXPECT_EQ(self->used0 + (shared ? 1 : 0), cowdev_pool_used(self->fd));
 	EXPECT_EQ((long)(2 * ps / 1024), cowdev_smaps_kb(self->map, "Rss"));
 
 	/* Size 0: every access is SIGBUS. */
 	ASSERT_EQ(0, cowdev_set_size(self->fd, 0));
 	EXPECT_EQ(SIGBUS, cowdev_try_read(self->map, &c));
 	EXPECT_EQ(SIGBUS, cowdev_try_write(self->map, 'z'));
-	EXPECT_EQ(7, stats(self->fd).sigbus);
-	EXPECT_EQ(self->used0, pool_used(self->fd));
+	EXPECT_EQ(7, cowdev_stats_of(self->fd).sigbus);
+	EXPECT_EQ(self->used0, cowdev_pool_used(self->fd));
 }
 
 /* A mapping at a page offset beyond the size: SIGBUS from its start. */
@@ -598,8 +580,8 @@ TEST(sigbus_in_a_mapping_past_the_end)
 	EXPECT_EQ(0, cowdev_try_write(m, 'o'));
 	EXPECT_EQ(SIGBUS, cowdev_try_read(m + ps, &c));
 	EXPECT_EQ(SIGBUS, cowdev_try_write(m + 3 * ps, 'o'));
-	EXPECT_EQ(2, stats(fd).sigbus);
-	EXPECT_EQ(1, stats(fd).demand_allocs);
+	EXPECT_EQ(2, cowdev_stats_of(fd).sigbus);
+	EXPECT_EQ(1, cowdev_stats_of(fd).demand_allocs);
 	munmap(m, 4 * ps);
 	/* The page written at offset 3 is page 3 of the object. */
 	m = mmap(NULL, 4 * ps, PROT_READ, MAP_SHARED, fd, 0);
@@ -632,8 +614,8 @@ TEST(shared_mappings_in_one_process_are_one_copy)
 	EXPECT_EQ(0, b[0]);
 	a[2 * ps] = 'c';
 	EXPECT_EQ('c', b[0]);
-	EXPECT_EQ(3, stats(fd).demand_allocs);
-	EXPECT_EQ(3, stats(fd).resident_pages);
+	EXPECT_EQ(3, cowdev_stats_of(fd).demand_allocs);
+	EXPECT_EQ(3, cowdev_stats_of(fd).resident_pages);
 	munmap(a, 8 * ps);
 	munmap(b, 6 * ps);
 	close(fd);
@@ -655,7 +637,7 @@ TEST(shared_mapping_across_fork)
 	ASSERT_NE(MAP_FAILED, m);
 	m[0] = 'P';
 	ASSERT_EQ(0, m[ps]);	/* the zero page, in both after fork */
-	used = pool_used(fd);
+	used = cowdev_pool_used(fd);
 	ASSERT_EQ(0, pipe(to_child));
 	ASSERT_EQ(0, pipe(to_parent));
 	pid = fork();
@@ -679,8 +661,8 @@ TEST(shared_mapping_across_fork)
 	m[0] = 'R';
 	ASSERT_EQ(1, write(to_child[1], "g", 1));
 	EXPECT_EQ(0, child_status(pid));
-	EXPECT_EQ(4, stats(fd).demand_allocs);
-	EXPECT_EQ(used + 3, pool_used(fd));
+	EXPECT_EQ(4, cowdev_stats_of(fd).demand_allocs);
+	EXPECT_EQ(used + 3, cowdev_pool_used(fd));
 	close(to_child[0]);
 	close(to_child[1]);
 	close(to_parent[0]);
@@ -786,8 +768,8 @@ TEST(shared_mapping_through_scm_rights)
 	m[3 * ps] = 't';
 	ASSERT_EQ(1, write(sv[0], "g", 1));
 	EXPECT_EQ(0, child_status(pid));
-	EXPECT_EQ(4, stats(fd).demand_allocs);
-	EXPECT_EQ(4, stats(fd).resident_pages);
+	EXPECT_EQ(4, cowdev_stats_of(fd).demand_allocs);
+	EXPECT_EQ(4, cowdev_stats_of(fd).resident_pages);
 	munmap(m, 4 * ps);
 	close(fd);
 	close(sv[0]);
@@ -825,8 +807,8 @@ TEST(private_reads_follow_later_shared_writes)
 	ASSERT_EQ(0, madvise(s, 8 * ps, MADV_DONTNEED));
 	s[0] = 'C';
 	EXPECT_EQ('C', p[0]);
-	EXPECT_EQ(2, stats(fd).demand_allocs);
-	EXPECT_EQ(0, stats(fd).private_cow);
+	EXPECT_EQ(2, cowdev_stats_of(fd).demand_allocs);
+	EXPECT_EQ(0, cowdev_stats_of(fd).private_cow);
 	munmap(s, 8 * ps);
 	munmap(p, 8 * ps);
 	close(fd);
@@ -859,30 +841,30 @@ TEST(private_writes_stay_private)
 	ASSERT_EQ(0, p[2 * ps]);	/* hole 2 mapped (zero page) in p */
 	/* Fault-around mapped page 1 in p too: drop that pte. */
 	ASSERT_EQ(0, madvise(p + ps, ps, MADV_DONTNEED));
-	used = pool_used(fd);
+	used = cowdev_pool_used(fd);
 	ASSERT_EQ(0, cowdev_reset_stats(fd));
 
 	/* Resident page, no pte in p: ->fault, private_cow +1. */
 	p[ps] = 'p';
-	st = stats(fd);
+	st = cowdev_stats_of(fd);
 	EXPECT_EQ(1, st.private_cow);
 	EXPECT_EQ(1, st.faults);
 	/* Hole, no pte in p: ->fault, private_cow +1, still a hole. */
 	p[3 * ps] = 'q';
-	st = stats(fd);
+	st = cowdev_stats_of(fd);
 	EXPECT_EQ(2, st.private_cow);
 	EXPECT_EQ(2, st.faults);
 	/* Read-only ptes (resident page and zero page): nothing counted. */
 	p[0] = 'r';
 	p[2 * ps] = 's';
-	st = stats(fd);
+	st = cowdev_stats_of(fd);
 	EXPECT_EQ(2, st.private_cow);
 	EXPECT_EQ(2, st.faults);
 	EXPECT_EQ(0, st.mkwrite);
 	EXPECT_EQ(0, st.demand_allocs);
 	EXPECT_EQ(0, st.zero_maps);
 	EXPECT_EQ(2, st.resident_pages);
-	EXPECT_EQ(used, pool_used(fd));
+	EXPECT_EQ(used, cowdev_pool_used(fd));
 
 	/* The copies hold the view's data and the private write. */
 	EXPECT_EQ('p', p[ps]);
@@ -899,7 +881,7 @@ TEST(private_writes_stay_private)
 	ASSERT_NE(MAP_FAILED, p2);
 	EXPECT_EQ('v', p2[0]);
 	EXPECT_EQ(0, p2[3 * ps]);
-	EXPECT_EQ(2, stats(fd).resident_pages);
+	EXPECT_EQ(2, cowdev_stats_of(fd).resident_pages);
 	/* Privately written pages no longer follow the view. */
 	s[0] = 'S';
 	s[ps] = 'T';
@@ -948,7 +930,7 @@ TEST(private_mapping_across_fork)
 	EXPECT_EQ(0, p[ps]);
 	EXPECT_EQ('v', s[0]);
 	EXPECT_EQ(0, s[ps]);
-	EXPECT_EQ(1, stats(fd).demand_allocs);
+	EXPECT_EQ(1, cowdev_stats_of(fd).demand_allocs);
 	munmap(s, 4 * ps);
 	munmap(p, 4 * ps);
 	close(fd);
@@ -974,21 +956,21 @@ TEST(madv_dontneed_drops_ptes_not_data)
 	ASSERT_NE(MAP_FAILED, s);
 	for (i = 0; i < 8; i++)
 		memset(s + i * ps, 'a' + i, ps);
-	used = pool_used(fd);
+	used = cowdev_pool_used(fd);
 	EXPECT_EQ((long)(8 * ps / 1024), cowdev_smaps_kb(s, "Rss"));
 	ASSERT_EQ(0, madvise(s, 16 * ps, MADV_DONTNEED));
 	EXPECT_EQ(0, cowdev_smaps_kb(s, "Rss"));
-	st = stats(fd);
+	st = cowdev_stats_of(fd);
 	EXPECT_EQ(8, st.resident_pages);
-	EXPECT_EQ(used, pool_used(fd));
+	EXPECT_EQ(used, cowdev_pool_used(fd));
 	ASSERT_EQ(0, cowdev_reset_stats(fd));
 	for (i = 0; i < 8; i++)
 		ASSERT_TRUE(all_bytes(s + i * ps, ps, 'a' + i)) TH_LOG("%d", i);
-	st = stats(fd);
+	st = cowdev_stats_of(fd);
 	EXPECT_EQ(0, st.demand_allocs);
 	EXPECT_EQ(0, st.zero_maps);
 	EXPECT_EQ(8, st.resident_pages);
-	EXPECT_EQ(used, pool_used(fd));
+	EXPECT_EQ(used, cowdev_pool_used(fd));
 
 	p = mmap(NULL, 16 * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
 	ASSERT_NE(MAP_FAILED, p);
@@ -997,7 +979,7 @@ TEST(madv_dontneed_drops_ptes_not_data)
 	ASSERT_EQ(0, madvise(p, 16 * ps, MADV_DONTNEED));
 	EXPECT_EQ('a', p[0]);
 	EXPECT_EQ(0, p[9 * ps]);
-	EXPECT_EQ(used, pool_used(fd));
+	EXPECT_EQ(used, cowdev_pool_used(fd));
 	munmap(p, 16 * ps);
 	munmap(s, 16 * ps);
 	close(fd);
@@ -1030,7 +1012,7 @@ TEST(mprotect_is_honoured)
 	EXPECT_EQ('x', c);
 	EXPECT_EQ(0, cowdev_try_read(m + 2 * ps, &c));
 	EXPECT_EQ(0, c);
-	st = stats(fd);
+	st = cowdev_stats_of(fd);
 	EXPECT_EQ(0, st.sigbus);
 	EXPECT_EQ(0, st.demand_allocs);
 	EXPECT_EQ(0, st.mkwrite);
@@ -1041,7 +1023,7 @@ TEST(mprotect_is_honoured)
 	EXPECT_EQ(0, cowdev_try_write(m, 'z'));
 	EXPECT_EQ(0, cowdev_try_write(m + ps, 'w'));
 	EXPECT_EQ(0, cowdev_try_write(m + 2 * ps, 'v'));
-	st = stats(fd);
+	st = cowdev_stats_of(fd);
 	EXPECT_EQ(2, st.demand_allocs);
 	EXPECT_EQ(0, st.sigbus);
 	EXPECT_EQ('z', m[0]);
@@ -1071,21 +1053,21 @@ TEST(munmap_keeps_the_view)
 	m[0] = '0';
 	m[3 * ps] = '3';
 	m[6 * ps] = '6';
-	used = pool_used(fd);
+	used = cowdev_pool_used(fd);
 	ASSERT_EQ(0, munmap(m + 2 * ps, 2 * ps));
 	EXPECT_EQ(SIGSEGV, cowdev_try_read(m + 3 * ps, &c));
 	EXPECT_EQ('0', m[0]);
 	EXPECT_EQ('6', m[6 * ps]);
-	EXPECT_EQ(used, pool_used(fd));
-	EXPECT_EQ(3, stats(fd).resident_pages);
+	EXPECT_EQ(used, cowdev_pool_used(fd));
+	EXPECT_EQ(3, cowdev_stats_of(fd).resident_pages);
 	ASSERT_EQ(0, munmap(m, 8 * ps));
-	EXPECT_EQ(used, pool_used(fd));
+	EXPECT_EQ(used, cowdev_pool_used(fd));
 	m = mmap(NULL, 8 * ps, PROT_READ, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, m);
 	EXPECT_EQ('0', m[0]);
 	EXPECT_EQ('3', m[3 * ps]);
 	EXPECT_EQ('6', m[6 * ps]);
-	EXPECT_EQ(3, stats(fd).demand_allocs);
+	EXPECT_EQ(3, cowdev_stats_of(fd).demand_allocs);
 	munmap(m, 8 * ps);
 	close(fd);
 }
@@ -1153,15 +1135,15 @@ TEST(mremap_moves_and_grows)
 	EXPECT_EQ('7', other[7 * ps]);
 	EXPECT_EQ(SIGBUS, cowdev_try_read(r + 8 * ps, &c));
 	EXPECT_EQ(SIGBUS, cowdev_try_write(r + 11 * ps, 'x'));
-	st = stats(fd);
+	st = cowdev_stats_of(fd);
 	EXPECT_EQ(2, st.sigbus);
 	EXPECT_EQ(1, st.demand_allocs);
 	/* Growing the object makes the grown part usable. */
 	ASSERT_EQ(0, cowdev_set_size(fd, 12 * ps));
 	EXPECT_EQ(0, cowdev_try_write(r + 11 * ps, 'x'));
-	EXPECT_EQ(2, stats(fd).sigbus);
+	EXPECT_EQ(2, cowdev_stats_of(fd).sigbus);
 	/* Pages 0, 1, 2, 5, 7 and 11. */
-	EXPECT_EQ(6, stats(fd).resident_pages);
+	EXPECT_EQ(6, cowdev_stats_of(fd).resident_pages);
 	/* Shrinking the mapping keeps what remains; the rest is gone. */
 	ASSERT_EQ(r, mremap(r, 12 * ps, 6 * ps, 0));
 	EXPECT_EQ('5', r[5 * ps]);
@@ -1200,8 +1182,8 @@ TEST(shrink_unmaps_everywhere_and_frees_exactly)
 		memset(m + i * ps, 'e', ps);
 	for (i = 1; i < 32; i += 2)
 		ASSERT_EQ(0, m[i * ps]);
-	used = pool_used(fd);
-	ASSERT_EQ(16, stats(fd).resident_pages);
+	used = cowdev_pool_used(fd);
+	ASSERT_EQ(16, cowdev_stats_of(fd).resident_pages);
 	/* Private copies on both sides of the new end. */
 	p[2 * ps] = 'p';
 	p[20 * ps] = 'p';
@@ -1236,8 +1218,8 @@ TEST(shrink_unmaps_everywhere_and_frees_exactly)
 	/* 11 pages remain: 0..10, of which 6 are resident (0, 2, .., 10). */
 	ASSERT_EQ(0, cowdev_reset_stats(fd));
 	ASSERT_EQ(0, cowdev_set_size(fd, 10 * ps + 1));
-	EXPECT_EQ(used - 10, pool_used(fd));
-	st = stats(fd);
+	EXPECT_EQ(used - 10, cowdev_pool_used(fd));
+	st = cowdev_stats_of(fd);
 	EXPECT_EQ(6, st.resident_pages);
 	EXPECT_EQ(11, st.size_pages);
 	ASSERT_EQ(1, write(go[1], "g", 1));
@@ -1249,23 +1231,23 @@ TEST(shrink_unmaps_everywhere_and_frees_exactly)
 	EXPECT_EQ('p', p[2 * ps]);
 	EXPECT_EQ('e', m[10 * ps]);
 	EXPECT_EQ(0, m[9 * ps]);
-	EXPECT_EQ(3 + 4, stats(fd).sigbus);
-	EXPECT_EQ(used - 10, pool_used(fd));
+	EXPECT_EQ(3 + 4, cowdev_stats_of(fd).sigbus);
+	EXPECT_EQ(used - 10, cowdev_pool_used(fd));
 
 	/* Growing again: holes, nothing allocated until written. */
 	ASSERT_EQ(0, cowdev_set_size(fd, 32 * ps));
-	EXPECT_EQ(used - 10, pool_used(fd));
+	EXPECT_EQ(used - 10, cowdev_pool_used(fd));
 	for (i = 11; i < 32; i++) {
 		ASSERT_TRUE(all_bytes(m + i * ps, ps, 0)) TH_LOG("page %d", i);
 		ASSERT_EQ(0, p[i * ps]) TH_LOG("private page %d", i);
 	}
-	st = stats(fd);
+	st = cowdev_stats_of(fd);
 	EXPECT_EQ(0, st.demand_allocs);
 	EXPECT_EQ(6, st.resident_pages);
-	EXPECT_EQ(used - 10, pool_used(fd));
+	EXPECT_EQ(used - 10, cowdev_pool_used(fd));
 	m[20 * ps] = 'n';
 	EXPECT_EQ('n', p[20 * ps]);
-	EXPECT_EQ(used - 9, pool_used(fd));
+	EXPECT_EQ(used - 9, cowdev_pool_used(fd));
 	close(ready[0]);
 	close(ready[1]);
 	close(go[0]);
@@ -1289,15 +1271,15 @@ TEST(resize_without_shrink_frees_nothing)
 	m = mmap(NULL, 8 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, m);
 	memset(m, 'k', 4 * ps);
-	used = pool_used(fd);
+	used = cowdev_pool_used(fd);
 	ASSERT_EQ(0, cowdev_set_size(fd, 4 * ps));
 	ASSERT_EQ(0, cowdev_set_size(fd, 3 * ps + 1));
-	EXPECT_EQ(used, pool_used(fd));
+	EXPECT_EQ(used, cowdev_pool_used(fd));
 	ASSERT_EQ(0, cowdev_set_size(fd, 8 * ps));
-	EXPECT_EQ(used, pool_used(fd));
+	EXPECT_EQ(used, cowdev_pool_used(fd));
 	EXPECT_TRUE(all_bytes(m, 4 * ps, 'k'));
 	EXPECT_TRUE(all_bytes(m + 4 * ps, 4 * ps, 0));
-	EXPECT_EQ(4, stats(fd).resident_pages);
+	EXPECT_EQ(4, cowdev_stats_of(fd).resident_pages);
 	munmap(m, 8 * ps);
 	close(fd);
 }
@@ -1360,7 +1342,7 @@ TEST(threads_writing_one_hole_get_one_page)
 	race.map = mmap(NULL, RACE_PAGES * ps, PROT_READ | PROT_WRITE,
 			MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, race.map);
-	used = pool_used(fd);
+	used = cowdev_pool_used(fd);
 	pthread_barrier_init(&race.start, NULL, NTHREADS + 1);
 	pthread_barrier_init(&race.end, NULL, NTHREADS + 1);
 	for (i = 0; i < NTHREADS; i++) {
@@ -1383,11 +1365,11 @@ TEST(threads_writing_one_hole_get_one_page)
 	pthread_barrier_destroy(&race.end);
 	TH_LOG("%d rounds", rounds);
 
-	st = stats(fd);
+	st = cowdev_stats_of(fd);
 	EXPECT_EQ(rounds, st.demand_allocs);
 	EXPECT_EQ(rounds, st.resident_pages);
 	EXPECT_EQ(0, st.sigbus);
-	EXPECT_EQ(used + rounds, pool_used(fd));
+	EXPECT_EQ(used + rounds, cowdev_pool_used(fd));
 	other = mmap(NULL, RACE_PAGES * ps, PROT_READ, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, other);
 	for (rounds--; rounds >= 0; rounds--) {
@@ -1475,15 +1457,15 @@ TEST(threads_faulting_different_pages)
 	s.map = mmap(NULL, 2 * n * ps, PROT_READ | PROT_WRITE, MAP_SHARED,
 		     fd, 0);
 	ASSERT_NE(MAP_FAILED, s.map);
-	used = pool_used(fd);
+	used = cowdev_pool_used(fd);
 
 	ASSERT_EQ(0, run_spread(&s));
-	st = stats(fd);
+	st = cowdev_stats_of(fd);
 	EXPECT_EQ(n, st.demand_allocs);
 	EXPECT_EQ(n, st.resident_pages);
 	EXPECT_EQ(0, st.zero_maps);
 	EXPECT_EQ(0, st.sigbus);
-	EXPECT_EQ(used + n, pool_used(fd));
+	EXPECT_EQ(used + n, cowdev_pool_used(fd));
 	for (i = 0; i < n; i++)
 		ASSERT_EQ((char)(i + 1), s.map[i * ps + i % NTHREADS])
 			TH_LOG("page %d", i);
@@ -1494,11 +1476,11 @@ TEST(threads_faulting_different_pages)
 	ASSERT_EQ(0, cowdev_reset_stats(fd));
 	ASSERT_EQ(0, run_spread(&s));
 	s.map -= n * ps;
-	st = stats(fd);
+	st = cowdev_stats_of(fd);
 	EXPECT_EQ(n, st.demand_allocs);
 	EXPECT_EQ(n, st.zero_maps);
 	EXPECT_EQ(2 * n, st.resident_pages);
-	EXPECT_EQ(used + 2 * n, pool_used(fd));
+	EXPECT_EQ(used + 2 * n, cowdev_pool_used(fd));
 	for (i = 0; i < n; i++)
 		ASSERT_EQ((char)(i + 1), s.map[(n + i) * ps + i % NTHREADS])
 			TH_LOG("page %d", n + i);
@@ -1588,10 +1570,10 @@ TEST_F_TIMEOUT(obj, readers_see_a_hole_being_filled, 60)
 		pthread_join(t[i], NULL);
 	pthread_barrier_destroy(&w.start);
 	TH_LOG("%d rounds", round);
-	st = stats(self->fd);
+	st = cowdev_stats_of(self->fd);
 	EXPECT_EQ(round, st.demand_allocs);
 	EXPECT_EQ(round, st.resident_pages);
-	EXPECT_EQ(self->used0 + round, pool_used(self->fd));
+	EXPECT_EQ(self->used0 + round, cowdev_pool_used(self->fd));
 	munmap(writer, NPAGES * ps);
 }
 
@@ -1639,7 +1621,11 @@ static void *hammer_reader(void *arg)
 /*
  * The same, but each read is through a new one-page mapping alone in its
  * 2 MiB region, so that its page table is freed at munmap and every read
- * fault also allocates one (a longer fault: a wider race window).
+ * fault also allocates one (a longer fault: a wider race window).  The
+ * region is a hole in the middle of this thread's own reservation: with
+ * free address space beside it, another thread's mmap() (the next
+ * reader's reservation, a thread stack) could land in it and the
+ * MAP_FIXED mappings here would replace that.
  */
 static void *hammer_remap_reader(void *arg)
 {
@@ -1650,11 +1636,12 @@ static void *hammer_remap_reader(void *arg)
 	long n;
 	int page;
 
-	rsv = mmap(NULL, 2 * pmd, PROT_NONE,
+	rsv = mmap(NULL, 3 * pmd, PROT_NONE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (rsv == MAP_FAILED)
 		return (void *)1;
-	a = (char *)(((uintptr_t)rsv + pmd - 1) & ~(uintptr_t)(pmd - 1));
+	/* rsv < a and a + pmd < rsv + 3 * pmd: reserved on both sides. */
+	a = (char *)(((uintptr_t)rsv + pmd) & ~(uintptr_t)(pmd - 1));
 	munmap(a, pmd);
 	for (;;) {
 		pthread_barrier_wait(&h->start);
@@ -1677,7 +1664,7 @@ static void *hammer_remap_reader(void *arg)
 		atomic_fetch_add(&h->faults, n);
 		pthread_barrier_wait(&h->end);
 	}
-	munmap(rsv, 2 * pmd);
+	munmap(rsv, 3 * pmd);
 	return NULL;
 }
 
@@ -1741,11 +1728,11 @@ TEST_F_TIMEOUT(obj, hole_fill_races_with_faulting_readers, 60)
 	EXPECT_EQ(0, atomic_load(&h.stale));
 	for (i = 0; i < round; i++)
 		ASSERT_EQ((char)(i | 1), h.map[i * ps]) TH_LOG("page %d", i);
-	st = stats(self->fd);
+	st = cowdev_stats_of(self->fd);
 	EXPECT_EQ(round, st.demand_allocs);
 	EXPECT_EQ(round, st.resident_pages);
 	EXPECT_EQ(0, st.sigbus);
-	EXPECT_EQ(self->used0 + round, pool_used(self->fd));
+	EXPECT_EQ(self->used0 + round, cowdev_pool_used(self->fd));
 	munmap(writer, len);
 	munmap(h.map, len);
 }

@@ -3233,24 +3233,6 @@ static void __noreturn fz_worker(int w)
 	_exit(0);
 }
 
-/* ---- the test ---- */
-
-static unsigned long fz_param(const char *name)
-{
-	char path[128];
-	unsigned long v = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/module/cowdev/parameters/%s", name);
-	f = fopen(path, "r");
-	if (f) {
-		if (fscanf(f, "%lu", &v) != 1)
-			v = 0;
-		fclose(f);
-	}
-	return v;
-}
-
 static const char *fz_env(const char *name)
 {
 	const char *v = getenv(name);
@@ -3306,8 +3288,8 @@ TEST_F_TIMEOUT(fuzz, interface, 7200)
 	else
 		cfg.seed = fz_mix(((uint64_t)time(NULL) << 20) ^ getpid() ^
 				  (uint64_t)(fz_now() * 1e9));
-	cfg.max_pages = fz_param("max_object_pages");
-	cfg.pool_pages = fz_param("pool_pages");
+	cfg.max_pages = cowdev_param("max_object_pages");
+	cfg.pool_pages = cowdev_param("pool_pages");
 	if (geteuid())
 		SKIP(return, "the fuzzer runs as root (root is exempt from user_max_pages)");
 	ASSERT_NE(0, cfg.max_pages);

@@ -18,22 +18,6 @@
 #include "kselftest_harness.h"
 #include "cowdev_test.h"
 
-static unsigned long read_param(const char *name)
-{
-	char path[128];
-	unsigned long val = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/module/cowdev/parameters/%s", name);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	if (fscanf(f, "%lu", &val) != 1)
-		val = 0;
-	fclose(f);
-	return val;
-}
-
 /* Become @uid with group @gid and no supplementary groups or caps. */
 static int drop_to(uid_t uid, gid_t gid)
 {
@@ -134,7 +118,7 @@ static struct cowdev_pool_info pool_now(void)
 
 TEST(node_mode_follows_dev_mode)
 {
-	unsigned long mode = read_param("dev_mode");
+	unsigned long mode = cowdev_param("dev_mode");
 	struct stat st;
 
 	ASSERT_NE(0, mode) TH_LOG("no dev_mode parameter");
@@ -144,7 +128,7 @@ TEST(node_mode_follows_dev_mode)
 
 TEST(other_users_follow_node_mode)
 {
-	unsigned long mode = read_param("dev_mode");
+	unsigned long mode = cowdev_param("dev_mode");
 	int status, fd;
 	pid_t pid;
 
@@ -163,7 +147,7 @@ TEST(other_users_follow_node_mode)
 
 TEST(user_gets_exactly_its_limit)
 {
-	unsigned long limit = read_param("user_max_pages");
+	unsigned long limit = cowdev_param("user_max_pages");
 	struct cowdev_pool_info before = pool_now(), after;
 	struct fill_report rep;
 	pid_t pid;
@@ -186,7 +170,7 @@ TEST(user_gets_exactly_its_limit)
 /* Two users at once: each has its own limit; root is not limited. */
 TEST(limits_are_per_user_and_root_is_exempt)
 {
-	unsigned long limit = read_param("user_max_pages");
+	unsigned long limit = cowdev_param("user_max_pages");
 	struct cowdev_pool_info before = pool_now();
 	struct fill_report a, b;
 	long root_pages, i;

@@ -24,24 +24,8 @@
 #include "kselftest_harness.h"
 #include "cowdev_test.h"
 
-static unsigned long param(const char *name)
-{
-	char path[128];
-	unsigned long v = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/module/cowdev/parameters/%s", name);
-	f = fopen(path, "r");
-	if (f) {
-		if (fscanf(f, "%lu", &v) != 1)
-			v = 0;
-		fclose(f);
-	}
-	return v;
-}
-
 #define SMALL_POOL_OR_SKIP() do {					\
-	unsigned long n = param("pool_pages");				\
+	unsigned long n = cowdev_param("pool_pages");				\
 	if (!n || n > 4096)						\
 		SKIP(return, "pool_pages=%lu is not small (run loads 256)", n); \
 } while (0)
@@ -53,15 +37,6 @@ static struct cowdev_pool_info pool(int fd)
 	if (cowdev_pool_info(fd, &pi))
 		memset(&pi, 0xff, sizeof(pi));
 	return pi;
-}
-
-static struct cowdev_stats stats(int fd)
-{
-	struct cowdev_stats st;
-
-	if (cowdev_get_stats(fd, &st))
-		memset(&st, 0xff, sizeof(st));
-	return st;
 }
 
 /* A new view of @pages pages mapped MAP_SHARED read-write at *@map. */
@@ -131,9 +106,9 @@ TEST(writer_gets_sigbus_when_the_pool_is_empty)
 	EXPECT_EQ(pi0.used_pages + f, pi.used_pages);
 	EXPECT_EQ(pi.total_pages - 1, pi.peak_used);
 	EXPECT_EQ(pi0.alloc_failures, pi.alloc_failures);
-	if (param("user_max_pages"))
-		EXPECT_LT(param("user_max_pages"), f);
-	st = stats(fd);
+	if (cowdev_param("user_max_pages"))
+		EXPECT_LT(cowdev_param("user_max_pages"), f);
+	st = cowdev_stats_of(fd);
 	EXPECT_EQ(f, st.demand_allocs);
 	EXPECT_EQ(f, st.resident_pages);
 	EXPECT_EQ(0, st.pool_failures);
@@ -142,7 +117,7 @@ TEST(writer_gets_sigbus_when_the_pool_is_empty)
 
 	/* First write to a hole: SIGBUS, +1 everywhere, no page. */
 	EXPECT_EQ(SIGBUS, cowdev_try_write(m + f * ps, 'x'));
-	st = stats(fd);
+	st = cowdev_stats_of(fd);
 	EXPECT_EQ(1, st.pool_failures);
 	EXPECT_EQ(1, st.sigbus);
 	EXPECT_EQ(0, st.limit_failures);
@@ -158,7 +133,7 @@ TEST(writer_gets_sigbus_when_the_pool_is_empty)
 	EXPECT_EQ(0, c);
 	EXPECT_EQ(SIGBUS, cowdev_try_write(m + f * ps + 1, 'y'));
 	EXPECT_EQ(SIGBUS, cowdev_try_write(m + (f + 1) * ps, 'y'));
-	st = stats(fd);
+	st = cowdev_stats_of(fd);
 	EXPECT_EQ(3, st.pool_failures);
 	EXPECT_EQ(3, st.sigbus);
 	EXPECT_EQ(1, st.zero_maps);
@@ -172,7 +147,7 @@ TEST(writer_gets_sigbus_when_the_pool_is_empty)
 		ASSERT_EQ('f', m[i * ps]) TH_LOG("page %zu", i);
 	EXPECT_EQ(0, cowdev_try_write(m + 5 * ps + 9, 'w'));
 	EXPECT_EQ('w', m[5 * ps + 9]);
-	EXPECT_EQ(f, stats(fd).demand_allocs);
+	EXPECT_EQ(f, cowdev_stats_of(fd).demand_allocs);
 	/* Private copies are anonymous memory, not pool pages. */
 	p = mmap(NULL, (f + 8) * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd,
 		 0);
@@ -187,11 +162,11 @@ TEST(writer_gets_sigbus_when_the_pool_is_empty)
 	EXPECT_EQ(0, cowdev_try_read(m2, &c));
 	EXPECT_EQ(0, c);
 	EXPECT_EQ(SIGBUS, cowdev_try_write(m2 + ps, 'o'));
-	st = stats(fd2);
+	st = cowdev_stats_of(fd2);
 	EXPECT_EQ(1, st.pool_failures);
 	EXPECT_EQ(1, st.sigbus);
 	EXPECT_EQ(0, st.resident_pages);
-	EXPECT_EQ(3, stats(fd).pool_failures);
+	EXPECT_EQ(3, cowdev_stats_of(fd).pool_failures);
 	EXPECT_EQ(pi0.alloc_failures + 4, pool(fd).alloc_failures);
 
 	/* A shrink frees three pages: three writes work, the fourth fails. */
@@ -199,8 +174,8 @@ TEST(writer_gets_sigbus_when_the_pool_is_empty)
 	EXPECT_EQ(3, pool(fd).free_pages);
 	EXPECT_EQ(3, write_pages(m2, 0, 3, 'o'));
 	EXPECT_EQ(SIGBUS, cowdev_try_write(m2 + 3 * ps, 'o'));
-	EXPECT_EQ(2, stats(fd2).pool_failures);
-	EXPECT_EQ(3, stats(fd2).demand_allocs);
+	EXPECT_EQ(2, cowdev_stats_of(fd2).pool_failures);
+	EXPECT_EQ(3, cowdev_stats_of(fd2).demand_allocs);
 	EXPECT_EQ(pi0.alloc_failures + 5, pool(fd).alloc_failures);
 	EXPECT_EQ(0, pool(fd).free_pages);
 
@@ -213,7 +188,7 @@ TEST(writer_gets_sigbus_when_the_pool_is_empty)
 	EXPECT_EQ(0, pool(fd).free_pages);
 	EXPECT_EQ('g', m[(f - 1) * ps]);
 	EXPECT_EQ(0, m[(f - 1) * ps + 1]);
-	EXPECT_EQ(4, stats(fd).pool_failures);
+	EXPECT_EQ(4, cowdev_stats_of(fd).pool_failures);
 	EXPECT_EQ(pi0.alloc_failures + 6, pool(fd).alloc_failures);
 
 	munmap(m, (f + 8) * ps);
@@ -318,7 +293,7 @@ TEST(threads_race_for_the_last_pages)
 	TH_LOG("%zu writes worked, %zu got SIGBUS", ok, failed);
 	EXPECT_EQ(f, ok);
 	EXPECT_EQ(per * NTHREADS - f, failed);
-	st = stats(fd);
+	st = cowdev_stats_of(fd);
 	EXPECT_EQ(f, st.demand_allocs);
 	EXPECT_EQ(f, st.resident_pages);
 	EXPECT_EQ(failed, st.pool_failures);
@@ -403,8 +378,8 @@ TEST(child_exhausting_the_pool_and_dying_leaks_nothing)
 	EXPECT_EQ(pi0.used_pages + f, pi.used_pages);
 	EXPECT_EQ(0, pi.free_pages);
 	EXPECT_EQ(pi0.alloc_failures + 2, pi.alloc_failures);
-	EXPECT_EQ(f, stats(fd).demand_allocs);
-	EXPECT_EQ(1, stats(fd).pool_failures);
+	EXPECT_EQ(f, cowdev_stats_of(fd).demand_allocs);
+	EXPECT_EQ(1, cowdev_stats_of(fd).pool_failures);
 	EXPECT_EQ('d', m[(f - 1) * ps]);
 	munmap(m, (f + 1) * ps);
 	close(fd);
@@ -449,11 +424,11 @@ TEST(cow_break_with_an_empty_pool)
 	ASSERT_EQ(f, write_pages(mc, 0, f, 'c'));
 	pi0 = pool(a);
 	ASSERT_EQ(0, pi0.free_pages);
-	ASSERT_EQ(n, stats(a).shared_pages);
+	ASSERT_EQ(n, cowdev_stats_of(a).shared_pages);
 
 	/* Write without a pte (the clone zapped them), through a. */
 	EXPECT_EQ(SIGBUS, cowdev_try_write(ma + 2 * ps, 'A'));
-	st = stats(a);
+	st = cowdev_stats_of(a);
 	EXPECT_EQ(1, st.pool_failures);
 	EXPECT_EQ(1, st.sigbus);
 	EXPECT_EQ(0, st.cow_copies);
@@ -463,7 +438,7 @@ TEST(cow_break_with_an_empty_pool)
 	EXPECT_EQ(0, cowdev_try_read(mb + 3 * ps, &ch));
 	EXPECT_EQ('a' + 3, ch);
 	EXPECT_EQ(SIGBUS, cowdev_try_write(mb + 3 * ps, 'B'));
-	st = stats(b);
+	st = cowdev_stats_of(b);
 	EXPECT_EQ(1, st.pool_failures);
 	EXPECT_EQ(1, st.sigbus);
 	EXPECT_EQ(0, st.cow_copies);
@@ -484,9 +459,9 @@ TEST(cow_break_with_an_empty_pool)
 	EXPECT_EQ(2, pool(a).free_pages);
 	EXPECT_EQ(0, cowdev_try_write(ma + 2 * ps, 'A'));
 	EXPECT_EQ(0, cowdev_try_write(mb + 3 * ps, 'B'));
-	EXPECT_EQ(1, stats(a).cow_copies);
-	EXPECT_EQ(1, stats(b).cow_copies);
-	EXPECT_EQ(n - 2, stats(a).shared_pages);
+	EXPECT_EQ(1, cowdev_stats_of(a).cow_copies);
+	EXPECT_EQ(1, cowdev_stats_of(b).cow_copies);
+	EXPECT_EQ(n - 2, cowdev_stats_of(a).shared_pages);
 	EXPECT_EQ('A', ma[2 * ps]);
 	EXPECT_EQ('a' + 2, mb[2 * ps]);
 	EXPECT_EQ('B', mb[3 * ps]);

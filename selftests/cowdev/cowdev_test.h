@@ -6,6 +6,7 @@
 #ifndef COWDEV_TEST_H
 #define COWDEV_TEST_H
 
+#include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 
 #include "libcowdev.h"
@@ -65,6 +67,56 @@ static inline int cowdev_try_write(volatile char *p, char val)
 	if (!sig)
 		*p = val;
 	return sig;
+}
+
+/* ioctl(): the result, or -errno. */
+static inline long cowdev_xioctl(int fd, unsigned long cmd, void *arg)
+{
+	long r = ioctl(fd, cmd, arg);
+
+	return r < 0 ? -errno : r;
+}
+
+/* The value of module parameter @name; 0 when it cannot be read. */
+static inline unsigned long cowdev_param(const char *name)
+{
+	char path[128];
+	unsigned long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/module/cowdev/parameters/%s", name);
+	f = fopen(path, "r");
+	if (f) {
+		if (fscanf(f, "%lu", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v;
+}
+
+/* GET_STATS of @fd; every field all ones when the ioctl fails. */
+static inline struct cowdev_stats cowdev_stats_of(int fd)
+{
+	struct cowdev_stats st;
+
+	if (cowdev_get_stats(fd, &st))
+		memset(&st, 0xff, sizeof(st));
+	return st;
+}
+
+/* POOL_INFO through @fd; every field all ones when the ioctl fails. */
+static inline struct cowdev_pool_info cowdev_pool_of(int fd)
+{
+	struct cowdev_pool_info pi;
+
+	if (cowdev_pool_info(fd, &pi))
+		memset(&pi, 0xff, sizeof(pi));
+	return pi;
+}
+
+static inline uint64_t cowdev_pool_used(int fd)
+{
+	return cowdev_pool_of(fd).used_pages;
 }
 
 static inline size_t cowdev_page_size(void)

@@ -320,15 +320,6 @@ static uint64_t view_id(int fd)
 	return st.view_id;
 }
 
-static struct cowdev_pool_info pool_info(int fd)
-{
-	struct cowdev_pool_info pi;
-
-	if (cowdev_pool_info(fd, &pi))
-		memset(&pi, 0xff, sizeof(pi));
-	return pi;
-}
-
 static unsigned long fault_around_pages(size_t ps)
 {
 	unsigned long bytes = 65536;
@@ -462,9 +453,9 @@ TEST_F(trace, fault_alloc_on_first_write)
 	const char *want[4];
 	uint64_t pfn;
 
-	before = pool_info(self->fd);
+	before = cowdev_pool_of(self->fd);
 	self->map[5 * self->ps] = 1;
-	after = pool_info(self->fd);
+	after = cowdev_pool_of(self->fd);
 	ASSERT_EQ(0, tracer_stop(&self->tr));
 	ASSERT_EQ(before.used_pages + 1, after.used_pages);
 	pfn = ev_u64(&self->tr, 0, "pfn");
@@ -492,7 +483,7 @@ TEST_F(trace, mkwrite_alloc_after_hole_read)
 	c = self->map[2 * self->ps];
 	ASSERT_EQ(0, c);
 	self->map[2 * self->ps] = 'x';
-	after = pool_info(self->fd);
+	after = cowdev_pool_of(self->fd);
 	ASSERT_EQ(0, tracer_stop(&self->tr));
 	pfn = ev_u64(&self->tr, 2, "pfn");
 	EXPECT_NE(0, pfn);
@@ -680,7 +671,7 @@ TEST_F(trace, cow_break_through_the_clone)
 	tracer_on(&self->tr, 1);
 
 	m2[0] = 'b';
-	pi = pool_info(self->fd);
+	pi = cowdev_pool_of(self->fd);
 	ASSERT_EQ(0, tracer_stop(&self->tr));
 	new_pfn = ev_u64(&self->tr, 1, "pfn");
 	EXPECT_NE(0, new_pfn);
@@ -775,7 +766,7 @@ TEST_F(trace, pool_free_on_close)
 		pfns[i] = ev_u64(&self->tr,
 				 ev_find(&self->tr, "cowdev_pool_alloc", i),
 				 "pfn");
-	pi = pool_info(self->fd);
+	pi = cowdev_pool_of(self->fd);
 	tracer_clear(&self->tr);
 	tracer_on(&self->tr, 1);
 	ASSERT_EQ(0, munmap(m, 3 * self->ps));
@@ -799,7 +790,7 @@ TEST_F(trace, pool_free_on_close)
 		EXPECT_LT(j, 3) TH_LOG("pfn 0x%llx not freed",
 				       (unsigned long long)pfns[i]);
 	}
-	EXPECT_EQ(pi.free_pages + 3, pool_info(self->fd).free_pages);
+	EXPECT_EQ(pi.free_pages + 3, cowdev_pool_of(self->fd).free_pages);
 }
 
 /*
@@ -829,7 +820,7 @@ TEST_F(trace, pool_free_through_limbo)
 	iov.iov_base = m;
 	iov.iov_len = self->ps;
 	ASSERT_EQ((ssize_t)self->ps, vmsplice(pipefd[1], &iov, 1, 0));
-	pi = pool_info(self->fd);
+	pi = cowdev_pool_of(self->fd);
 	tracer_clear(&self->tr);
 	tracer_on(&self->tr, 1);
 	ASSERT_EQ(0, munmap(m, self->ps));
@@ -843,13 +834,13 @@ TEST_F(trace, pool_free_through_limbo)
 	/* Still used while in limbo. */
 	EXPECT_STREQ(free_ev(pfn, 1, pi.free_pages, pi.used_pages),
 		     self->tr.ev[idx].text);
-	EXPECT_EQ(1, pool_info(self->fd).limbo_pages);
+	EXPECT_EQ(1, cowdev_pool_of(self->fd).limbo_pages);
 
 	close(pipefd[0]);
 	close(pipefd[1]);
 	tracer_clear(&self->tr);
 	tracer_on(&self->tr, 1);
-	pi = pool_info(self->fd);
+	pi = cowdev_pool_of(self->fd);
 	ASSERT_EQ(0, tracer_stop(&self->tr));
 	EXPECT_EQ(0, pi.limbo_pages);
 	idx = ev_find(&self->tr, "cowdev_pool_free", 0);
@@ -885,7 +876,7 @@ TEST_F_TIMEOUT(trace, pool_empty, 120)
 	ASSERT_NE(MAP_FAILED, m2);
 
 	/* Take every free page, untraced. */
-	pi = pool_info(self->fd);
+	pi = cowdev_pool_of(self->fd);
 	if (pi.free_pages > 65536)
 		SKIP(return, "pool of %llu free pages is too big to empty",
 		     (unsigned long long)pi.free_pages);
@@ -899,7 +890,7 @@ TEST_F_TIMEOUT(trace, pool_empty, 120)
 	tracer_on(&self->tr, 0);
 	ASSERT_EQ(0, madvise(big, len - self->ps, MADV_POPULATE_WRITE))
 		TH_LOG("MADV_POPULATE_WRITE: %s", strerror(errno));
-	pi = pool_info(self->fd);
+	pi = cowdev_pool_of(self->fd);
 	ASSERT_EQ(0, pi.free_pages);
 	tracer_clear(&self->tr);
 	tracer_on(&self->tr, 1);
@@ -914,7 +905,7 @@ TEST_F_TIMEOUT(trace, pool_empty, 120)
 	want[4] = fault_ev(cid, 0, 1, 1, 1, "POOL_EMPTY");
 	want[5] = mkwrite_ev(cid, 0, "POOL_EMPTY");
 	expect_events(_metadata, &self->tr, want, 6);
-	EXPECT_EQ(pi.alloc_failures + 2, pool_info(self->fd).alloc_failures);
+	EXPECT_EQ(pi.alloc_failures + 2, cowdev_pool_of(self->fd).alloc_failures);
 
 	munmap(big, len);
 	close(fill);

@@ -45,30 +45,6 @@
 #define NR_CLONE	_IOC_NR(COWDEV_IOC_CLONE)
 #define NR_PAGE_STATE	_IOC_NR(COWDEV_IOC_PAGE_STATE)
 
-static unsigned long param(const char *name)
-{
-	char path[128];
-	unsigned long v = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/module/cowdev/parameters/%s", name);
-	f = fopen(path, "r");
-	if (f) {
-		if (fscanf(f, "%lu", &v) != 1)
-			v = 0;
-		fclose(f);
-	}
-	return v;
-}
-
-/* ioctl(): the result, or -errno. */
-static long xioctl(int fd, unsigned long cmd, void *arg)
-{
-	long r = ioctl(fd, cmd, arg);
-
-	return r < 0 ? -errno : r;
-}
-
 /* The lowest free fd number: a leaked fd would change it. */
 static int next_fd(void)
 {
@@ -77,15 +53,6 @@ static int next_fd(void)
 	if (fd >= 0)
 		close(fd);
 	return fd;
-}
-
-static uint64_t pool_used(int fd)
-{
-	struct cowdev_pool_info pi;
-
-	if (cowdev_pool_info(fd, &pi))
-		return ~0ULL;
-	return pi.used_pages;
 }
 
 static int rmmod_refused(void)
@@ -227,7 +194,7 @@ TEST_F(u, unknown_commands_get_enotty)
 		/* An argument that would change the size if it were used. */
 		memset(buf, 0, sizeof(buf));
 		buf[0] = self->ps;
-		EXPECT_EQ(-ENOTTY, xioctl(self->fd, cmd, buf))
+		EXPECT_EQ(-ENOTTY, cowdev_xioctl(self->fd, cmd, buf))
 			TH_LOG("cmd %#x (nr %#x dir %u size %u)", cmd,
 			       wrong[i].nr, wrong[i].dir, wrong[i].size);
 		if (wrong[i].dir & R)
@@ -239,13 +206,13 @@ TEST_F(u, unknown_commands_get_enotty)
 				   _IOC_NR(known[i]), _IOC_SIZE(known[i]));
 			memset(buf, 0, sizeof(buf));
 			buf[0] = self->ps;
-			EXPECT_EQ(-ENOTTY, xioctl(self->fd, cmd, buf))
+			EXPECT_EQ(-ENOTTY, cowdev_xioctl(self->fd, cmd, buf))
 				TH_LOG("cmd %#x", cmd);
 		}
 	}
 	/* Commands of other drivers. */
-	EXPECT_EQ(-ENOTTY, xioctl(self->fd, TCGETS, buf));
-	EXPECT_EQ(-ENOTTY, xioctl(self->fd, FIONREAD, buf));
+	EXPECT_EQ(-ENOTTY, cowdev_xioctl(self->fd, TCGETS, buf));
+	EXPECT_EQ(-ENOTTY, cowdev_xioctl(self->fd, FIONREAD, buf));
 	unchanged(_metadata, self);
 }
 
@@ -270,20 +237,20 @@ TEST_F(u, bad_pointers_get_efault)
 		for (j = 0; j < sizeof(bad) / sizeof(bad[0]); j++) {
 			void *ptr = bad[j];
 
-			EXPECT_EQ(-EFAULT, xioctl(self->fd, ptr_cmds[i], ptr))
+			EXPECT_EQ(-EFAULT, cowdev_xioctl(self->fd, ptr_cmds[i], ptr))
 				TH_LOG("cmd %#x ptr %p", ptr_cmds[i], ptr);
 		}
-		EXPECT_EQ(-EFAULT, xioctl(self->fd, ptr_cmds[i], straddle))
+		EXPECT_EQ(-EFAULT, cowdev_xioctl(self->fd, ptr_cmds[i], straddle))
 			TH_LOG("cmd %#x straddling", ptr_cmds[i]);
 	}
 	/* Output structs into read-only memory. */
 	for (i = 0; i < sizeof(out_cmds) / sizeof(out_cmds[0]); i++)
-		EXPECT_EQ(-EFAULT, xioctl(self->fd, out_cmds[i], self->ro))
+		EXPECT_EQ(-EFAULT, cowdev_xioctl(self->fd, out_cmds[i], self->ro))
 			TH_LOG("cmd %#x read-only", out_cmds[i]);
 	/* A larger struct whose tail is unmapped: EFAULT, not a result. */
-	EXPECT_EQ(-EFAULT, xioctl(self->fd, CMD(R, NR_GET_STATS, 256),
+	EXPECT_EQ(-EFAULT, cowdev_xioctl(self->fd, CMD(R, NR_GET_STATS, 256),
 				  self->edge + self->ps - 200));
-	EXPECT_EQ(-EFAULT, xioctl(self->fd, CMD(W, NR_SET_SIZE, 64),
+	EXPECT_EQ(-EFAULT, cowdev_xioctl(self->fd, CMD(W, NR_SET_SIZE, 64),
 				  self->edge + self->ps - 32));
 	EXPECT_TRUE(self->ro[0] == 0 && self->ro[self->ps - 1] == 0);
 	unchanged(_metadata, self);
@@ -304,10 +271,10 @@ TEST_F(u, input_structs_may_be_read_only)
 	req->count = NPAGES;
 	req->buf = (uintptr_t)states;
 	ASSERT_EQ(0, mprotect(in, self->ps, PROT_READ));
-	EXPECT_EQ(0, xioctl(self->fd, COWDEV_IOC_PAGE_STATE, req));
+	EXPECT_EQ(0, cowdev_xioctl(self->fd, COWDEV_IOC_PAGE_STATE, req));
 	EXPECT_EQ(COWDEV_PAGE_RESIDENT | COWDEV_PAGE_DIRTY, states[1]);
 	EXPECT_EQ(0, states[2]);
-	EXPECT_EQ(0, xioctl(self->fd, COWDEV_IOC_SET_SIZE, in));
+	EXPECT_EQ(0, cowdev_xioctl(self->fd, COWDEV_IOC_SET_SIZE, in));
 	ASSERT_EQ(0, cowdev_get_size(self->fd, &size));
 	EXPECT_EQ(3 * self->ps, size);
 	munmap(in, self->ps);
@@ -328,7 +295,7 @@ TEST_F(u, arguments_in_the_views_own_mapping)
 		   MAP_SHARED, self->fd, 0);
 	ASSERT_NE(MAP_FAILED, big);
 	/* Stats written into hole 3 of the view itself. */
-	EXPECT_EQ(0, xioctl(self->fd, COWDEV_IOC_GET_STATS,
+	EXPECT_EQ(0, cowdev_xioctl(self->fd, COWDEV_IOC_GET_STATS,
 			    big + 3 * self->ps));
 	memcpy(&st, big + 3 * self->ps, sizeof(st));
 	EXPECT_EQ(self->st0.view_id, st.view_id);
@@ -337,22 +304,22 @@ TEST_F(u, arguments_in_the_views_own_mapping)
 	req = (struct cowdev_page_state *)(big + 4 * self->ps);
 	req->count = NPAGES;
 	req->buf = (uintptr_t)(big + 5 * self->ps + 7);
-	EXPECT_EQ(0, xioctl(self->fd, COWDEV_IOC_PAGE_STATE, req));
+	EXPECT_EQ(0, cowdev_xioctl(self->fd, COWDEV_IOC_PAGE_STATE, req));
 	EXPECT_EQ(COWDEV_PAGE_RESIDENT | COWDEV_PAGE_DIRTY, big[5 * self->ps + 7]);
 	EXPECT_EQ(COWDEV_PAGE_RESIDENT | COWDEV_PAGE_DIRTY, big[5 * self->ps + 7 + 4]);
 	EXPECT_EQ(0, big[5 * self->ps + 7 + 6]);
 	EXPECT_EQ(0, big[5 * self->ps + 7 + 8]);
 	/* SET_SIZE reading its argument from the pages it shrinks away. */
 	*(uint64_t *)(big + 7 * self->ps) = 6 * self->ps;
-	EXPECT_EQ(0, xioctl(self->fd, COWDEV_IOC_SET_SIZE,
+	EXPECT_EQ(0, cowdev_xioctl(self->fd, COWDEV_IOC_SET_SIZE,
 			    big + 7 * self->ps));
 	EXPECT_EQ(6, ({ struct cowdev_stats s; cowdev_get_stats(self->fd, &s);
 			s.size_pages; }));
 	/* Beyond the size: EFAULT. */
 	ASSERT_EQ(0, cowdev_reset_stats(self->fd));
-	EXPECT_EQ(-EFAULT, xioctl(self->fd, COWDEV_IOC_GET_STATS,
+	EXPECT_EQ(-EFAULT, cowdev_xioctl(self->fd, COWDEV_IOC_GET_STATS,
 				  big + 9 * self->ps));
-	EXPECT_EQ(-EFAULT, xioctl(self->fd, COWDEV_IOC_SET_SIZE,
+	EXPECT_EQ(-EFAULT, cowdev_xioctl(self->fd, COWDEV_IOC_SET_SIZE,
 				  big + 9 * self->ps));
 	ASSERT_EQ(0, cowdev_get_stats(self->fd, &st));
 	EXPECT_LE(2, st.sigbus);
@@ -363,29 +330,29 @@ TEST_F(u, arguments_in_the_views_own_mapping)
 /* SET_SIZE over max_object_pages: EFBIG, and nothing changes. */
 TEST_F(u, set_size_over_max_object_pages_gets_efbig)
 {
-	unsigned long max = param("max_object_pages");
+	unsigned long max = cowdev_param("max_object_pages");
 	uint64_t v, size;
 
 	ASSERT_NE(0, max);
 	v = (uint64_t)max * self->ps + 1;
-	EXPECT_EQ(-EFBIG, xioctl(self->fd, COWDEV_IOC_SET_SIZE, &v));
+	EXPECT_EQ(-EFBIG, cowdev_xioctl(self->fd, COWDEV_IOC_SET_SIZE, &v));
 	v = (uint64_t)(max + 1) * self->ps;
-	EXPECT_EQ(-EFBIG, xioctl(self->fd, COWDEV_IOC_SET_SIZE, &v));
+	EXPECT_EQ(-EFBIG, cowdev_xioctl(self->fd, COWDEV_IOC_SET_SIZE, &v));
 	v = ~0ULL;
-	EXPECT_EQ(-EFBIG, xioctl(self->fd, COWDEV_IOC_SET_SIZE, &v));
+	EXPECT_EQ(-EFBIG, cowdev_xioctl(self->fd, COWDEV_IOC_SET_SIZE, &v));
 	v = ~0ULL - self->ps + 2;	/* would round up past 2^64 */
-	EXPECT_EQ(-EFBIG, xioctl(self->fd, COWDEV_IOC_SET_SIZE, &v));
+	EXPECT_EQ(-EFBIG, cowdev_xioctl(self->fd, COWDEV_IOC_SET_SIZE, &v));
 	v = 1ULL << 63;
-	EXPECT_EQ(-EFBIG, xioctl(self->fd, COWDEV_IOC_SET_SIZE, &v));
+	EXPECT_EQ(-EFBIG, cowdev_xioctl(self->fd, COWDEV_IOC_SET_SIZE, &v));
 	unchanged(_metadata, self);
 	/* The largest size is fine, costs no page, and keeps the data. */
 	v = (uint64_t)max * self->ps;
-	EXPECT_EQ(0, xioctl(self->fd, COWDEV_IOC_SET_SIZE, &v));
+	EXPECT_EQ(0, cowdev_xioctl(self->fd, COWDEV_IOC_SET_SIZE, &v));
 	ASSERT_EQ(0, cowdev_get_size(self->fd, &size));
 	EXPECT_EQ(v, size);
-	EXPECT_EQ(self->pi0.used_pages, pool_used(self->fd));
+	EXPECT_EQ(self->pi0.used_pages, cowdev_pool_used(self->fd));
 	v = NPAGES * self->ps;
-	EXPECT_EQ(0, xioctl(self->fd, COWDEV_IOC_SET_SIZE, &v));
+	EXPECT_EQ(0, cowdev_xioctl(self->fd, COWDEV_IOC_SET_SIZE, &v));
 	self->st0.size_pages = NPAGES;
 	unchanged(_metadata, self);
 }
@@ -417,18 +384,18 @@ TEST_F(u, struct_sizes_below_ver0_or_above_a_page)
 		/* A zero buffer, but for a SET_SIZE that would change. */
 		memset(buf, 0, 4 * self->ps);
 		*(uint64_t *)buf = 5 * self->ps;
-		EXPECT_EQ(-EINVAL, xioctl(self->fd, CMD(dir, nr,
+		EXPECT_EQ(-EINVAL, cowdev_xioctl(self->fd, CMD(dir, nr,
 					  cmds[i].ver0 - 1), buf))
 			TH_LOG("nr %#x size %u", nr, cmds[i].ver0 - 1);
-		EXPECT_EQ(-EINVAL, xioctl(self->fd, CMD(dir, nr,
+		EXPECT_EQ(-EINVAL, cowdev_xioctl(self->fd, CMD(dir, nr,
 					  cmds[i].ver0 / 2), buf))
 			TH_LOG("nr %#x size %u", nr, cmds[i].ver0 / 2);
 		for (j = 0; j < sizeof(small) / sizeof(small[0]); j++)
-			EXPECT_EQ(-EINVAL, xioctl(self->fd, CMD(dir, nr,
+			EXPECT_EQ(-EINVAL, cowdev_xioctl(self->fd, CMD(dir, nr,
 						  small[j]), buf))
 				TH_LOG("nr %#x size %u", nr, small[j]);
 		for (j = 0; j < sizeof(large) / sizeof(large[0]); j++)
-			EXPECT_EQ(-E2BIG, xioctl(self->fd, CMD(dir, nr,
+			EXPECT_EQ(-E2BIG, cowdev_xioctl(self->fd, CMD(dir, nr,
 						 large[j]), buf))
 				TH_LOG("nr %#x size %u", nr, large[j]);
 		/* Nothing was written by the refused calls. */
@@ -441,16 +408,16 @@ TEST_F(u, struct_sizes_below_ver0_or_above_a_page)
 	unchanged(_metadata, self);
 	/* Exactly a page: accepted. */
 	memset(buf, 0, 4 * self->ps);
-	EXPECT_EQ(0, xioctl(self->fd, CMD(R, NR_GET_STATS, 4096), buf));
+	EXPECT_EQ(0, cowdev_xioctl(self->fd, CMD(R, NR_GET_STATS, 4096), buf));
 	EXPECT_EQ(self->st0.view_id, ((struct cowdev_stats *)buf)->view_id);
 	memset(buf, 0, 4 * self->ps);
 	((struct cowdev_page_state *)buf)->count = NPAGES;
 	((struct cowdev_page_state *)buf)->buf = (uintptr_t)states;
-	EXPECT_EQ(0, xioctl(self->fd, CMD(W, NR_PAGE_STATE, 4096), buf));
+	EXPECT_EQ(0, cowdev_xioctl(self->fd, CMD(W, NR_PAGE_STATE, 4096), buf));
 	EXPECT_EQ(COWDEV_PAGE_RESIDENT | COWDEV_PAGE_DIRTY, states[0]);
 	memset(buf, 0, 4 * self->ps);
 	*(uint64_t *)buf = NPAGES * self->ps;
-	EXPECT_EQ(0, xioctl(self->fd, CMD(W, NR_SET_SIZE, 4096), buf));
+	EXPECT_EQ(0, cowdev_xioctl(self->fd, CMD(W, NR_SET_SIZE, 4096), buf));
 	unchanged(_metadata, self);
 	munmap(buf, 4 * self->ps);
 }
@@ -488,7 +455,7 @@ TEST_F(u, larger_output_structs_are_zero_filled)
 			long ret;
 
 			memset(buf, 0xff, 4096 + 64);
-			ret = xioctl(self->fd, CMD(R, out[j].nr, s), buf);
+			ret = cowdev_xioctl(self->fd, CMD(R, out[j].nr, s), buf);
 			if ((out[j].nr == NR_GET_STATS &&
 			     s < COWDEV_STATS_SIZE_VER0) ||
 			    (out[j].nr == NR_POOL_INFO &&
@@ -539,39 +506,39 @@ TEST_F(u, larger_input_structs_need_a_zero_tail)
 		memset(buf, 0, 4096);
 		*(uint64_t *)buf = 3 * self->ps;
 		buf[8] = 1;
-		EXPECT_EQ(-E2BIG, xioctl(self->fd, CMD(W, NR_SET_SIZE, s), buf));
+		EXPECT_EQ(-E2BIG, cowdev_xioctl(self->fd, CMD(W, NR_SET_SIZE, s), buf));
 		buf[8] = 0;
 		buf[s - 1] = 0x80;
-		EXPECT_EQ(-E2BIG, xioctl(self->fd, CMD(W, NR_SET_SIZE, s), buf));
+		EXPECT_EQ(-E2BIG, cowdev_xioctl(self->fd, CMD(W, NR_SET_SIZE, s), buf));
 		/* PAGE_STATE: the same, and the map untouched. */
 		memset(buf, 0, 4096);
 		memset(states, 0x5a, sizeof(states));
 		req->count = NPAGES;
 		req->buf = (uintptr_t)(states + 1);
 		buf[sizeof(*req)] = 1;
-		EXPECT_EQ(-E2BIG, xioctl(self->fd, CMD(W, NR_PAGE_STATE, s),
+		EXPECT_EQ(-E2BIG, cowdev_xioctl(self->fd, CMD(W, NR_PAGE_STATE, s),
 					 buf));
 		buf[sizeof(*req)] = 0;
 		buf[s - 1] = 1;
-		EXPECT_EQ(-E2BIG, xioctl(self->fd, CMD(W, NR_PAGE_STATE, s),
+		EXPECT_EQ(-E2BIG, cowdev_xioctl(self->fd, CMD(W, NR_PAGE_STATE, s),
 					 buf));
 		EXPECT_EQ(0x5a, states[1]);
 		unchanged(_metadata, self);
 
 		/* Zero tails: accepted. */
 		buf[s - 1] = 0;
-		EXPECT_EQ(0, xioctl(self->fd, CMD(W, NR_PAGE_STATE, s), buf));
+		EXPECT_EQ(0, cowdev_xioctl(self->fd, CMD(W, NR_PAGE_STATE, s), buf));
 		EXPECT_EQ(COWDEV_PAGE_RESIDENT | COWDEV_PAGE_DIRTY, states[1]);
 		EXPECT_EQ(0, states[3]);
 		EXPECT_EQ(0x5a, states[0]);
 		EXPECT_EQ(0x5a, states[NPAGES + 1]);
 		memset(buf, 0, 4096);
 		*(uint64_t *)buf = (3 + i) * self->ps;
-		EXPECT_EQ(0, xioctl(self->fd, CMD(W, NR_SET_SIZE, s), buf));
+		EXPECT_EQ(0, cowdev_xioctl(self->fd, CMD(W, NR_SET_SIZE, s), buf));
 		ASSERT_EQ(0, cowdev_get_size(self->fd, &size));
 		EXPECT_EQ((3 + i) * self->ps, size);
 		*(uint64_t *)buf = NPAGES * self->ps;
-		EXPECT_EQ(0, xioctl(self->fd, CMD(W, NR_SET_SIZE, s), buf));
+		EXPECT_EQ(0, cowdev_xioctl(self->fd, CMD(W, NR_SET_SIZE, s), buf));
 	}
 	free(buf);
 }
@@ -587,14 +554,14 @@ TEST_F(u, zero_filled_structs_are_valid)
 	memset(&req, 0, sizeof(req));
 	memset(&st, 0, sizeof(st));
 	memset(&pi, 0, sizeof(pi));
-	EXPECT_EQ(0, xioctl(self->fd, COWDEV_IOC_PAGE_STATE, &req));
-	EXPECT_EQ(0, xioctl(self->fd, COWDEV_IOC_GET_STATS, &st));
-	EXPECT_EQ(0, xioctl(self->fd, COWDEV_IOC_POOL_INFO, &pi));
-	EXPECT_EQ(0, xioctl(self->fd, COWDEV_IOC_GET_SIZE, &v));
+	EXPECT_EQ(0, cowdev_xioctl(self->fd, COWDEV_IOC_PAGE_STATE, &req));
+	EXPECT_EQ(0, cowdev_xioctl(self->fd, COWDEV_IOC_GET_STATS, &st));
+	EXPECT_EQ(0, cowdev_xioctl(self->fd, COWDEV_IOC_POOL_INFO, &pi));
+	EXPECT_EQ(0, cowdev_xioctl(self->fd, COWDEV_IOC_GET_SIZE, &v));
 	EXPECT_EQ(NPAGES * self->ps, v);
 	unchanged(_metadata, self);
 	v = 0;
-	EXPECT_EQ(0, xioctl(self->fd, COWDEV_IOC_SET_SIZE, &v));
+	EXPECT_EQ(0, cowdev_xioctl(self->fd, COWDEV_IOC_SET_SIZE, &v));
 	EXPECT_EQ(0, ({ uint64_t s = 1; cowdev_get_size(self->fd, &s); s; }));
 }
 
@@ -604,9 +571,9 @@ TEST_F(u, no_argument_commands_ignore_the_pointer)
 	struct cowdev_stats st;
 	int c;
 
-	EXPECT_EQ(0, xioctl(self->fd, COWDEV_IOC_RESET_STATS, KERNEL_ADDR));
-	EXPECT_EQ(0, xioctl(self->fd, COWDEV_IOC_RESET_STATS, self->ro));
-	c = xioctl(self->fd, COWDEV_IOC_CLONE, KERNEL_ADDR);
+	EXPECT_EQ(0, cowdev_xioctl(self->fd, COWDEV_IOC_RESET_STATS, KERNEL_ADDR));
+	EXPECT_EQ(0, cowdev_xioctl(self->fd, COWDEV_IOC_RESET_STATS, self->ro));
+	c = cowdev_xioctl(self->fd, COWDEV_IOC_CLONE, KERNEL_ADDR);
 	EXPECT_LE(0, c);
 	ASSERT_EQ(0, cowdev_get_stats(self->fd, &st));
 	EXPECT_EQ(1, st.clones);
@@ -642,7 +609,7 @@ TEST_F(u, page_state_ranges_and_flags)
 		req.count = bad[i].count;
 		req.flags = bad[i].flags;
 		req.buf = (uintptr_t)buf;
-		EXPECT_EQ(-EINVAL, xioctl(self->fd, COWDEV_IOC_PAGE_STATE, &req))
+		EXPECT_EQ(-EINVAL, cowdev_xioctl(self->fd, COWDEV_IOC_PAGE_STATE, &req))
 			TH_LOG("start %llu count %llu flags %#llx",
 			       (unsigned long long)req.start,
 			       (unsigned long long)req.count,
@@ -657,10 +624,10 @@ TEST_F(u, page_state_ranges_and_flags)
 	/* count 0: fine anywhere up to the end, with any buffer. */
 	memset(&req, 0, sizeof(req));
 	req.buf = (uintptr_t)KERNEL_ADDR;
-	EXPECT_EQ(0, xioctl(self->fd, COWDEV_IOC_PAGE_STATE, &req));
+	EXPECT_EQ(0, cowdev_xioctl(self->fd, COWDEV_IOC_PAGE_STATE, &req));
 	req.start = NPAGES;
 	req.buf = 0;
-	EXPECT_EQ(0, xioctl(self->fd, COWDEV_IOC_PAGE_STATE, &req));
+	EXPECT_EQ(0, cowdev_xioctl(self->fd, COWDEV_IOC_PAGE_STATE, &req));
 
 	/* Every valid range writes exactly its bytes. */
 	for (i = 0; i <= NPAGES; i++) {
@@ -671,7 +638,7 @@ TEST_F(u, page_state_ranges_and_flags)
 			req.start = i;
 			req.count = j;
 			req.buf = (uintptr_t)buf;
-			ASSERT_EQ(0, xioctl(self->fd, COWDEV_IOC_PAGE_STATE,
+			ASSERT_EQ(0, cowdev_xioctl(self->fd, COWDEV_IOC_PAGE_STATE,
 					    &req));
 			for (k = 0; k < NPAGES + 2 * guard; k++) {
 				uint8_t want = 0xa5;
@@ -706,14 +673,14 @@ TEST_F(u, page_state_bad_buffer)
 	req.count = NPAGES;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		req.buf = (uintptr_t)bad[i];
-		EXPECT_EQ(-EFAULT, xioctl(self->fd, COWDEV_IOC_PAGE_STATE, &req))
+		EXPECT_EQ(-EFAULT, cowdev_xioctl(self->fd, COWDEV_IOC_PAGE_STATE, &req))
 			TH_LOG("buf %p", bad[i]);
 	}
 	EXPECT_EQ(0, self->ro[0]);
 	/* The last 3 of 8 bytes are unmapped. */
 	memset(edge, 0x77, self->ps);
 	req.buf = (uintptr_t)(edge + self->ps - 5);
-	EXPECT_EQ(-EFAULT, xioctl(self->fd, COWDEV_IOC_PAGE_STATE, &req));
+	EXPECT_EQ(-EFAULT, cowdev_xioctl(self->fd, COWDEV_IOC_PAGE_STATE, &req));
 	for (i = 0; i < self->ps - 5; i++)
 		if (edge[i] != 0x77)
 			break;
@@ -834,7 +801,7 @@ TEST(pool_info_invariant_and_views)
 	fds[0] = cowdev_open();
 	ASSERT_LE(0, fds[0]);
 	ASSERT_TRUE(pool_ok(_metadata, fds[0], &base));
-	EXPECT_EQ(param("pool_pages"), base.total_pages);
+	EXPECT_EQ(cowdev_param("pool_pages"), base.total_pages);
 	EXPECT_LE(1, base.views);
 	for (i = 1; i < 4; i++) {
 		fds[i] = cowdev_open();
