@@ -26,49 +26,6 @@
  */
 #define SKIP_SETUP(fmt, ...) SKIP(_exit(255), fmt, ##__VA_ARGS__)
 
-static sigjmp_buf cowdev_jmp;
-
-static inline void cowdev_sig_handler(int sig)
-{
-	siglongjmp(cowdev_jmp, sig);
-}
-
-static inline void cowdev_catch_signals(void)
-{
-	struct sigaction sa = { .sa_handler = cowdev_sig_handler };
-
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_NODEFER;
-	sigaction(SIGBUS, &sa, NULL);
-	sigaction(SIGSEGV, &sa, NULL);
-}
-
-/*
- * One read or write of *p; returns 0, or the signal (SIGBUS, SIGSEGV) the
- * access raised.  Not thread-safe: call from one thread at a time.
- */
-static inline int cowdev_try_read(const volatile char *p, char *val)
-{
-	int sig;
-
-	cowdev_catch_signals();
-	sig = sigsetjmp(cowdev_jmp, 1);
-	if (!sig)
-		*val = *p;
-	return sig;
-}
-
-static inline int cowdev_try_write(volatile char *p, char val)
-{
-	int sig;
-
-	cowdev_catch_signals();
-	sig = sigsetjmp(cowdev_jmp, 1);
-	if (!sig)
-		*p = val;
-	return sig;
-}
-
 /* ioctl(): the result, or -errno. */
 static inline long cowdev_xioctl(int fd, unsigned long cmd, void *arg)
 {

@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -197,46 +196,6 @@ static inline uint64_t demo_pfn(const void *addr)
 	uint64_t ent = demo_pagemap(addr);
 
 	return ent >> 63 ? ent & ((1ULL << 55) - 1) : 0;
-}
-
-/* One access that may raise SIGBUS (or SIGSEGV): returns 0 or the signal. */
-static sigjmp_buf demo_jmp;
-
-static inline void demo_on_signal(int sig)
-{
-	siglongjmp(demo_jmp, sig);
-}
-
-static inline void demo_catch(void)
-{
-	struct sigaction sa = { .sa_handler = demo_on_signal };
-
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_NODEFER;
-	sigaction(SIGBUS, &sa, NULL);
-	sigaction(SIGSEGV, &sa, NULL);
-}
-
-static inline int demo_try_read(const volatile char *p, char *val)
-{
-	int sig;
-
-	demo_catch();
-	sig = sigsetjmp(demo_jmp, 1);
-	if (!sig)
-		*val = *p;
-	return sig;
-}
-
-static inline int demo_try_write(volatile char *p, char val)
-{
-	int sig;
-
-	demo_catch();
-	sig = sigsetjmp(demo_jmp, 1);
-	if (!sig)
-		*p = val;
-	return sig;
 }
 
 static inline const char *demo_sig_name(int sig)

@@ -44,8 +44,8 @@ static int access_both(struct obj *o, size_t pg, int write, char val,
 	char v[2] = { 0, 0 };
 
 	for (i = 0; i < 2; i++)
-		sig[i] = write ? demo_try_write(o[i].p + pg * ps, val) :
-				 demo_try_read(o[i].p + pg * ps, &v[i]);
+		sig[i] = write ? cowdev_try_write(o[i].p + pg * ps, val) :
+				 cowdev_try_read(o[i].p + pg * ps, &v[i]);
 	printf("    %-5s page %zu:  cowdev %-6s  memfd %s", write ?
 	       "write" : "read", pg, demo_sig_name(sig[0]),
 	       demo_sig_name(sig[1]));

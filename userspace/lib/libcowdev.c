@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +69,45 @@ int cowdev_page_state(int fd, uint64_t start, uint64_t count, uint8_t *buf)
 	};
 
 	return cowdev_ioctl(fd, COWDEV_IOC_PAGE_STATE, &ps);
+}
+
+static sigjmp_buf cowdev_try_jmp;
+
+static void cowdev_try_handler(int sig)
+{
+	siglongjmp(cowdev_try_jmp, sig);
+}
+
+static void cowdev_try_catch(void)
+{
+	struct sigaction sa = { .sa_handler = cowdev_try_handler };
+
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_NODEFER;
+	sigaction(SIGBUS, &sa, NULL);
+	sigaction(SIGSEGV, &sa, NULL);
+}
+
+int cowdev_try_read(const volatile char *p, char *val)
+{
+	int sig;
+
+	cowdev_try_catch();
+	sig = sigsetjmp(cowdev_try_jmp, 1);
+	if (!sig)
+		*val = *p;
+	return sig;
+}
+
+int cowdev_try_write(volatile char *p, char val)
+{
+	int sig;
+
+	cowdev_try_catch();
+	sig = sigsetjmp(cowdev_try_jmp, 1);
+	if (!sig)
+		*p = val;
+	return sig;
 }
 
 /* ---- sysfs: the pool counters ---------------------------------------- */
