@@ -158,26 +158,13 @@ TEST_F(view, page_mkwrite_on_a_read_only_pte_keeps_the_page)
 	EXPECT_EQ('a', self->map[self->ps + 2]);
 }
 
-static unsigned long fault_around_pages(size_t ps)
-{
-	unsigned long bytes = 65536;
-	FILE *f = fopen("/sys/kernel/debug/fault_around_bytes", "r");
-
-	if (f) {
-		if (fscanf(f, "%lu", &bytes) != 1)
-			bytes = 65536;
-		fclose(f);
-	}
-	return bytes / ps;
-}
-
 /*
  * Fault-around: resident pages around a read fault are mapped by
  * ->map_pages, read-only, without ->fault and without allocation.
  */
 TEST_F(view, map_pages_maps_resident_pages_around_a_read)
 {
-	unsigned long n = fault_around_pages(self->ps);
+	unsigned long n = cowdev_fault_around_pages(self->ps);
 	struct cowdev_stats st;
 	char *area, *m;
 	unsigned long i;

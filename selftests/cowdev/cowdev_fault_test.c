@@ -58,19 +58,6 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static unsigned long fault_around_pages(size_t ps)
-{
-	unsigned long bytes = 65536;
-	FILE *f = fopen("/sys/kernel/debug/fault_around_bytes", "r");
-
-	if (f) {
-		if (fscanf(f, "%lu", &bytes) != 1)
-			bytes = 65536;
-		fclose(f);
-	}
-	return bytes / ps;
-}
-
 /*
  * An address aligned to @align with @len bytes free after it: the start of
  * a PROT_NONE reservation of @len + @align bytes (munmap @len + @align
@@ -379,7 +366,7 @@ TEST(page_mkwrite_after_read_on_another_mapping)
 TEST(map_pages_maps_the_resident_window)
 {
 	size_t ps = cowdev_page_size();
-	unsigned long n = fault_around_pages(ps), i;
+	unsigned long n = cowdev_fault_around_pages(ps), i;
 	struct cowdev_stats st;
 	char *rsv, *w, *m;
 	uint64_t used;
@@ -440,7 +427,7 @@ TEST(map_pages_maps_the_resident_window)
 TEST(map_pages_skips_holes)
 {
 	size_t ps = cowdev_page_size();
-	unsigned long n = fault_around_pages(ps), i;
+	unsigned long n = cowdev_fault_around_pages(ps), i;
 	struct cowdev_stats st;
 	char *rsv, *w, *m;
 	uint64_t used;

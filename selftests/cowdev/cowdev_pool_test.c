@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <stdatomic.h>
 #include <sys/resource.h>
 #include <sys/wait.h>

@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Helpers shared by the cowdev selftests: catching SIGBUS/SIGSEGV around one
- * access, reading /proc/self/smaps, and asserting on counters.
+ * Helpers shared by the cowdev selftests on top of libcowdev (which has the
+ * SIGBUS-catching accesses and the smaps reader): asserting on counters.
  */
 #ifndef COWDEV_TEST_H
 #define COWDEV_TEST_H
 
 #include <errno.h>
-#include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -82,34 +81,20 @@ static inline size_t cowdev_page_size(void)
 }
 
 /*
- * The value (in kB) of smaps field @field ("Rss", "Private_Dirty", ...) for
- * the VMA that starts at @addr; -1 if there is none.
+ * Pages the kernel's fault-around covers (debugfs fault_around_bytes; the
+ * kernel's default of 64 KiB when debugfs cannot tell).
  */
-static inline long cowdev_smaps_kb(const void *addr, const char *field)
+static inline unsigned long cowdev_fault_around_pages(size_t ps)
 {
-	char line[256], want[64];
-	unsigned long start, end;
-	long kb = -1, val;
-	int in_vma = 0;
-	FILE *f = fopen("/proc/self/smaps", "r");
+	unsigned long bytes = 65536;
+	FILE *f = fopen("/sys/kernel/debug/fault_around_bytes", "r");
 
-	if (!f)
-		return -1;
-	snprintf(want, sizeof(want), "%s:", field);
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx ", &start, &end) == 2 &&
-		    strchr(line, '-') < strchr(line, ' ')) {
-			in_vma = start == (unsigned long)addr;
-			continue;
-		}
-		if (in_vma && !strncmp(line, want, strlen(want)) &&
-		    sscanf(line + strlen(want), "%ld", &val) == 1) {
-			kb = val;
-			break;
-		}
+	if (f) {
+		if (fscanf(f, "%lu", &bytes) != 1)
+			bytes = 65536;
+		fclose(f);
 	}
-	fclose(f);
-	return kb;
+	return bytes / ps;
 }
 
 #endif /* COWDEV_TEST_H */

@@ -320,19 +320,6 @@ static uint64_t view_id(int fd)
 	return st.view_id;
 }
 
-static unsigned long fault_around_pages(size_t ps)
-{
-	unsigned long bytes = 65536;
-	FILE *f = fopen("/sys/kernel/debug/fault_around_bytes", "r");
-
-	if (f) {
-		if (fscanf(f, "%lu", &bytes) != 1)
-			bytes = 65536;
-		fclose(f);
-	}
-	return bytes / ps;
-}
-
 /*
  * NP pages of @fd from page 0, at an address aligned to NP pages, so that
  * a fault-around window is exactly the mapping: start=0 end=NP-1.
@@ -370,7 +357,7 @@ FIXTURE_SETUP(trace)
 	self->ps = cowdev_page_size();
 	if (!tracefs_root())
 		SKIP_SETUP("no tracefs");
-	if (fault_around_pages(self->ps) != NP)
+	if (cowdev_fault_around_pages(self->ps) != NP)
 		SKIP_SETUP("fault_around_bytes is not %d pages", NP);
 	self->fd = cowdev_open();
 	ASSERT_LE(0, self->fd) TH_LOG("open: %s", strerror(-self->fd));

@@ -2,8 +2,9 @@
 /*
  * What the cowdev demos share: printing what a step shows, checking a
  * number against what the demo claims (a wrong number ends the demo with a
- * message and exit status 1), catching SIGBUS around one access, reading
- * /proc/self/smaps and /proc/self/pagemap, and the module's counters.
+ * message and exit status 1), reading /proc/self/pagemap and the module's
+ * counters.  Catching SIGBUS around one access and reading smaps are in
+ * libcowdev (cowdev_try_read/write, cowdev_smaps_kb).
  */
 #ifndef COWDEV_DEMO_H
 #define COWDEV_DEMO_H
@@ -145,34 +146,6 @@ static inline long long demo_used(int fd)
 
 	DEMO_TRY(cowdev_pool_info(fd, &pi));
 	return pi.used_pages;
-}
-
-/* smaps field (kB) of the VMA that starts at @addr; -1 if none. */
-static inline long demo_smaps_kb(const void *addr, const char *field)
-{
-	char line[256], want[64];
-	unsigned long start, end;
-	long kb = -1, val;
-	int in_vma = 0;
-	FILE *f = fopen("/proc/self/smaps", "r");
-
-	if (!f)
-		demo_fail("/proc/self/smaps: %s", strerror(errno));
-	snprintf(want, sizeof(want), "%s:", field);
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx ", &start, &end) == 2 &&
-		    strchr(line, '-') < strchr(line, ' ')) {
-			in_vma = start == (unsigned long)addr;
-			continue;
-		}
-		if (in_vma && !strncmp(line, want, strlen(want)) &&
-		    sscanf(line + strlen(want), "%ld", &val) == 1) {
-			kb = val;
-			break;
-		}
-	}
-	fclose(f);
-	return kb;
 }
 
 /* The /proc/self/pagemap entry of the page at @addr. */

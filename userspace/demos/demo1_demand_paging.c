@@ -21,8 +21,8 @@ static void show(const char *phase, const char *p, int fd, long long used0)
 	struct cowdev_stats st = demo_stats(fd);
 
 	printf("    %-22s Rss %5ld kB  Pss %5ld kB  Private_Dirty %5ld kB  "
-	       "pool +%lld\n", phase, demo_smaps_kb(p, "Rss"),
-	       demo_smaps_kb(p, "Pss"), demo_smaps_kb(p, "Private_Dirty"),
+	       "pool +%lld\n", phase, cowdev_smaps_kb(p, "Rss"),
+	       cowdev_smaps_kb(p, "Pss"), cowdev_smaps_kb(p, "Private_Dirty"),
 	       demo_used(fd) - used0);
 	printf("    %-22s faults %llu  map_pages %llu (mapped %llu)  "
 	       "zero_maps %llu  mkwrite %llu  demand_allocs %llu\n", "",
@@ -60,7 +60,7 @@ int main(void)
 	demo_step("1. mapped, not touched");
 	show("after mmap", (char *)p, fd, used0);
 	st = demo_stats(fd);
-	demo_expect("Rss (kB)", demo_smaps_kb((char *)p, "Rss"), 0);
+	demo_expect("Rss (kB)", cowdev_smaps_kb((char *)p, "Rss"), 0);
 	demo_expect("->fault calls", st.faults, 0);
 	demo_expect("pool pages used by the object", demo_used(fd) - used0,
 		    0);
@@ -84,13 +84,13 @@ int main(void)
 			    st.map_pages_mapped, 0);
 	}
 	demo_expect("Rss (kB): the zero page counted per pte",
-		    demo_smaps_kb((char *)p, "Rss"), kb);
-	DEMO_CHECK(demo_smaps_kb((char *)p, "Pss") <= (long)(ps / 1024),
-		   "Pss %ld kB", demo_smaps_kb((char *)p, "Pss"));
+		    cowdev_smaps_kb((char *)p, "Rss"), kb);
+	DEMO_CHECK(cowdev_smaps_kb((char *)p, "Pss") <= (long)(ps / 1024),
+		   "Pss %ld kB", cowdev_smaps_kb((char *)p, "Pss"));
 	printf("    check: %-46s %8s  ok\n", "Pss <= one page: it is ONE page",
 	       "yes");
 	demo_expect("Private_Dirty (kB)",
-		    demo_smaps_kb((char *)p, "Private_Dirty"), 0);
+		    cowdev_smaps_kb((char *)p, "Private_Dirty"), 0);
 	demo_say("Every read fault found a hole and mapped the same zero page "
 		 "read-only.");
 	demo_say("Rss counts that page once per pte (%zu kB); Pss divides it "
@@ -109,9 +109,9 @@ int main(void)
 		    2 * PAGES);
 	demo_expect("->page_mkwrite calls (2 per page)", st.mkwrite,
 		    2 * PAGES);
-	demo_expect("Rss (kB)", demo_smaps_kb((char *)p, "Rss"), kb);
+	demo_expect("Rss (kB)", cowdev_smaps_kb((char *)p, "Rss"), kb);
 	demo_expect("Private_Dirty (kB)",
-		    demo_smaps_kb((char *)p, "Private_Dirty"), kb);
+		    cowdev_smaps_kb((char *)p, "Private_Dirty"), kb);
 	for (i = 0, sum = 0; i < PAGES; i++)
 		sum += p[i * ps] == 0x5a && p[i * ps + ps - 1] == 0x5a;
 	demo_expect("pages that hold what memset wrote", sum, PAGES);

@@ -113,9 +113,9 @@ static void process_b(int sock)
 	demo_say("before A wrote it (the write replaced the zero page in "
 		 "every mapping).");
 	demo_expect("B: smaps Anonymous of P (kB): two private copies",
-		    demo_smaps_kb(p, "Anonymous"), 2 * demo_psize() / 1024);
+		    cowdev_smaps_kb(p, "Anonymous"), 2 * demo_psize() / 1024);
 	demo_expect("B: smaps Anonymous of S (kB)",
-		    demo_smaps_kb(s, "Anonymous"), 0);
+		    cowdev_smaps_kb(s, "Anonymous"), 0);
 	demo_send(sock, "ok");
 	exit(0);
 }

@@ -62,7 +62,7 @@ int main(void)
 	demo_expect("private_cow (P[1] write reached ->fault)",
 		    st.private_cow, 1);
 	demo_expect("parent: Anonymous of P (kB)",
-		    demo_smaps_kb(p, "Anonymous"), pkb);
+		    cowdev_smaps_kb(p, "Anonymous"), pkb);
 	parent_pfn = demo_pfn(pg(p, 1));
 	pfn_s0 = demo_pfn(pg(s, 0));
 
@@ -84,7 +84,7 @@ int main(void)
 				    demo_pfn(pg(s, 0)) == pfn_s0, 1);
 		}
 		demo_expect("child: Anonymous of P (kB), inherited",
-			    demo_smaps_kb(p, "Anonymous"), pkb);
+			    cowdev_smaps_kb(p, "Anonymous"), pkb);
 
 		demo_step("child writes S[0], P[1] and P[2]");
 		strcpy(pg(s, 0), "child wrote S0");
@@ -98,7 +98,7 @@ int main(void)
 				    child_pfn != parent_pfn, 1);
 		}
 		demo_expect("child: Anonymous of P (kB)",
-			    demo_smaps_kb(p, "Anonymous"), 2 * pkb);
+			    cowdev_smaps_kb(p, "Anonymous"), 2 * pkb);
 		demo_send(to_parent[1], "written");
 
 		demo_recv(to_child[0], msg, sizeof(msg));
@@ -138,7 +138,7 @@ int main(void)
 	demo_expect("private_cow: parent P[1], child P[2]", st.private_cow,
 		    2);
 	demo_expect("parent: Anonymous of P (kB)",
-		    demo_smaps_kb(p, "Anonymous"), 2 * pkb);
+		    cowdev_smaps_kb(p, "Anonymous"), 2 * pkb);
 	demo_say("Four private copies, all anonymous memory made by core mm:");
 	demo_say("  parent P[1] before fork  (->fault gave the object's "
 		 "page to copy)");

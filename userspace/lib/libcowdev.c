@@ -110,6 +110,33 @@ int cowdev_try_write(volatile char *p, char val)
 	return sig;
 }
 
+long cowdev_smaps_kb(const void *addr, const char *field)
+{
+	char line[256], want[64];
+	unsigned long start, end;
+	long kb = -1, val;
+	int in_vma = 0;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	if (!f)
+		return -1;
+	snprintf(want, sizeof(want), "%s:", field);
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2 &&
+		    strchr(line, '-') < strchr(line, ' ')) {
+			in_vma = start == (unsigned long)addr;
+			continue;
+		}
+		if (in_vma && !strncmp(line, want, strlen(want)) &&
+		    sscanf(line + strlen(want), "%ld", &val) == 1) {
+			kb = val;
+			break;
+		}
+	}
+	fclose(f);
+	return kb;
+}
+
 /* ---- sysfs: the pool counters ---------------------------------------- */
 
 int cowdev_sysfs_read(const char *attr, uint64_t *val)

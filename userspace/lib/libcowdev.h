@@ -36,6 +36,13 @@ int cowdev_try_read(const volatile char *p, char *val);
 int cowdev_try_write(volatile char *p, char val);
 
 /*
+ * The value in kB of /proc/self/smaps field @field ("Rss", "Pss",
+ * "Private_Dirty", ...) for the VMA that starts at @addr; -1 if there is
+ * no such VMA or field.
+ */
+long cowdev_smaps_kb(const void *addr, const char *field);
+
+/*
  * Observability (issue 7): the pool counters in sysfs, the views table and
  * page maps in debugfs, and page-state maps drawn as text or SVG.  None of
  * these open /dev/cowdev (an open would create a view).
