@@ -71,7 +71,10 @@ int cowdev_page_state(int fd, uint64_t start, uint64_t count, uint8_t *buf)
 	return cowdev_ioctl(fd, COWDEV_IOC_PAGE_STATE, &ps);
 }
 
-static sigjmp_buf cowdev_try_jmp;
+/* ---- accesses that may fault, and smaps ------------------------------ */
+
+/* Per thread, so that threads racing for the last pool pages can each try. */
+static __thread sigjmp_buf cowdev_try_jmp;
 
 static void cowdev_try_handler(int sig)
 {

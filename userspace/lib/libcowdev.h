@@ -30,7 +30,8 @@ int cowdev_page_state(int fd, uint64_t start, uint64_t count, uint8_t *buf);
  * One access to a mapping that may fault, as the demos and selftests make
  * to show SIGBUS past the end or with an empty pool: 0 if it completed, or
  * the signal (SIGBUS, SIGSEGV) it raised.  They install handlers for both
- * signals and jump out of them; call them from one thread at a time.
+ * signals and jump out of them (the jump buffer is per thread, so several
+ * threads may try at once); the handlers stay installed.
  */
 int cowdev_try_read(const volatile char *p, char *val);
 int cowdev_try_write(volatile char *p, char val);
