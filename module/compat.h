@@ -18,4 +18,12 @@ static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
 }
 #endif
 
+#ifndef COWDEV_HAVE_PMDP_GET_LOCKLESS
+/* 6.5 replaced pmd_read_atomic() with pmdp_get_lockless(). */
+static inline pmd_t pmdp_get_lockless(pmd_t *pmdp)
+{
+	return pmd_read_atomic(pmdp);
+}
+#endif
+
 #endif /* COWDEV_COMPAT_H */

@@ -17,10 +17,22 @@
  * ->page_mkwrite, which sees the page shared and copies it.  Writes that
  * completed before the zap are in the snapshot; none after it are.
  *
- * A write that another kernel path prepared before the clone by pinning the
- * page (get_user_pages) and completes after it would reach both views; the
- * pin predates the snapshot, as with fork() before Linux 5.x.  cowdev does
- * not copy pinned pages at clone time.
+ * Writes by other kernel paths.  A path that pins with FOLL_PIN and writes
+ * later (process_vm_writev(), O_DIRECT reads into the mapping, io_uring
+ * fixed buffers, RDMA) may have pinned a page of the source before the
+ * clone and write it after.  Such pages (folio_maybe_dma_pinned(), checked
+ * after the zap, when no new pin can reach the source: a pin starts from a
+ * pte, and a write pin through a clone's mapping would break COW first) are
+ * copied for the clone at clone time, as fork() does for pinned anonymous
+ * pages: the source keeps the pinned page, so the late write lands in the
+ * source and the clone holds the contents of the instant of the clone.
+ * Counted in the source's pinned_copies.  What remains: FOLL_GET users that
+ * look a page up and copy to it without a pin (/proc/PID/mem, ptrace
+ * POKEDATA: get_user_pages() then a copy under mmap_lock, no sleep in
+ * between) leave a window of a few instructions in which a clone can share
+ * the page: a write that lands after such a clone is seen by the clone
+ * too, and not by the source if the source broke COW in between.  Their
+ * reference cannot be told from a pte's, so they are not copied.
  *
  * Marks: clone sets COWDEV_SLOT_WAS_SHARED on every page it shares, in both
  * views, and clears COWDEV_SLOT_DIRTY in the source (no page is "its own"
@@ -36,7 +48,58 @@
 #include "cowdev.h"
 #include "cowdev_trace.h"
 
-/* Make @dst hold every page @src holds; @dst is new and unreachable. */
+/*
+ * May a pin (FOLL_PIN) on @page complete a write after the clone?  Then the
+ * clone gets a copy and the source keeps the page, as fork() copies pinned
+ * anonymous pages: the write lands in the view it was aimed at.
+ */
+static bool cowdev_page_maybe_pinned(struct page *page)
+{
+	return folio_maybe_dma_pinned(page_folio(page));
+}
+
+/* Give @dst its own copy of @cp at @index (a page that may be pinned). */
+static int cowdev_clone_copy(struct cowdev_view *src, struct cowdev_view *dst,
+			     unsigned long index, struct cowdev_page *cp)
+{
+	struct cowdev_page *copy = cowdev_view_alloc_page(dst);
+	int ret;
+
+	if (IS_ERR(copy))
+		return PTR_ERR(copy);
+	copy_highpage(copy->page, cp->page);
+	ret = xa_err(xa_store(&dst->slots, index, copy, GFP_KERNEL));
+	if (ret) {
+		cowdev_page_release(copy);
+		return ret;
+	}
+	atomic_long_inc(&dst->resident);
+	cowdev_count(src, COWDEV_STAT_PINNED_COPIES);
+	trace_cowdev_cow(dst->id, cp->origin, index, page_to_pfn(cp->page),
+			 page_to_pfn(copy->page));
+	return 0;
+}
+
+/* Make @dst hold the page @cp that @src holds at @index. */
+static int cowdev_clone_share(struct cowdev_view *dst, unsigned long index,
+			      struct cowdev_page *cp)
+{
+	int ret = xa_err(xa_store(&dst->slots, index, cp, GFP_KERNEL));
+
+	if (ret)
+		return ret;
+	cowdev_page_hold(cp);
+	xa_set_mark(&dst->slots, index, COWDEV_SLOT_WAS_SHARED);
+	atomic_long_inc(&dst->resident);
+	return 0;
+}
+
+/*
+ * Fill @dst (new and unreachable) with the contents of @src: every page is
+ * shared, except pages that may be pinned, which are copied.  Only after
+ * all of it succeeded are the source's marks changed, so on error the
+ * source is as it was (its ptes are zapped, which it does not notice).
+ */
 static int cowdev_share_slots(struct cowdev_view *src, struct cowdev_view *dst)
 {
 	struct cowdev_page *cp;
@@ -48,20 +111,23 @@ static int cowdev_share_slots(struct cowdev_view *src, struct cowdev_view *dst)
 		lock_page(cp->page);
 		unlock_page(cp->page);
 	}
+	/* After the zap no new pin can reach the source's pages (see top). */
 	cowdev_view_zap(src, 0, 0, false);
 	xa_for_each(&src->slots, index, cp) {
-		ret = xa_err(xa_store(&dst->slots, index, cp, GFP_KERNEL));
+		if (cowdev_page_maybe_pinned(cp->page))
+			ret = cowdev_clone_copy(src, dst, index, cp);
+		else
+			ret = cowdev_clone_share(dst, index, cp);
 		if (ret)
 			goto out;
-		cowdev_page_hold(cp);
-		xa_set_mark(&dst->slots, index, COWDEV_SLOT_WAS_SHARED);
-		atomic_long_inc(&dst->resident);
 	}
 	xa_for_each(&src->slots, index, cp) {
+		if (xa_load(&dst->slots, index) != cp)
+			continue;	/* copied: still the source's own */
 		xa_set_mark(&src->slots, index, COWDEV_SLOT_WAS_SHARED);
 		xa_clear_mark(&src->slots, index, COWDEV_SLOT_DIRTY);
 	}
-	dst->size_pages = src->size_pages;
+	WRITE_ONCE(dst->size_pages, src->size_pages);
 out:
 	up_write(&src->lock);
 	return ret;
@@ -161,7 +227,7 @@ int cowdev_page_state(struct cowdev_view *view,
 		return -EINVAL;
 	if (!req->count)
 		return 0;
-	map = kvmalloc(req->count, GFP_KERNEL);
+	map = kvmalloc(req->count, GFP_KERNEL | __GFP_NOWARN);
 	if (!map)
 		return -ENOMEM;
 	cowdev_fill_page_map(view, req->start, req->count, map);

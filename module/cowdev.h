@@ -34,6 +34,7 @@ void cowdev_pool_exit(void);
 struct cowdev_page *cowdev_pool_alloc(void);
 void cowdev_page_hold(struct cowdev_page *cp);
 void cowdev_page_release(struct cowdev_page *cp);
+bool cowdev_pool_reap(void);
 struct cowdev_page *cowdev_zero_page(void);
 void cowdev_pool_get_info(struct cowdev_pool_info *info);
 
@@ -52,6 +53,7 @@ enum cowdev_outcome {
 	COWDEV_SIGBUS,		/* beyond the size */
 	COWDEV_POOL_EMPTY,	/* SIGBUS: no pool page */
 	COWDEV_RETRY,		/* raced with a slot change; access retries */
+	COWDEV_NOMEM,		/* SIGBUS: no memory for the view's xarray */
 };
 
 /* view.c */
@@ -70,6 +72,7 @@ enum cowdev_stat {
 	COWDEV_STAT_COW_REUSES,
 	COWDEV_STAT_CLONES,
 	COWDEV_STAT_LIMIT_FAILURES,
+	COWDEV_STAT_PINNED_COPIES,
 	COWDEV_NR_STATS
 };
 
@@ -105,6 +108,7 @@ void cowdev_view_reset_stats(struct cowdev_view *view);
 void cowdev_view_zap(struct cowdev_view *view, pgoff_t start, pgoff_t nr,
 		     bool even_cows);
 struct file *cowdev_view_file(struct cowdev_view *view);
+struct cowdev_page *cowdev_view_alloc_page(struct cowdev_view *view);
 
 static inline void cowdev_count(struct cowdev_view *view, enum cowdev_stat s)
 {

@@ -22,6 +22,7 @@ TRACE_DEFINE_ENUM(COWDEV_REUSE);
 TRACE_DEFINE_ENUM(COWDEV_SIGBUS);
 TRACE_DEFINE_ENUM(COWDEV_POOL_EMPTY);
 TRACE_DEFINE_ENUM(COWDEV_RETRY);
+TRACE_DEFINE_ENUM(COWDEV_NOMEM);
 
 #define cowdev_show_outcome(o)					\
 	__print_symbolic(o,					\
@@ -32,7 +33,8 @@ TRACE_DEFINE_ENUM(COWDEV_RETRY);
 			 { COWDEV_REUSE, "REUSE" },		\
 			 { COWDEV_SIGBUS, "SIGBUS" },		\
 			 { COWDEV_POOL_EMPTY, "POOL_EMPTY" },	\
-			 { COWDEV_RETRY, "RETRY" })
+			 { COWDEV_RETRY, "RETRY" },		\
+			 { COWDEV_NOMEM, "NOMEM" })
 
 /* Once per ->fault and once per ->page_mkwrite call. */
 TRACE_EVENT(cowdev_fault,

@@ -33,10 +33,17 @@ module_param_named(user_max_pages, cowdev_user_max_pages, ulong, 0444);
 MODULE_PARM_DESC(user_max_pages,
 		 "Pool pages one user may hold; 0: half the pool (default 0)");
 
+/*
+ * At most INT_MAX pages (8 TiB with 4 KiB pages): sizes in bytes, page
+ * offsets and a whole-object page-state map (one byte a page) then fit in
+ * every type they are computed in.
+ */
+#define COWDEV_MAX_OBJECT_PAGES_LIMIT	((unsigned long)INT_MAX)
+
 unsigned long cowdev_max_object_pages = 1UL << 20;
 module_param_named(max_object_pages, cowdev_max_object_pages, ulong, 0444);
 MODULE_PARM_DESC(max_object_pages,
-		 "Largest size of one object, in pages (default 1048576)");
+		 "Largest size of one object, in pages: 1 to 2147483647 (default 1048576)");
 
 #define COWDEV_POOL_ATTR(field)						\
 static ssize_t field##_show(struct device *dev,				\
@@ -86,6 +93,12 @@ static int __init cowdev_init(void)
 
 	if (dev_mode & ~0777) {
 		pr_err("dev_mode=%#o: not a file mode\n", dev_mode);
+		return -EINVAL;
+	}
+	if (!cowdev_max_object_pages ||
+	    cowdev_max_object_pages > COWDEV_MAX_OBJECT_PAGES_LIMIT) {
+		pr_err("max_object_pages=%lu: need 1 to %lu\n",
+		       cowdev_max_object_pages, COWDEV_MAX_OBJECT_PAGES_LIMIT);
 		return -EINVAL;
 	}
 	cowdev_misc.mode = dev_mode;

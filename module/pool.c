@@ -21,14 +21,28 @@
  * pool.lock (spinlock, never held across anything that sleeps) protects the
  * free stack, the limbo list and the counters.  A page goes back to the free
  * stack only when no view holds it and its refcount is the pool's alone, so
- * nothing a process can still read is ever handed to another object.  Limbo
- * pages are reaped (moved to the free stack once their last outside
- * reference is gone) on allocation and when the pool's counters are read.
+ * nothing a process can still read is ever handed to another object.
+ *
+ * A page stays charged to the user that allocated it (@user, user.c) until
+ * it is back on the free stack: a page in limbo is still that user's, so
+ * pins (vmsplice into the user's own pipes) cannot be used to pass the
+ * user's limit.
+ *
+ * Limbo pages are reaped (moved to the free stack once their last outside
+ * reference is gone) when an allocation finds the free stack empty and when
+ * the pool's counters are read.  Nothing signals the drop of an outside
+ * reference, so reaping has to look at every limbo page; it does so with
+ * the list detached and pool.lock dropped, so the lock is held only for the
+ * pages actually freed (each page is freed once: O(1) amortised).  One
+ * reaper runs at a time (pool.reaping, a mutex taken outside pool.lock);
+ * callers that queue behind a reap in progress take its result instead of
+ * scanning again.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/highmem.h>
 #include <linux/mm.h>
+#include <linux/mutex.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 
@@ -43,14 +57,17 @@ static struct {
 	unsigned long total;
 	unsigned long used;		/* held by views or in limbo */
 	unsigned long peak_used;
-	unsigned long nr_limbo;
+	unsigned long nr_limbo;		/* on @limbo or being reaped */
 	struct list_head limbo;
+	struct mutex reaping;		/* one reaper at a time */
+	unsigned long reaps;		/* 2 per reap, odd during one */
 	u64 alloc_failures;
 	u64 allocs;
 	u64 frees;
 } pool = {
 	.lock = __SPIN_LOCK_UNLOCKED(pool.lock),
 	.limbo = LIST_HEAD_INIT(pool.limbo),
+	.reaping = __MUTEX_INITIALIZER(pool.reaping),
 };
 
 /* Index 0 is the zero page; it is never on the free stack. */
@@ -69,52 +86,135 @@ static void cowdev_push_free(struct cowdev_page *cp)
 	pool.frees++;
 }
 
-/* Move limbo pages whose last outside reference is gone to the free stack. */
+/*
+ * Push @cp on the free stack and then uncharge its user: a page counts
+ * against its user until it is really free.
+ */
+static void cowdev_free_page(struct cowdev_page *cp, bool from_limbo)
+{
+	struct cowdev_user *user = cp->user;
+	unsigned long nr_free, used;
+
+	cp->user = NULL;
+	spin_lock(&pool.lock);
+	if (from_limbo)
+		pool.nr_limbo--;
+	cowdev_push_free(cp);
+	nr_free = pool.nr_free;
+	used = pool.used;
+	spin_unlock(&pool.lock);
+	trace_cowdev_pool_free(page_to_pfn(cp->page), false, nr_free, used);
+	cowdev_user_uncharge(user);
+}
+
+/*
+ * Free the limbo pages whose last outside reference is gone.  A page on the
+ * detached list is the reaper's alone: no view holds it (nothing can raise
+ * its holders) and it is not on the free stack.  Called with pool.reaping.
+ */
 static void cowdev_reap_limbo(void)
 {
 	struct cowdev_page *cp, *tmp;
+	LIST_HEAD(scan);
 
-	lockdep_assert_held(&pool.lock);
-	list_for_each_entry_safe(cp, tmp, &pool.limbo, limbo) {
+	lockdep_assert_held(&pool.reaping);
+	spin_lock(&pool.lock);
+	list_splice_init(&pool.limbo, &scan);
+	spin_unlock(&pool.lock);
+	list_for_each_entry_safe(cp, tmp, &scan, limbo) {
 		if (page_ref_count(cp->page) != 1)
 			continue;
 		list_del_init(&cp->limbo);
-		pool.nr_limbo--;
-		cowdev_push_free(cp);
-		trace_cowdev_pool_free(page_to_pfn(cp->page), false,
-				       pool.nr_free, pool.used);
+		cowdev_free_page(cp, true);
 	}
+	spin_lock(&pool.lock);
+	list_splice(&scan, &pool.limbo);
+	spin_unlock(&pool.lock);
+}
+
+/*
+ * Reap limbo, unless a whole reap ran between this call and its turn:
+ * callers that queue behind a reap wait for one scan instead of each making
+ * their own.  pool.reaps is odd while a reap runs and grows by two per reap.
+ */
+static void cowdev_reap_limbo_once(void)
+{
+	unsigned long seq = READ_ONCE(pool.reaps);
+	unsigned long done = ((seq + 1) | 1) + 1;	/* end of a whole reap */
+
+	if (!READ_ONCE(pool.nr_limbo))
+		return;
+	mutex_lock(&pool.reaping);
+	if ((long)(pool.reaps - done) < 0) {
+		WRITE_ONCE(pool.reaps, pool.reaps + 1);
+		cowdev_reap_limbo();
+		WRITE_ONCE(pool.reaps, pool.reaps + 1);
+	}
+	mutex_unlock(&pool.reaping);
+}
+
+/**
+ * cowdev_pool_reap() - free the limbo pages nothing references any more
+ *
+ * For a user at its limit, whose own pages may wait in limbo.
+ * Return: true if limbo was not empty (a charge may succeed now).
+ */
+bool cowdev_pool_reap(void)
+{
+	if (!READ_ONCE(pool.nr_limbo))
+		return false;
+	cowdev_reap_limbo_once();
+	return true;
+}
+
+/* Pop a page off the free stack, NULL when it is empty. */
+static struct cowdev_page *cowdev_pop_free(void)
+{
+	struct cowdev_page *cp = NULL;
+	unsigned long nr_free, used;
+
+	spin_lock(&pool.lock);
+	if (pool.nr_free) {
+		cp = &pool.pages[pool.free[--pool.nr_free]];
+		pool.used++;
+		pool.allocs++;
+		pool.peak_used = max(pool.peak_used, pool.used);
+	}
+	nr_free = pool.nr_free;
+	used = pool.used;
+	spin_unlock(&pool.lock);
+	if (cp)
+		trace_cowdev_pool_alloc(page_to_pfn(cp->page), true, nr_free,
+					used);
+	return cp;
 }
 
 /**
  * cowdev_pool_alloc() - take a zeroed page from the pool
  *
  * Return: the page with one holder, or NULL when the pool is empty.  Never
- * sleeps and never calls the page allocator.
+ * calls the page allocator.  An empty free stack reaps limbo first, which
+ * may wait for a reap in progress (pool.reaping).
  */
 struct cowdev_page *cowdev_pool_alloc(void)
 {
-	struct cowdev_page *cp = NULL;
 	unsigned long nr_free, used;
+	struct cowdev_page *cp;
 
-	spin_lock(&pool.lock);
-	if (!pool.nr_free && pool.nr_limbo)
-		cowdev_reap_limbo();
-	if (pool.nr_free) {
-		cp = &pool.pages[pool.free[--pool.nr_free]];
-		pool.used++;
-		pool.allocs++;
-		pool.peak_used = max(pool.peak_used, pool.used);
-	} else {
-		pool.alloc_failures++;
+	cp = cowdev_pop_free();
+	if (!cp && READ_ONCE(pool.nr_limbo)) {
+		cowdev_reap_limbo_once();
+		cp = cowdev_pop_free();
 	}
-	nr_free = pool.nr_free;
-	used = pool.used;
-	spin_unlock(&pool.lock);
-	trace_cowdev_pool_alloc(cp ? page_to_pfn(cp->page) : 0, cp, nr_free,
-				used);
-	if (!cp)
+	if (!cp) {
+		spin_lock(&pool.lock);
+		pool.alloc_failures++;
+		nr_free = pool.nr_free;
+		used = pool.used;
+		spin_unlock(&pool.lock);
+		trace_cowdev_pool_alloc(0, false, nr_free, used);
 		return NULL;
+	}
 	clear_highpage(cp->page);
 	atomic_set(&cp->holders, 1);
 	return cp;
@@ -134,25 +234,26 @@ void cowdev_page_hold(struct cowdev_page *cp)
 void cowdev_page_release(struct cowdev_page *cp)
 {
 	unsigned long nr_free, used;
-	bool limbo;
 
 	if (!atomic_dec_and_test(&cp->holders))
 		return;
-	cowdev_user_uncharge(cp->user);
-	cp->user = NULL;
 	ClearPageDirty(cp->page);
-	spin_lock(&pool.lock);
-	limbo = page_ref_count(cp->page) != 1;
-	if (limbo) {
-		list_add_tail(&cp->limbo, &pool.limbo);
-		pool.nr_limbo++;
-	} else {
-		cowdev_push_free(cp);
+	/*
+	 * No view holds the page and its ptes are gone, so its refcount can
+	 * only fall from here (a pin needs a pte to start from).
+	 */
+	if (page_ref_count(cp->page) == 1) {
+		cowdev_free_page(cp, false);
+		return;
 	}
+	/* Still referenced: the user stays charged until it is reaped. */
+	spin_lock(&pool.lock);
+	list_add_tail(&cp->limbo, &pool.limbo);
+	pool.nr_limbo++;
 	nr_free = pool.nr_free;
 	used = pool.used;
 	spin_unlock(&pool.lock);
-	trace_cowdev_pool_free(page_to_pfn(cp->page), limbo, nr_free, used);
+	trace_cowdev_pool_free(page_to_pfn(cp->page), true, nr_free, used);
 }
 
 struct cowdev_page *cowdev_zero_page(void)
@@ -162,9 +263,8 @@ struct cowdev_page *cowdev_zero_page(void)
 
 void cowdev_pool_get_info(struct cowdev_pool_info *info)
 {
+	cowdev_reap_limbo_once();
 	spin_lock(&pool.lock);
-	if (pool.nr_limbo)
-		cowdev_reap_limbo();
 	info->total_pages = pool.total;
 	info->free_pages = pool.nr_free;
 	info->used_pages = pool.used;

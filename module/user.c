@@ -5,11 +5,19 @@
  * Anyone who may open /dev/cowdev (module parameter dev_mode, default 0666)
  * can make the pool run dry, so pages are charged to users: every page a
  * view allocates (first write to a hole, COW copy) is charged to the user
- * that owns the view (the effective uid of the task that opened it, or made
- * the clone), and uncharged when the page returns to the pool.  A user may
+ * that owns the view, and uncharged when the page is back on the pool's
+ * free stack (a page waiting in limbo still counts, see pool.c).  A user may
  * hold at most user_max_pages pages at once (default: half the pool); a
  * write past that gets SIGBUS, as with an empty pool.  Views opened by a
  * task with CAP_SYS_RESOURCE are not charged.
+ *
+ * The user that owns a view is the effective uid of the task that opened it
+ * (or made the clone) when that task is in the initial user namespace.  A
+ * task inside a user namespace is charged to the user who owns the
+ * outermost namespace of its chain (the one whose parent is the initial
+ * namespace), as the kernel's rlimit counts (ucounts) are charged up the
+ * chain to each namespace's owner: the uids of a namespace, however many a
+ * subordinate range maps, share their creator's one limit.
  *
  * struct cowdev_user lives from the first view its uid opens until the
  * module is unloaded (there are at most as many as there are uids that used
@@ -20,6 +28,7 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/slab.h>
+#include <linux/user_namespace.h>
 
 #include "cowdev.h"
 
@@ -34,13 +43,25 @@ unsigned long cowdev_user_max_pages;
 static LIST_HEAD(cowdev_users);
 static DEFINE_MUTEX(cowdev_users_lock);
 
+/* The uid whose limit current's views count against (see above). */
+static kuid_t cowdev_charged_uid(void)
+{
+	const struct user_namespace *ns = current_user_ns();
+
+	if (ns == &init_user_ns)
+		return current_euid();
+	while (ns->parent != &init_user_ns)
+		ns = ns->parent;
+	return ns->owner;
+}
+
 /*
  * The user to charge for a view opened by current, NULL if current is
  * exempt.  ERR_PTR(-ENOMEM) on failure.
  */
 struct cowdev_user *cowdev_user_get(void)
 {
-	kuid_t uid = current_euid();
+	kuid_t uid = cowdev_charged_uid();
 	struct cowdev_user *user;
 
 	if (capable(CAP_SYS_RESOURCE))

@@ -11,8 +11,10 @@
  *   @lock        rw_semaphore.  Taken for write by what changes which page a
  *                whole range of slots holds, or the size: clone and resize.
  *                Taken for read by ->fault and ->page_mkwrite, which change
- *                single slots under the page lock (see vm.c).  ->map_pages
- *                takes no sleeping lock.  Never held across a user copy.
+ *                single slots: a hole is filled with xa_cmpxchg() (no page
+ *                lock), a resident slot changes under the page lock of the
+ *                page it holds (see vm.c).  ->map_pages takes no sleeping
+ *                lock.  Never held across a user copy.
  *   @slots       xarray: page index -> struct cowdev_page.  Absent = hole.
  *                Readers use RCU (the entries live as long as the module).
  *                Marks COWDEV_SLOT_DIRTY and COWDEV_SLOT_WAS_SHARED.
@@ -198,10 +200,35 @@ void cowdev_view_zap(struct cowdev_view *view, pgoff_t start, pgoff_t nr,
 }
 
 /*
+ * A new zeroed pool page for @view, charged to its user.
+ * Return: the page, ERR_PTR(-EDQUOT) when the user is at its limit, or
+ * ERR_PTR(-ENOSPC) when the pool is empty.
+ */
+struct cowdev_page *cowdev_view_alloc_page(struct cowdev_view *view)
+{
+	struct cowdev_page *cp;
+
+	/* Pages of this user that wait in limbo may be free by now. */
+	if (!cowdev_user_charge(view->user) &&
+	    (!cowdev_pool_reap() || !cowdev_user_charge(view->user)))
+		return ERR_PTR(-EDQUOT);
+	cp = cowdev_pool_alloc();
+	if (!cp) {
+		cowdev_user_uncharge(view->user);
+		return ERR_PTR(-ENOSPC);
+	}
+	cp->origin = view->id;
+	cp->user = view->user;
+	return cp;
+}
+
+/*
  * Drop every slot at or beyond @new_size.  The size is lowered first, so no
  * fault maps those pages again; locking and unlocking each page waits for a
- * fault that checked the old size and is installing its pte; then the ptes
- * go (private copies too, as truncate does) and last the pages.
+ * fault that checked the old size and is installing its pte, and the zero
+ * page's lock waits the same way for a MAP_PRIVATE write to a hole that core
+ * mm is copying (vm.c); then the ptes go (private copies too, as truncate
+ * does) and last the pages.
  */
 static void cowdev_view_shrink(struct cowdev_view *view,
 			       unsigned long new_size)
@@ -214,6 +241,8 @@ static void cowdev_view_shrink(struct cowdev_view *view,
 		lock_page(cp->page);
 		unlock_page(cp->page);
 	}
+	lock_page(cowdev_zero_page()->page);
+	unlock_page(cowdev_zero_page()->page);
 	cowdev_view_zap(view, new_size, old_size - new_size, true);
 	xa_for_each_start(&view->slots, index, cp, new_size) {
 		xa_erase(&view->slots, index);
@@ -266,6 +295,8 @@ void cowdev_view_get_stats(struct cowdev_view *view, struct cowdev_stats *st)
 	st->clones = atomic64_read(&view->stats[COWDEV_STAT_CLONES]);
 	st->limit_failures =
 		atomic64_read(&view->stats[COWDEV_STAT_LIMIT_FAILURES]);
+	st->pinned_copies =
+		atomic64_read(&view->stats[COWDEV_STAT_PINNED_COPIES]);
 	st->resident_pages = atomic_long_read(&view->resident);
 	st->shared_pages = shared;
 	st->size_pages = READ_ONCE(view->size_pages);
@@ -280,10 +311,17 @@ void cowdev_view_reset_stats(struct cowdev_view *view)
 		atomic64_set(&view->stats[i], 0);
 }
 
+/*
+ * Every use of a view needs both directions (a shared mapping that can be
+ * written, clones that are O_RDWR), so a view is only ever opened O_RDWR.
+ */
 static int cowdev_open(struct inode *inode, struct file *file)
 {
-	struct cowdev_view *view = cowdev_view_create();
+	struct cowdev_view *view;
 
+	if ((file->f_flags & O_ACCMODE) != O_RDWR)
+		return -EACCES;
+	view = cowdev_view_create();
 	if (IS_ERR(view))
 		return PTR_ERR(view);
 	file->private_data = view;
@@ -302,6 +340,8 @@ const struct file_operations cowdev_fops = {
 	.open = cowdev_open,
 	.release = cowdev_release,
 	.mmap = cowdev_mmap,
+	/* Nothing to write back, as for shmem: msync() and fsync() succeed. */
+	.fsync = noop_fsync,
 	.unlocked_ioctl = cowdev_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.llseek = noop_llseek,

@@ -20,17 +20,25 @@
  * Handlers run under mmap_lock or, on 6.12, only the VMA lock: exclusion
  * against clone and resize comes from view->lock (read here, write there).
  *
- * The races, and what closes them:
+ * The races, and what closes them (the lock order is in view.c):
  *  - A slot changes (COW break, shrink) while a fault installs a pte for the
  *    old page.  Whoever changes a resident slot holds the old page's lock
  *    across "change the slot, zap the index"; a fault re-checks the slot
  *    with the page locked and keeps it locked (VM_FAULT_LOCKED) until core
  *    mm has installed the pte, so the pte is either zapped or never made.
- *  - A hole is filled while a reader maps the zero page there.  The zero
- *    page is never locked (it would serialise every hole of every view): the
- *    reader installs the pte itself and then looks at the slot again; the
- *    filler stores the slot and then zaps the index.  Either the reader sees
- *    the new page and zaps its own pte, or the filler's zap finds it.
+ *  - A hole is filled while a reader maps the zero page there.  Readers do
+ *    not lock the zero page for this (it would serialise every hole read of
+ *    every view): the reader installs the pte and then looks at the slot
+ *    again; the filler stores the slot and then zaps the index, with a full
+ *    barrier on each side (cowdev_map_zero(), cowdev_fill_hole()).  Either
+ *    the reader sees the new page and zaps its own pte, or the filler's zap
+ *    finds the pte.
+ *  - A MAP_PRIVATE write to a hole: core mm copies the zero page we return
+ *    into an anonymous page and installs that after ->fault has dropped the
+ *    view's lock.  The zero page is returned locked (core mm would lock it
+ *    anyway, __do_fault()) and stays locked until the pte is in; a shrink
+ *    locks and unlocks the zero page after lowering the size and before it
+ *    zaps (view.c), so the private copy is either zapped or never made.
  *  - A write through a pte made writable just before a clone: clone locks
  *    and unlocks each page before it zaps (cow.c), and a reused page stays
  *    locked until its pte is writable, so no writable pte survives a clone.
@@ -55,41 +63,32 @@ static bool cowdev_vmf_shared(struct vm_fault *vmf)
 }
 
 /*
- * Answer a fault with SIGBUS.  @err says why: 0 (beyond the size or no
- * memory for a page table), -ENOSPC (pool empty) or -EDQUOT (the view's user
- * is at its limit).
+ * Answer a fault with SIGBUS (never VM_FAULT_OOM: the OOM killer must not
+ * run for cowdev's pool).  @err says why: 0 (beyond the size, or no memory
+ * for a page table), -ENOSPC (pool empty), -EDQUOT (the view's user is at
+ * its limit) or -ENOMEM (no memory for the view's xarray).
  */
 static vm_fault_t cowdev_sigbus(struct cowdev_view *view, int err,
 				enum cowdev_outcome *outcome)
 {
-	*outcome = err ? COWDEV_POOL_EMPTY : COWDEV_SIGBUS;
-	if (err == -ENOSPC)
+	switch (err) {
+	case 0:
+		*outcome = COWDEV_SIGBUS;
+		break;
+	case -ENOSPC:
+		*outcome = COWDEV_POOL_EMPTY;
 		cowdev_count(view, COWDEV_STAT_POOL_FAILURES);
-	else if (err == -EDQUOT)
+		break;
+	case -EDQUOT:
+		*outcome = COWDEV_POOL_EMPTY;
 		cowdev_count(view, COWDEV_STAT_LIMIT_FAILURES);
+		break;
+	default:
+		*outcome = COWDEV_NOMEM;
+		break;
+	}
 	cowdev_count(view, COWDEV_STAT_SIGBUS);
 	return VM_FAULT_SIGBUS;
-}
-
-/*
- * A new zeroed pool page for @view, charged to its user.
- * Return: the page, ERR_PTR(-EDQUOT) when the user is at its limit, or
- * ERR_PTR(-ENOSPC) when the pool is empty.
- */
-static struct cowdev_page *cowdev_view_alloc(struct cowdev_view *view)
-{
-	struct cowdev_page *cp;
-
-	if (!cowdev_user_charge(view->user))
-		return ERR_PTR(-EDQUOT);
-	cp = cowdev_pool_alloc();
-	if (!cp) {
-		cowdev_user_uncharge(view->user);
-		return ERR_PTR(-ENOSPC);
-	}
-	cp->origin = view->id;
-	cp->user = view->user;
-	return cp;
 }
 
 /*
@@ -109,7 +108,13 @@ static vm_fault_t cowdev_map_zero(struct cowdev_view *view,
 	*outcome = COWDEV_ZERO;
 	if (!err)
 		cowdev_count(view, COWDEV_STAT_ZERO_MAPS);
-	/* Order the pte store before the slot load; pairs with the filler. */
+	/*
+	 * Order the pte store before the slot load.  Pairs with the smp_mb()
+	 * between the slot store and the zap in cowdev_fill_hole(): of a
+	 * reader and a filler at one index, at least one sees the other's
+	 * store.  (Both take the pte lock when the page table exists, but the
+	 * filler's zap skips a range whose page table is not there yet.)
+	 */
 	smp_mb();
 	if (xa_load(&view->slots, vmf->pgoff))
 		cowdev_view_zap(view, vmf->pgoff, 1, false);
@@ -121,7 +126,7 @@ static vm_fault_t cowdev_map_zero(struct cowdev_view *view,
  * the index's zero-page ptes are zapped afterwards.
  *
  * Return: 1 if this call filled it, 0 if a racing one did, or an errno of
- * cowdev_view_alloc() or the xarray.
+ * cowdev_view_alloc_page() or the xarray.
  */
 static int cowdev_fill_hole(struct cowdev_view *view, pgoff_t index)
 {
@@ -130,7 +135,7 @@ static int cowdev_fill_hole(struct cowdev_view *view, pgoff_t index)
 
 	if (xa_load(&view->slots, index))
 		goto zap;
-	cp = cowdev_view_alloc(view);
+	cp = cowdev_view_alloc_page(view);
 	if (IS_ERR(cp))
 		return PTR_ERR(cp);
 	old = xa_cmpxchg(&view->slots, index, NULL, cp, GFP_KERNEL);
@@ -146,6 +151,8 @@ static int cowdev_fill_hole(struct cowdev_view *view, pgoff_t index)
 		cowdev_count(view, COWDEV_STAT_DEMAND_ALLOCS);
 		filled = 1;
 	}
+	/* Order the slot store before the zap; pairs with cowdev_map_zero(). */
+	smp_mb();
 zap:
 	cowdev_view_zap(view, index, 1, false);
 	return filled;
@@ -193,11 +200,15 @@ static vm_fault_t cowdev_fault_locked(struct cowdev_view *view,
 	if (!write)
 		return cowdev_map_zero(view, vmf, outcome);
 	if (!cowdev_vmf_shared(vmf)) {
-		/* Core mm copies it into vmf->cow_page. */
+		/*
+		 * Core mm copies it into vmf->cow_page; locked until that
+		 * pte is in, for a shrink to wait on (see the top).
+		 */
 		vmf->page = cowdev_zero_page()->page;
 		get_page(vmf->page);
+		lock_page(vmf->page);
 		*outcome = COWDEV_ZERO;
-		return 0;
+		return VM_FAULT_LOCKED;
 	}
 	filled = cowdev_fill_hole(view, vmf->pgoff);
 	if (filled < 0)
@@ -241,6 +252,7 @@ static vm_fault_t cowdev_write_resident(struct cowdev_view *view,
 	struct page *page = vmf->page;
 	struct cowdev_page *cp, *copy;
 	pgoff_t index = vmf->pgoff;
+	int err;
 
 	lock_page(page);
 	cp = xa_load(&view->slots, index);
@@ -260,13 +272,18 @@ static vm_fault_t cowdev_write_resident(struct cowdev_view *view,
 		*outcome = COWDEV_REUSE;
 		return VM_FAULT_LOCKED;
 	}
-	copy = cowdev_view_alloc(view);
+	copy = cowdev_view_alloc_page(view);
 	if (IS_ERR(copy)) {
 		unlock_page(page);
 		return cowdev_sigbus(view, PTR_ERR(copy), outcome);
 	}
 	copy_highpage(copy->page, page);
-	xa_store(&view->slots, index, copy, GFP_KERNEL);
+	err = xa_err(xa_store(&view->slots, index, copy, GFP_KERNEL));
+	if (err) {
+		unlock_page(page);
+		cowdev_page_release(copy);
+		return cowdev_sigbus(view, err, outcome);
+	}
 	xa_clear_mark(&view->slots, index, COWDEV_SLOT_WAS_SHARED);
 	xa_set_mark(&view->slots, index, COWDEV_SLOT_DIRTY);
 	cowdev_view_zap(view, index, 1, false);
@@ -341,7 +358,7 @@ static vm_fault_t cowdev_map_pages(struct vm_fault *vmf, pgoff_t start_pgoff,
 	vm_fault_t ret = 0;
 
 	cowdev_count(view, COWDEV_STAT_MAP_PAGES_CALLS);
-	if (pmd_none(*vmf->pmd))
+	if (pmd_none(pmdp_get_lockless(vmf->pmd)))
 		goto out;
 	rcu_read_lock();
 	xas_for_each(&xas, cp, end_pgoff) {

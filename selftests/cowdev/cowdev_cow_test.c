@@ -23,7 +23,10 @@
 #include <pthread.h>
 #include <sched.h>
 #include <time.h>
+#include <poll.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
+#include <linux/userfaultfd.h>
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
@@ -1760,6 +1763,130 @@ TEST(private_mappings_follow_their_view)
 	munmap(ma, 2 * ps);
 	close(b);
 	close(a);
+}
+
+/*
+ * A write that a kernel path pinned before a clone and completes after it
+ * lands in the view it was aimed at.  process_vm_writev() pins the target
+ * page (FOLL_PIN) and then copies from the local buffer; here the local
+ * buffer is registered with userfaultfd, so the copy waits until the test
+ * has cloned the view and written to the source (which would break COW on
+ * a shared page).  The clone copies a page that may be pinned at clone
+ * time, as fork() does: the source keeps the pinned page (written in place,
+ * no COW break), the late write lands in the source, and the clone holds
+ * the contents of the instant of the clone.  Without the copy at clone
+ * time the remote write landed in the page only the clone held, every time.
+ */
+struct pinned_writer {
+	pid_t pid;
+	char *local, *remote;
+	size_t len;
+	ssize_t ret;
+	int err;
+};
+
+static void *pinned_writer(void *arg)
+{
+	struct pinned_writer *w = arg;
+	struct iovec local = { w->local, w->len };
+	struct iovec remote = { w->remote, w->len };
+
+	w->ret = process_vm_writev(w->pid, &local, 1, &remote, 1, 0);
+	w->err = errno;
+	return NULL;
+}
+
+/* A userfaultfd with @area registered for missing pages; -errno. */
+static int uffd_for(char *area, size_t len)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = {
+		.range = { (unsigned long)area, len },
+		.mode = UFFDIO_REGISTER_MODE_MISSING,
+	};
+	int uffd = syscall(__NR_userfaultfd, O_CLOEXEC);
+
+	if (uffd < 0)
+		return -errno;
+	if (ioctl(uffd, UFFDIO_API, &api) || ioctl(uffd, UFFDIO_REGISTER, &reg)) {
+		int err = -errno;
+
+		close(uffd);
+		return err;
+	}
+	return uffd;
+}
+
+TEST(write_pinned_before_a_clone_lands_in_the_source)
+{
+	struct pinned_writer w = { .pid = getpid(), .len = 16 };
+	struct pollfd pfd = { .events = POLLIN };
+	struct uffdio_copy copy = { 0 };
+	struct uffd_msg msg;
+	struct cowdev_stats st;
+	char *m, *cm, *src, *data;
+	pthread_t thread;
+	int fd, clone;
+
+	init_ps();
+	fd = new_view(2);
+	ASSERT_LE(0, fd);
+	m = map_view(fd, 2, RW, MAP_SHARED, 0);
+	ASSERT_NE(NULL, m);
+	fill(m, 0, 'a');
+	fill(m, 1, 'b');
+	src = mmap(NULL, ps, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	data = mmap(NULL, ps, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, src);
+	ASSERT_NE(MAP_FAILED, data);
+	memset(data, 'X', ps);
+	pfd.fd = uffd_for(src, ps);
+	if (pfd.fd < 0)
+		SKIP(return, "userfaultfd: %s", strerror(-pfd.fd));
+
+	w.local = src;
+	w.remote = m + 100;
+	ASSERT_EQ(0, pthread_create(&thread, NULL, pinned_writer, &w));
+	/* The writer has pinned page 0 and waits for its local buffer. */
+	ASSERT_EQ(1, poll(&pfd, 1, 30000)) TH_LOG("no userfault");
+	ASSERT_EQ(sizeof(msg), read(pfd.fd, &msg, sizeof(msg)));
+	ASSERT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
+
+	clone = cowdev_clone(fd);
+	ASSERT_LE(0, clone);
+	m[0] = 's';		/* through the source, while the pin is held */
+	m[ps] = 's';		/* a shared page: copied for the source */
+
+	copy.dst = (unsigned long)src;
+	copy.src = (unsigned long)data;
+	copy.len = ps;
+	ASSERT_EQ(0, ioctl(pfd.fd, UFFDIO_COPY, &copy));
+	pthread_join(thread, NULL);
+	ASSERT_EQ(w.len, w.ret) TH_LOG("process_vm_writev: %s",
+				       strerror(w.err));
+
+	EXPECT_EQ('s', m[0]);
+	EXPECT_EQ(0, memcmp(m + 100, "XXXXXXXXXXXXXXXX", 16))
+		TH_LOG("the pinned write is not in the source");
+	EXPECT_EQ('a', m[99]);
+	EXPECT_EQ('a', m[116]);
+	cm = map_view(clone, 2, PROT_READ, MAP_SHARED, 0);
+	ASSERT_NE(NULL, cm);
+	expect_pages(cm, "ab");
+	st = cowdev_stats_of(fd);
+	EXPECT_EQ(1, st.pinned_copies);
+	EXPECT_EQ(1, st.cow_copies);		/* page 1 only */
+	EXPECT_EQ(0, st.shared_pages);
+	EXPECT_EQ(0, cowdev_stats_of(clone).shared_pages);
+	expect_map(fd, "dd");
+	expect_map(clone, "rr");
+	munmap(cm, 2 * ps);
+	close(clone);
+	close(pfd.fd);
+	munmap(data, ps);
+	munmap(src, ps);
+	munmap(m, 2 * ps);
+	close(fd);
 }
 
 TEST_HARNESS_MAIN

@@ -1603,7 +1603,9 @@ static int fz_open_dev(struct fz_thread *t, bool *rd, bool *wr)
 	int m = modes[rn(t, 5)], fd;
 
 	fd = open(COWDEV_PATH, m | O_CLOEXEC);
-	fz_expect(t, fz_err(fd), BIT(FR_OK), "open(%s, %#x)", COWDEV_PATH, m);
+	/* A view is opened O_RDWR or not at all. */
+	fz_expect(t, fz_err(fd), m == O_RDWR ? BIT(FR_OK) : BIT(FR_EACCES),
+		  "open(%s, %#x)", COWDEV_PATH, m);
 	*rd = m != O_WRONLY;
 	*wr = m != O_RDONLY;
 	return fd;
@@ -1685,7 +1687,9 @@ static void op_reopen(struct fz_thread *t)
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", P.obj[s].fd);
 	clone = P.obj[s].clone;
 	fd = open(path, mode | O_CLOEXEC);
-	fz_expect(t, fz_err(fd), clone ? BIT(FR_ENXIO) : BIT(FR_OK),
+	fz_expect(t, fz_err(fd),
+		  clone ? BIT(FR_ENXIO) :
+		  mode == O_RDWR ? BIT(FR_OK) : BIT(FR_EACCES),
 		  "reopen of a %s fd through %s", clone ? "clone" : "device",
 		  path);
 	if (fd >= 0)

@@ -978,4 +978,40 @@ TEST(rmmod_refused_while_a_view_lives)
 	munmap(m, 2 * ps);
 }
 
+/*
+ * A view is opened O_RDWR or not at all: O_RDONLY and O_WRONLY (also
+ * through /proc/self/fd of a view) get EACCES and create no view, rather
+ * than a view that can be sized but never written through a mapping.
+ */
+TEST(open_needs_read_write)
+{
+	static const int modes[] = { O_RDONLY, O_WRONLY };
+	struct cowdev_pool_info base, pi;
+	char path[64];
+	int fd, bad, i;
+
+	fd = cowdev_open();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, cowdev_pool_info(fd, &base));
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	for (i = 0; i < 2; i++) {
+		errno = 0;
+		bad = open(COWDEV_PATH, modes[i] | O_CLOEXEC);
+		EXPECT_EQ(-1, bad);
+		EXPECT_EQ(EACCES, errno) TH_LOG("open mode %d", modes[i]);
+		errno = 0;
+		bad = open(path, modes[i] | O_CLOEXEC);
+		EXPECT_EQ(-1, bad);
+		EXPECT_EQ(EACCES, errno) TH_LOG("reopen mode %d", modes[i]);
+	}
+	ASSERT_EQ(0, cowdev_pool_info(fd, &pi));
+	EXPECT_EQ(base.views, pi.views);
+	bad = open(path, O_RDWR | O_CLOEXEC);
+	EXPECT_LE(0, bad);
+	ASSERT_EQ(0, cowdev_pool_info(fd, &pi));
+	EXPECT_EQ(base.views + 1, pi.views);
+	close(bad);
+	close(fd);
+}
+
 TEST_HARNESS_MAIN

@@ -45,6 +45,10 @@
  * @clones: clones taken of this view
  * @limit_failures: faults that needed a pool page while the view's user was
  *                  at its limit (module parameter user_max_pages)
+ * @pinned_copies: pages that clones of this view got as copies at clone
+ *                 time instead of sharing them, because the page may be
+ *                 pinned (FOLL_PIN: process_vm_writev, O_DIRECT, io_uring
+ *                 fixed buffers...), as fork() does for anonymous memory
  *
  * Gauges are not changed by COWDEV_IOC_RESET_STATS; event counters are.
  */
@@ -66,6 +70,7 @@ struct cowdev_stats {
 	__u64 view_id;
 	__u64 clones;
 	__u64 limit_failures;
+	__u64 pinned_copies;
 };
 #define COWDEV_STATS_SIZE_VER0	128
 
