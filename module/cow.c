@@ -36,14 +36,12 @@
  *
  * Marks: clone sets COWDEV_SLOT_WAS_SHARED on every page it shares, in both
  * views, and clears COWDEV_SLOT_DIRTY in the source (no page is "its own"
- * any more).  Locks: as in view.c; the source's lock, then page locks.
+ * any more).  Locks (order in cowdev.h): the source's lock, then page locks.
  */
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
-#include <linux/slab.h>
-#include <linux/uaccess.h>
 
 #include "cowdev.h"
 #include "cowdev_trace.h"
@@ -171,68 +169,5 @@ err_view:
 	cowdev_view_destroy(dst);
 err_fd:
 	put_unused_fd(fd);
-	return ret;
-}
-
-static u8 cowdev_slot_state(struct cowdev_view *view, unsigned long index,
-			    struct cowdev_page *cp)
-{
-	u8 state = COWDEV_PAGE_RESIDENT;
-
-	if (cowdev_page_shared(cp))
-		state |= COWDEV_PAGE_SHARED;
-	if (xa_get_mark(&view->slots, index, COWDEV_SLOT_DIRTY))
-		state |= COWDEV_PAGE_DIRTY;
-	return state;
-}
-
-/*
- * Fill @map with the state of @count pages from @start, which the caller
- * checked against the size.
- */
-void cowdev_fill_page_map(struct cowdev_view *view, unsigned long start,
-			  unsigned long count, u8 *map)
-{
-	struct cowdev_page *cp;
-	unsigned long index;
-
-	memset(map, 0, count);
-	down_read(&view->lock);
-	xa_for_each_range(&view->slots, index, cp, start, start + count - 1)
-		map[index - start] = cowdev_slot_state(view, index, cp);
-	up_read(&view->lock);
-}
-
-/**
- * cowdev_page_state() - one byte of COWDEV_PAGE_* flags per page
- * @view: the view
- * @req: the range and the user buffer
- *
- * The range must lie inside the view's size.  The map is taken under the
- * view's lock into a kernel buffer and copied out after, so the user buffer
- * is written only within [buf, buf + count) and only once the request was
- * found valid.
- */
-int cowdev_page_state(struct cowdev_view *view,
-		      const struct cowdev_page_state *req)
-{
-	u64 end;
-	u8 *map;
-	int ret = 0;
-
-	if (req->flags)
-		return -EINVAL;
-	if (check_add_overflow(req->start, req->count, &end) ||
-	    end > READ_ONCE(view->size_pages))
-		return -EINVAL;
-	if (!req->count)
-		return 0;
-	map = kvmalloc(req->count, GFP_KERNEL | __GFP_NOWARN);
-	if (!map)
-		return -ENOMEM;
-	cowdev_fill_page_map(view, req->start, req->count, map);
-	if (copy_to_user(u64_to_user_ptr(req->buf), map, req->count))
-		ret = -EFAULT;
-	kvfree(map);
 	return ret;
 }

@@ -1,8 +1,27 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * cowdev: the module's private declarations.  Each structure is described
- * (fields, locks, lifetime) at the top of the file that owns it: the pool in
- * pool.c, views in view.c.
+ * cowdev: the module's private declarations, and the rules of its two
+ * shared structures (kernel-doc on each field below).  Each .c file says at
+ * its top what else it owns.
+ *
+ * Lock order, outermost first; every file refers here:
+ *
+ *   mmap_lock or the per-VMA lock (held by core mm around a fault)
+ *     view->lock (rw_semaphore)
+ *       page lock (one at a time)
+ *         i_mmap_rwsem (inside unmap_mapping_range())
+ *           page-table lock
+ *             xarray lock (view->slots)
+ *               pool.lock (spinlock)
+ *   pool.reaping (mutex) is taken with no lock held but view->lock (read,
+ *   from a fault) and is outside pool.lock.
+ *   cowdev_views_lock and cowdev_users_lock (mutexes) are leaves.
+ *
+ * Faults hold mmap_lock or the VMA lock and take view->lock for read, then
+ * one page lock; clone and resize take view->lock for write without
+ * mmap_lock, then page locks one at a time; zaps run inside a page lock, as
+ * truncate's do.  No user memory is copied while view->lock is held (a
+ * fault on the view's own mapping would wait for itself).
  */
 #ifndef COWDEV_H
 #define COWDEV_H
@@ -20,7 +39,24 @@ struct cowdev_user;
 
 /* pool.c */
 
-/* Bookkeeping of one pool page; see pool.c. */
+/**
+ * struct cowdev_page - bookkeeping of one pool page (pool.c)
+ * @page: the struct page.  The pool holds one reference from load to unload
+ *	(cowdev_pool_exit()); every pte that maps it and every pin hold more.
+ * @holders: how many view slots hold the page; atomic.  0 while free or in
+ *	limbo.  Raised only by a view that holds the page already (clone
+ *	shares the slots of a source whose lock it holds for write).
+ * @limbo: on the pool's limbo list, under pool.lock, while no view holds
+ *	the page but a pte or a pin still references it; on the reaper's
+ *	private list while a reap looks at it (pool.reaping).
+ * @origin: id of the view that allocated the page (tracepoints).  Written
+ *	when the page is allocated, before any other view can see it.
+ * @user: the user charged for the page (user.c), NULL if none.  Written
+ *	when the page is allocated and cleared when it is back on the free
+ *	stack: a page in limbo is still its user's.
+ *
+ * One per pool page, in one array that lives as long as the module.
+ */
 struct cowdev_page {
 	struct page *page;
 	atomic_t holders;
@@ -80,7 +116,37 @@ enum cowdev_stat {
 #define COWDEV_SLOT_DIRTY	XA_MARK_0	/* written since it became ours */
 #define COWDEV_SLOT_WAS_SHARED	XA_MARK_1	/* shared since the last write */
 
-/* One view of a memory object; see view.c. */
+/**
+ * struct cowdev_view - one view of a memory object (view.c)
+ * @lock: taken for write by what changes the pages of a range of slots or
+ *	the size: clone (of this view as the source) and resize.  Taken for
+ *	read by ->fault and ->page_mkwrite, which change single slots, and by
+ *	the page-state map.  ->map_pages never takes it.  Never held across
+ *	a copy to or from user memory.
+ * @slots: page index -> struct cowdev_page; absent is a hole.  Readers use
+ *	RCU or @lock.  Writers hold @lock, for read or for write; with it for
+ *	read a hole is filled with xa_cmpxchg() (no page lock: the race with
+ *	zero-page readers is in vm.c) and a resident slot changes only under
+ *	the page lock of the page it holds (COW break).  Marks
+ *	%COWDEV_SLOT_DIRTY and %COWDEV_SLOT_WAS_SHARED change with the slot.
+ * @size_pages: written under @lock held for write (WRITE_ONCE), read with
+ *	READ_ONCE anywhere; faults re-check it under @lock held for read.
+ * @resident: slots that hold a page; atomic, changes with @slots.
+ * @inode: an inode of cowdev's pseudo filesystem, giving the view its own
+ *	address_space (file->f_mapping), so that unmap_mapping_range() zaps
+ *	exactly this view's ptes in every process.  Set at creation.
+ * @id: unique id (stats, debugfs, tracepoints).  Set at creation.
+ * @owner_pid: tgid of the task that made the view.  Set at creation.
+ * @user: the user charged for pages this view allocates, NULL when not
+ *	charged (user.c).  Set at creation.
+ * @node: on the list of live views, under cowdev_views_lock.
+ * @debugfs: the view's debugfs pagemap file; removed, waiting for readers,
+ *	before the view is freed.
+ * @stats: event counters; atomic.
+ *
+ * A view belongs to its file: it is freed by ->release, once the last fd is
+ * closed and the last mapping is gone (every VMA holds the file).
+ */
 struct cowdev_view {
 	struct rw_semaphore lock;
 	struct xarray slots;
@@ -109,6 +175,10 @@ void cowdev_view_zap(struct cowdev_view *view, pgoff_t start, pgoff_t nr,
 		     bool even_cows);
 struct file *cowdev_view_file(struct cowdev_view *view);
 struct cowdev_page *cowdev_view_alloc_page(struct cowdev_view *view);
+int cowdev_page_state(struct cowdev_view *view,
+		      const struct cowdev_page_state *req);
+void cowdev_fill_page_map(struct cowdev_view *view, unsigned long start,
+			  unsigned long count, u8 *map);
 
 static inline void cowdev_count(struct cowdev_view *view, enum cowdev_stat s)
 {
@@ -132,10 +202,6 @@ int cowdev_mmap(struct file *file, struct vm_area_struct *vma);
 
 /* cow.c */
 int cowdev_clone(struct cowdev_view *src);
-int cowdev_page_state(struct cowdev_view *view,
-		      const struct cowdev_page_state *req);
-void cowdev_fill_page_map(struct cowdev_view *view, unsigned long start,
-			  unsigned long count, u8 *map);
 
 /* debugfs.c */
 void cowdev_debugfs_init(void);

@@ -7,29 +7,10 @@
  * starts as a snapshot of another (cow.c).  Views share pool pages, never
  * slots.
  *
- * struct cowdev_view:
- *   @lock        rw_semaphore.  Taken for write by what changes which page a
- *                whole range of slots holds, or the size: clone and resize.
- *                Taken for read by ->fault and ->page_mkwrite, which change
- *                single slots: a hole is filled with xa_cmpxchg() (no page
- *                lock), a resident slot changes under the page lock of the
- *                page it holds (see vm.c).  ->map_pages takes no sleeping
- *                lock.  Never held across a user copy.
- *   @slots       xarray: page index -> struct cowdev_page.  Absent = hole.
- *                Readers use RCU (the entries live as long as the module).
- *                Marks COWDEV_SLOT_DIRTY and COWDEV_SLOT_WAS_SHARED.
- *   @size_pages  written under @lock held for write, read with READ_ONCE.
- *   @resident    number of slots that hold a page.
- *   @user        the user charged for the pages this view allocates (user.c),
- *                NULL when not charged.
- *   @inode       an inode of cowdev's pseudo filesystem: it gives the view
- *                its own address_space (file->f_mapping), so that
- *                unmap_mapping_range() zaps exactly this view's ptes, in
- *                every process, shared and private mappings alike.
- *   @node        on cowdev_views, under cowdev_views_lock (a mutex).
- *   @debugfs     the view's debugfs pagemap file; removed (waiting for
- *                readers) before the view is freed.
- *   @stats       event counters, atomic.
+ * The rules of struct cowdev_view, field by field, are its kernel-doc in
+ * cowdev.h.  This file also owns the list of live views (cowdev_views,
+ * under cowdev_views_lock, a mutex) and the page-state map of a view
+ * (COWDEV_IOC_PAGE_STATE and debugfs), read under the view's lock.
  *
  * Lifetime: a view belongs to its file.  Every VMA of a mapping holds the
  * file, so ->release runs when the last fd is closed and the last mapping is
@@ -38,9 +19,7 @@
  * clone file hold a module reference, so rmmod is refused while a view
  * lives.
  *
- * Lock order (outermost first): mmap_lock or the VMA lock (faults), view
- * lock, page lock, i_mmap_rwsem (inside unmap_mapping_range), page-table
- * lock, xarray lock, pool lock.
+ * Lock order: cowdev.h.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -53,6 +32,7 @@
 #include <linux/pseudo_fs.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
 
 #include "cowdev.h"
 
@@ -309,6 +289,69 @@ void cowdev_view_reset_stats(struct cowdev_view *view)
 
 	for (i = 0; i < COWDEV_NR_STATS; i++)
 		atomic64_set(&view->stats[i], 0);
+}
+
+static u8 cowdev_slot_state(struct cowdev_view *view, unsigned long index,
+			    struct cowdev_page *cp)
+{
+	u8 state = COWDEV_PAGE_RESIDENT;
+
+	if (cowdev_page_shared(cp))
+		state |= COWDEV_PAGE_SHARED;
+	if (xa_get_mark(&view->slots, index, COWDEV_SLOT_DIRTY))
+		state |= COWDEV_PAGE_DIRTY;
+	return state;
+}
+
+/*
+ * Fill @map with the state of @count pages from @start, which the caller
+ * checked against the size.
+ */
+void cowdev_fill_page_map(struct cowdev_view *view, unsigned long start,
+			  unsigned long count, u8 *map)
+{
+	struct cowdev_page *cp;
+	unsigned long index;
+
+	memset(map, 0, count);
+	down_read(&view->lock);
+	xa_for_each_range(&view->slots, index, cp, start, start + count - 1)
+		map[index - start] = cowdev_slot_state(view, index, cp);
+	up_read(&view->lock);
+}
+
+/**
+ * cowdev_page_state() - one byte of COWDEV_PAGE_* flags per page
+ * @view: the view
+ * @req: the range and the user buffer
+ *
+ * The range must lie inside the view's size.  The map is taken under the
+ * view's lock into a kernel buffer and copied out after, so the user buffer
+ * is written only within [buf, buf + count) and only once the request was
+ * found valid.
+ */
+int cowdev_page_state(struct cowdev_view *view,
+		      const struct cowdev_page_state *req)
+{
+	u64 end;
+	u8 *map;
+	int ret = 0;
+
+	if (req->flags)
+		return -EINVAL;
+	if (check_add_overflow(req->start, req->count, &end) ||
+	    end > READ_ONCE(view->size_pages))
+		return -EINVAL;
+	if (!req->count)
+		return 0;
+	map = kvmalloc(req->count, GFP_KERNEL | __GFP_NOWARN);
+	if (!map)
+		return -ENOMEM;
+	cowdev_fill_page_map(view, req->start, req->count, map);
+	if (copy_to_user(u64_to_user_ptr(req->buf), map, req->count))
+		ret = -EFAULT;
+	kvfree(map);
+	return ret;
 }
 
 /*

@@ -20,7 +20,7 @@
  * Handlers run under mmap_lock or, on 6.12, only the VMA lock: exclusion
  * against clone and resize comes from view->lock (read here, write there).
  *
- * The races, and what closes them (the lock order is in view.c):
+ * The races, and what closes them (the lock order is in cowdev.h):
  *  - A slot changes (COW break, shrink) while a fault installs a pte for the
  *    old page.  Whoever changes a resident slot holds the old page's lock
  *    across "change the slot, zap the index"; a fault re-checks the slot
