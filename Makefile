@@ -12,13 +12,14 @@
 #   make clean
 
 TOP := $(CURDIR)
-# Default kernel: the running one if its headers are installed, else the
-# newest Debian kernel of the test matrix.
-KVER ?= $(shell if [ -d /lib/modules/$$(uname -r)/build ]; then uname -r; else \
-	ls /lib/modules | grep -E '^6\.(1|12)\.[0-9.]+(-[0-9]+)?(\+deb12)?-amd64$$' | \
-	sort -V | tail -n1; fi)
-KDIR ?= /lib/modules/$(KVER)/build
+# The kernel of the matrix (scripts/kernels) that make run, make shell and
+# make lint use.
 KERNEL ?= 6.12
+# Default kernel for `make`: the running one if its headers are installed,
+# else the newest installed release of $(KERNEL).
+KVER ?= $(shell if [ -d /lib/modules/$$(uname -r)/build ]; then uname -r; else \
+	scripts/kdir --release $(KERNEL); fi)
+KDIR ?= /lib/modules/$(KVER)/build
 CC ?= gcc
 
 USER_CFLAGS := -Wall -Wextra -O2 -g -D_GNU_SOURCE -I$(TOP)/uapi -I$(TOP)/userspace/lib
