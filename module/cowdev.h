@@ -13,8 +13,9 @@
  *           page-table lock
  *             xarray lock (view->slots)
  *               pool.lock (spinlock)
- *   pool.reaping (mutex) is taken with no lock held but view->lock (read,
- *   from a fault) and is outside pool.lock.
+ *   pool.reaping (mutex) may be taken inside view->lock and a page lock
+ *   (an allocation in a fault or a clone reaps limbo); nothing but
+ *   pool.lock is taken inside it.
  *   cowdev_views_lock and cowdev_users_lock (mutexes) are leaves.
  *
  * Faults hold mmap_lock or the VMA lock and take view->lock for read, then
