@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The bpftrace scripts of scripts/bpftrace/ (issue 7) run in the guest:
+ * The bpftrace scripts of scripts/bpftrace/ run in the guest:
  * each one starts, attaches, sees a known workload this process runs on
  * /dev/cowdev, stops on SIGINT with exit status 0 and prints its
  * aggregates with the exact counts that workload produces (keyed by this
@@ -97,28 +97,20 @@ static int script_path(const char *name, char *path, size_t len)
 	return access(path, R_OK);
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /*
  * Read what bpftrace prints until @needle appears (NULL: until end of
  * file) or @timeout seconds pass.  Returns 1 when found / at EOF, else 0.
  */
 static int bt_read(struct bpftrace *b, const char *needle, double timeout)
 {
-	double end = now() + timeout;
+	double end = cowdev_now() + timeout;
 	struct pollfd pfd = { .fd = b->out, .events = POLLIN };
 	ssize_t r;
 
 	for (;;) {
 		if (needle && b->buf && strstr(b->buf, needle))
 			return 1;
-		if (now() > end)
+		if (cowdev_now() > end)
 			return 0;
 		if (poll(&pfd, 1, 200) <= 0)
 			continue;
@@ -393,7 +385,7 @@ static void trace_workload(struct __test_metadata *_metadata,
 			   FIXTURE_DATA(bt) *self, const char *script)
 {
 	char path[PATH_MAX];
-	double t0 = now();
+	double t0 = cowdev_now();
 	int status;
 
 	ASSERT_EQ(0, script_path(script, path, sizeof(path)))
@@ -403,11 +395,11 @@ static void trace_workload(struct __test_metadata *_metadata,
 		TH_LOG("bpftrace %s did not attach:\n%s", script,
 		       self->b.buf ? self->b.buf : "");
 	}
-	TH_LOG("%s attached after %.1f s", script, now() - t0);
+	TH_LOG("%s attached after %.1f s", script, cowdev_now() - t0);
 	ASSERT_EQ(0, run_workload(&self->w));
-	t0 = now();
+	t0 = cowdev_now();
 	status = bt_stop(&self->b);
-	TH_LOG("%s stopped after %.1f s", script, now() - t0);
+	TH_LOG("%s stopped after %.1f s", script, cowdev_now() - t0);
 	self->out = self->b.buf ? self->b.buf : "";
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		TH_LOG("bpftrace status %#x", status);

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Module-owned copy-on-write between views (issue 6), one test per sentence
- * of the issue:
+ * Module-owned copy-on-write between views, one test per behaviour:
  *  - COWDEV_IOC_CLONE returns an O_RDWR | O_CLOEXEC fd: a snapshot with the
  *    same size and content that takes no pool page;
  *  - views diverge both ways, also for writes through mappings that were
@@ -50,130 +49,10 @@ static uint64_t pool_views(int fd)
 	return pi.views;
 }
 
-static char *map_view(int fd, size_t pages, int prot, int flags, size_t pgoff)
-{
-	char *m = mmap(NULL, pages * ps, prot, flags, fd, pgoff * ps);
-
-	return m == MAP_FAILED ? NULL : m;
-}
-
-/* A new view of @pages pages; -1 on error. */
-static int new_view(size_t pages)
-{
-	int fd = cowdev_open();
-
-	if (fd < 0)
-		return -1;
-	if (cowdev_set_size(fd, pages * ps)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 static void fill(char *m, size_t page, char c)
 {
 	memset(m + page * ps, c, ps);
 }
-
-/* Wait for @pid; its exit status, or 128 + signal, or -1. */
-static int child_status(pid_t pid)
-{
-	int status;
-
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return WEXITSTATUS(status);
-}
-
-/*
- * Expect page i of @m to be filled with want[i] entirely ('.' means 0), for
- * every character of @want.
- */
-static void __expect_pages(struct __test_metadata *_metadata, int line,
-			   const char *m, const char *want)
-{
-	size_t i, off;
-
-	for (i = 0; want[i]; i++) {
-		char c = want[i] == '.' ? 0 : want[i];
-
-		for (off = 0; off < ps; off++)
-			if (m[i * ps + off] != c)
-				break;
-		EXPECT_EQ(ps, off)
-			TH_LOG("line %d: page %zu byte %zu is 0x%02x, want 0x%02x (\"%s\")",
-			       line, i, off, (unsigned char)m[i * ps + off],
-			       (unsigned char)c, want);
-	}
-}
-#define expect_pages(m, want) __expect_pages(_metadata, __LINE__, m, want)
-
-/* One character per page-state byte. */
-static char state_char(uint8_t b)
-{
-	switch (b) {
-	case 0:
-		return '.';
-	case COWDEV_PAGE_RESIDENT:
-		return 'r';
-	case COWDEV_PAGE_RESIDENT | COWDEV_PAGE_SHARED:
-		return 's';
-	case COWDEV_PAGE_RESIDENT | COWDEV_PAGE_DIRTY:
-		return 'd';
-	case COWDEV_PAGE_RESIDENT | COWDEV_PAGE_SHARED | COWDEV_PAGE_DIRTY:
-		return 'X';	/* a shared page is never dirty */
-	default:
-		return '?';
-	}
-}
-
-/*
- * The page-state map of pages [0, strlen(want)) of view @fd, one character
- * per page: '.' hole, 'r' RESIDENT, 's' RESIDENT|SHARED, 'd' RESIDENT|DIRTY.
- * When @want covers the whole view, the stats gauges must agree with it:
- * resident_pages = pages not '.', shared_pages = 's' pages.
- */
-static void __expect_map(struct __test_metadata *_metadata, int line, int fd,
-			 const char *want)
-{
-	size_t n = strlen(want), i, resident = 0, shared = 0;
-	uint8_t buf[256];
-	char got[257];
-	struct cowdev_stats st = cowdev_stats_of(fd);
-
-	ASSERT_GT(sizeof(buf), n);
-	memset(buf, 0xee, sizeof(buf));
-	ASSERT_EQ(0, cowdev_page_state(fd, 0, n, buf)) TH_LOG("line %d", line);
-	for (i = 0; i < n; i++) {
-		got[i] = state_char(buf[i]);
-		resident += got[i] != '.';
-		shared += got[i] == 's';
-	}
-	got[n] = 0;
-	EXPECT_EQ(0xee, buf[n]);
-	EXPECT_STREQ(want, got) TH_LOG("line %d: page-state map", line);
-	if (st.size_pages == n) {
-		EXPECT_EQ(resident, st.resident_pages) TH_LOG("line %d", line);
-		EXPECT_EQ(shared, st.shared_pages) TH_LOG("line %d", line);
-	}
-}
-#define expect_map(fd, want) __expect_map(_metadata, __LINE__, fd, want)
-
-/* Exact COW counters of a view (event counters since its last reset). */
-static void __expect_cow(struct __test_metadata *_metadata, int line, int fd,
-			 uint64_t copies, uint64_t reuses, uint64_t shared)
-{
-	struct cowdev_stats st = cowdev_stats_of(fd);
-
-	EXPECT_EQ(copies, st.cow_copies) TH_LOG("line %d: cow_copies", line);
-	EXPECT_EQ(reuses, st.cow_reuses) TH_LOG("line %d: cow_reuses", line);
-	EXPECT_EQ(shared, st.shared_pages)
-		TH_LOG("line %d: shared_pages", line);
-}
-#define expect_cow(fd, c, r, s) __expect_cow(_metadata, __LINE__, fd, c, r, s)
 
 /* Drop every pte of @m so that the next access faults. */
 static void dontneed(char *m, size_t pages)
@@ -199,10 +78,8 @@ TEST(clone_fd_is_a_free_snapshot)
 	init_ps();
 	probe = cowdev_open();
 	ASSERT_LE(0, probe);
-	a = new_view(10);
+	a = cowdev_new_view(10, &ma);
 	ASSERT_LE(0, a);
-	ma = map_view(a, 10, RW, MAP_SHARED, 0);
-	ASSERT_NE(NULL, ma);
 	for (i = 0; i < 6; i++)
 		fill(ma, i, 'a' + i);
 	ma[5 * ps + 77] = 'Z';
@@ -240,7 +117,7 @@ TEST(clone_fd_is_a_free_snapshot)
 	EXPECT_EQ(0, sb.clones);
 
 	/* Same content, byte for byte; reading took no page. */
-	mb = map_view(b, 10, PROT_READ, MAP_SHARED, 0);
+	mb = cowdev_map_view(b, 10, PROT_READ, MAP_SHARED, 0);
 	ASSERT_NE(NULL, mb);
 	EXPECT_EQ(0, memcmp(ma, mb, 10 * ps));
 	expect_pages(mb, "abcd");
@@ -253,7 +130,7 @@ TEST(clone_fd_is_a_free_snapshot)
 	ASSERT_LE(0, bb);
 	EXPECT_EQ(FD_CLOEXEC, fcntl(bb, F_GETFD) & FD_CLOEXEC);
 	EXPECT_EQ(O_RDWR, fcntl(bb, F_GETFL) & O_ACCMODE);
-	mbb = map_view(bb, 10, PROT_READ, MAP_SHARED, 0);
+	mbb = cowdev_map_view(bb, 10, PROT_READ, MAP_SHARED, 0);
 	ASSERT_NE(NULL, mbb);
 	EXPECT_EQ(0, memcmp(ma, mbb, 10 * ps));
 	EXPECT_EQ(used, cowdev_pool_used(probe));
@@ -271,7 +148,7 @@ TEST(clone_fd_is_a_free_snapshot)
 			execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 			_exit(99);
 		}
-		status = child_status(pid);
+		status = cowdev_child_status(pid);
 		EXPECT_EQ(0, status) TH_LOG("fd %d survived exec", b);
 	}
 
@@ -309,7 +186,7 @@ TEST(clone_of_empty_views)
 	ASSERT_LE(0, c);
 	ASSERT_EQ(0, cowdev_get_size(c, &size));
 	EXPECT_EQ(4 * ps, size);
-	mb = map_view(c, 4, RW, MAP_SHARED, 0);
+	mb = cowdev_map_view(c, 4, RW, MAP_SHARED, 0);
 	ASSERT_NE(NULL, mb);
 	expect_pages(mb, "....");
 	EXPECT_EQ(used, cowdev_pool_used(a));
@@ -345,10 +222,10 @@ TEST(clone_of_a_huge_sparse_view)
 			max_pages = 1UL << 20;
 		fclose(f);
 	}
-	a = new_view(max_pages);
+	a = cowdev_new_view(max_pages, NULL);
 	ASSERT_LE(0, a);
-	ma = map_view(a, 1, RW, MAP_SHARED, 0);
-	tail_a = map_view(a, 1, RW, MAP_SHARED, max_pages - 1);
+	ma = cowdev_map_view(a, 1, RW, MAP_SHARED, 0);
+	tail_a = cowdev_map_view(a, 1, RW, MAP_SHARED, max_pages - 1);
 	ASSERT_NE(NULL, ma);
 	ASSERT_NE(NULL, tail_a);
 	ma[0] = 'h';
@@ -363,8 +240,8 @@ TEST(clone_of_a_huge_sparse_view)
 	EXPECT_EQ(used, cowdev_pool_used(a));
 	EXPECT_EQ(2, cowdev_stats_of(b).resident_pages);
 	EXPECT_EQ(2, cowdev_stats_of(b).shared_pages);
-	mb = map_view(b, 1, PROT_READ, MAP_SHARED, 0);
-	tail_b = map_view(b, 1, PROT_READ, MAP_SHARED, max_pages - 1);
+	mb = cowdev_map_view(b, 1, PROT_READ, MAP_SHARED, 0);
+	tail_b = cowdev_map_view(b, 1, PROT_READ, MAP_SHARED, max_pages - 1);
 	ASSERT_NE(NULL, mb);
 	ASSERT_NE(NULL, tail_b);
 	EXPECT_EQ('h', mb[0]);
@@ -398,17 +275,15 @@ TEST(views_diverge_both_ways)
 	init_ps();
 	probe = cowdev_open();
 	ASSERT_LE(0, probe);
-	a = new_view(10);
+	a = cowdev_new_view(10, &ma);
 	ASSERT_LE(0, a);
-	ma = map_view(a, 10, RW, MAP_SHARED, 0);
-	ASSERT_NE(NULL, ma);
 	for (round = 0; round < 8; round++)
 		fill(ma, round, want_a[round]);
 	used = cowdev_pool_used(a);
 	b = cowdev_clone(a);
 	ASSERT_LE(0, b);
 	memcpy(want_b, want_a, sizeof(want_b));
-	mb = map_view(b, 10, RW, MAP_SHARED, 0);
+	mb = cowdev_map_view(b, 10, RW, MAP_SHARED, 0);
 	ASSERT_NE(NULL, mb);
 
 	/* One byte in the middle of a shared page: the copy keeps the rest. */
@@ -435,8 +310,8 @@ TEST(views_diverge_both_ways)
 		expect_pages(mb, want_b);
 	}
 	/* New mappings fault everything in again and agree. */
-	ma2 = map_view(a, 10, PROT_READ, MAP_SHARED, 0);
-	mb2 = map_view(b, 10, PROT_READ, MAP_SHARED, 0);
+	ma2 = cowdev_map_view(a, 10, PROT_READ, MAP_SHARED, 0);
+	mb2 = cowdev_map_view(b, 10, PROT_READ, MAP_SHARED, 0);
 	ASSERT_NE(NULL, ma2);
 	ASSERT_NE(NULL, mb2);
 	expect_pages(ma2, want_a);
@@ -472,11 +347,11 @@ TEST(writable_mappings_of_this_process_from_before_the_clone)
 	int a, b;
 
 	init_ps();
-	a = new_view(6);
+	a = cowdev_new_view(6, NULL);
 	ASSERT_LE(0, a);
-	m1 = map_view(a, 6, RW, MAP_SHARED, 0);
-	m2 = map_view(a, 4, RW, MAP_SHARED, 2);		/* pages 2..5 */
-	m3 = map_view(a, 6, RW, MAP_SHARED, 0);
+	m1 = cowdev_map_view(a, 6, RW, MAP_SHARED, 0);
+	m2 = cowdev_map_view(a, 4, RW, MAP_SHARED, 2);		/* pages 2..5 */
+	m3 = cowdev_map_view(a, 6, RW, MAP_SHARED, 0);
 	ASSERT_NE(NULL, m1);
 	ASSERT_NE(NULL, m2);
 	ASSERT_NE(NULL, m3);
@@ -511,7 +386,7 @@ TEST(writable_mappings_of_this_process_from_before_the_clone)
 	m1[2 * ps + 1] = 't';
 	m2[2 * ps] = 'u';	/* page 4 */
 
-	mb = map_view(b, 6, PROT_READ, MAP_SHARED, 0);
+	mb = cowdev_map_view(b, 6, PROT_READ, MAP_SHARED, 0);
 	ASSERT_NE(NULL, mb);
 	expect_pages(mb, "012345");
 	expect_pages(m1 + 3 * ps, "q");
@@ -547,10 +422,8 @@ TEST(writable_mapping_in_a_forked_child)
 	pid_t pid;
 
 	init_ps();
-	a = new_view(4);
+	a = cowdev_new_view(4, &m);
 	ASSERT_LE(0, a);
-	m = map_view(a, 4, RW, MAP_SHARED, 0);
-	ASSERT_NE(NULL, m);
 	fill(m, 2, 'P');	/* parent's writable ptes, copied by fork */
 	fill(m, 3, 'P');
 	ASSERT_EQ(0, pipe(go));
@@ -580,10 +453,10 @@ TEST(writable_mapping_in_a_forked_child)
 	ASSERT_LE(0, b);
 	ASSERT_EQ(1, write(go[1], "g", 1));
 	ASSERT_EQ(1, read(done[0], &c, 1));
-	status = child_status(pid);
+	status = cowdev_child_status(pid);
 	EXPECT_EQ(0, status);
 
-	mb = map_view(b, 4, PROT_READ, MAP_SHARED, 0);
+	mb = cowdev_map_view(b, 4, PROT_READ, MAP_SHARED, 0);
 	ASSERT_NE(NULL, mb);
 	expect_pages(mb, "ccPP");
 	EXPECT_EQ('x', m[0]);
@@ -618,15 +491,13 @@ FIXTURE_SETUP(pair)
 	int i;
 
 	init_ps();
-	self->a = new_view(6);
+	self->a = cowdev_new_view(6, &self->ma);
 	ASSERT_LE(0, self->a);
-	self->ma = map_view(self->a, 6, RW, MAP_SHARED, 0);
-	ASSERT_NE(NULL, self->ma);
 	for (i = 0; i < 6; i++)
 		fill(self->ma, i, '0' + i);
 	self->b = cowdev_clone(self->a);
 	ASSERT_LE(0, self->b);
-	self->mb = map_view(self->b, 6, RW, MAP_SHARED, 0);
+	self->mb = cowdev_map_view(self->b, 6, RW, MAP_SHARED, 0);
 	ASSERT_NE(NULL, self->mb);
 	ASSERT_EQ('1', self->mb[ps]);
 	self->used = cowdev_pool_used(self->a);
@@ -679,10 +550,10 @@ TEST_F(pair, process_vm_writev_from_another_process)
 		_exit(process_vm_writev(parent, local, 4, remote, 4, 0) ==
 		      want ? 0 : 1);
 	}
-	ASSERT_EQ(0, child_status(pid));
+	ASSERT_EQ(0, cowdev_child_status(pid));
 
-	ma2 = map_view(self->a, 6, PROT_READ, MAP_SHARED, 0);
-	mb2 = map_view(self->b, 6, PROT_READ, MAP_SHARED, 0);
+	ma2 = cowdev_map_view(self->a, 6, PROT_READ, MAP_SHARED, 0);
+	mb2 = cowdev_map_view(self->b, 6, PROT_READ, MAP_SHARED, 0);
 	ASSERT_NE(NULL, ma2);
 	ASSERT_NE(NULL, mb2);
 	expect_pages(ma2, "w12");
@@ -721,7 +592,7 @@ TEST_F(pair, proc_pid_mem_from_another_process)
 	char *priv, *ma2, *mb2, path[64];
 	pid_t pid;
 
-	priv = map_view(self->b, 6, PROT_READ, MAP_PRIVATE, 0);
+	priv = cowdev_map_view(self->b, 6, PROT_READ, MAP_PRIVATE, 0);
 	ASSERT_NE(NULL, priv);
 	EXPECT_EQ('5', priv[5 * ps]);
 	snprintf(path, sizeof(path), "/proc/%d/mem", getpid());
@@ -743,11 +614,11 @@ TEST_F(pair, proc_pid_mem_from_another_process)
 			_exit(4);
 		_exit(0);
 	}
-	ASSERT_EQ(0, child_status(pid));
+	ASSERT_EQ(0, cowdev_child_status(pid));
 
 	EXPECT_EQ(0, memcmp(priv + 5 * ps, "mem-p", 5));
-	ma2 = map_view(self->a, 6, PROT_READ, MAP_SHARED, 0);
-	mb2 = map_view(self->b, 6, PROT_READ, MAP_SHARED, 0);
+	ma2 = cowdev_map_view(self->a, 6, PROT_READ, MAP_SHARED, 0);
+	mb2 = cowdev_map_view(self->b, 6, PROT_READ, MAP_SHARED, 0);
 	ASSERT_NE(NULL, ma2);
 	ASSERT_NE(NULL, mb2);
 	EXPECT_EQ(0, memcmp(ma2 + 2 * ps, "mem-a", 5));
@@ -803,8 +674,8 @@ TEST_F(pair, read_into_the_mapping)
 	ASSERT_EQ(9, pread(file, self->ma + 5 * ps + 1, 9, 0));	/* a 5 */
 	close(file);
 
-	ma2 = map_view(self->a, 6, PROT_READ, MAP_SHARED, 0);
-	mb2 = map_view(self->b, 6, PROT_READ, MAP_SHARED, 0);
+	ma2 = cowdev_map_view(self->a, 6, PROT_READ, MAP_SHARED, 0);
+	mb2 = cowdev_map_view(self->b, 6, PROT_READ, MAP_SHARED, 0);
 	ASSERT_NE(NULL, ma2);
 	ASSERT_NE(NULL, mb2);
 	EXPECT_EQ(0, memcmp(ma2 + ps + 100, "pipe-into-", 10));
@@ -841,10 +712,8 @@ TEST(copies_reuses_and_pool_deltas)
 	init_ps();
 	probe = cowdev_open();
 	ASSERT_LE(0, probe);
-	a = new_view(8);
+	a = cowdev_new_view(8, &ma);
 	ASSERT_LE(0, a);
-	ma = map_view(a, 8, RW, MAP_SHARED, 0);
-	ASSERT_NE(NULL, ma);
 	fill(ma, 0, 'a');
 	fill(ma, 1, 'b');
 	fill(ma, 2, 'c');
@@ -852,7 +721,7 @@ TEST(copies_reuses_and_pool_deltas)
 	used = cowdev_pool_used(a);
 	b = cowdev_clone(a);
 	ASSERT_LE(0, b);
-	mb = map_view(b, 8, RW, MAP_SHARED, 0);
+	mb = cowdev_map_view(b, 8, RW, MAP_SHARED, 0);
 	ASSERT_NE(NULL, mb);
 	ASSERT_EQ(0, cowdev_reset_stats(a));
 	ASSERT_EQ(0, cowdev_reset_stats(b));
@@ -904,7 +773,7 @@ TEST(copies_reuses_and_pool_deltas)
 	EXPECT_EQ(used + 3, cowdev_pool_used(a));
 
 	/* A private write to a shared page: core mm's copy, not ours. */
-	priv = map_view(b, 8, RW, MAP_PRIVATE, 0);
+	priv = cowdev_map_view(b, 8, RW, MAP_PRIVATE, 0);
 	ASSERT_NE(NULL, priv);
 	priv[2 * ps] = 'p';
 	expect_cow(b, 1, 1, 2);
@@ -968,10 +837,8 @@ TEST(page_state_after_every_step)
 	int a, b, c;
 
 	init_ps();
-	a = new_view(8);
+	a = cowdev_new_view(8, &ma);
 	ASSERT_LE(0, a);
-	ma = map_view(a, 8, RW, MAP_SHARED, 0);
-	ASSERT_NE(NULL, ma);
 	expect_map(a, "........");
 	ma[0] = 1;
 	ma[ps] = 1;
@@ -983,7 +850,7 @@ TEST(page_state_after_every_step)
 	ASSERT_LE(0, b);
 	expect_map(a, "sss.....");
 	expect_map(b, "sss.....");
-	mb = map_view(b, 8, RW, MAP_SHARED, 0);
+	mb = cowdev_map_view(b, 8, RW, MAP_SHARED, 0);
 	ASSERT_NE(NULL, mb);
 	EXPECT_EQ(1, mb[ps]);			/* a read changes nothing */
 	expect_map(b, "sss.....");
@@ -1045,21 +912,19 @@ TEST(clone_of_clone_three_ways)
 	probe = cowdev_open();
 	ASSERT_LE(0, probe);
 	used0 = cowdev_pool_used(probe);
-	v[0] = new_view(6);
+	v[0] = cowdev_new_view(6, &m[0]);
 	ASSERT_LE(0, v[0]);
-	m[0] = map_view(v[0], 6, RW, MAP_SHARED, 0);
-	ASSERT_NE(NULL, m[0]);
 	for (i = 0; i < 6; i++)
 		fill(m[0], i, 'a');
 	v[1] = cowdev_clone(v[0]);				/* B */
 	ASSERT_LE(0, v[1]);
-	m[1] = map_view(v[1], 6, RW, MAP_SHARED, 0);
+	m[1] = cowdev_map_view(v[1], 6, RW, MAP_SHARED, 0);
 	ASSERT_NE(NULL, m[1]);
 	fill(m[0], 1, 'A');
 	fill(m[1], 2, 'b');
 	v[2] = cowdev_clone(v[1]);				/* C */
 	ASSERT_LE(0, v[2]);
-	m[2] = map_view(v[2], 6, RW, MAP_SHARED, 0);
+	m[2] = cowdev_map_view(v[2], 6, RW, MAP_SHARED, 0);
 	ASSERT_NE(NULL, m[2]);
 	expect_map(v[0], "sdrsss");
 	expect_map(v[1], "ssssss");
@@ -1088,7 +953,7 @@ TEST(clone_of_clone_three_ways)
 	expect_map(v[1], "dssdss");
 	expect_map(v[2], "dsssds");
 	for (i = 0; i < 3; i++) {
-		fresh = map_view(v[i], 6, PROT_READ, MAP_SHARED, 0);
+		fresh = cowdev_map_view(v[i], 6, PROT_READ, MAP_SHARED, 0);
 		ASSERT_NE(NULL, fresh);
 		EXPECT_EQ('0' + i, fresh[0]);
 		expect_pages(fresh + ps, i == 0 ? "Aaaax" :
@@ -1111,10 +976,8 @@ TEST(clones_of_one_view_at_different_times)
 	uint64_t used;
 
 	init_ps();
-	a = new_view(3);
+	a = cowdev_new_view(3, &ma);
 	ASSERT_LE(0, a);
-	ma = map_view(a, 3, RW, MAP_SHARED, 0);
-	ASSERT_NE(NULL, ma);
 	fill(ma, 0, '1');
 	fill(ma, 1, '1');
 	used = cowdev_pool_used(a);
@@ -1128,9 +991,9 @@ TEST(clones_of_one_view_at_different_times)
 	d = cowdev_clone(a);
 	ASSERT_LE(0, d);
 	fill(ma, 1, '4');
-	mb = map_view(b, 3, PROT_READ, MAP_SHARED, 0);
-	mc = map_view(c, 3, PROT_READ, MAP_SHARED, 0);
-	md = map_view(d, 3, PROT_READ, MAP_SHARED, 0);
+	mb = cowdev_map_view(b, 3, PROT_READ, MAP_SHARED, 0);
+	mc = cowdev_map_view(c, 3, PROT_READ, MAP_SHARED, 0);
+	md = cowdev_map_view(d, 3, PROT_READ, MAP_SHARED, 0);
 	ASSERT_NE(NULL, mb);
 	ASSERT_NE(NULL, mc);
 	ASSERT_NE(NULL, md);
@@ -1173,14 +1036,14 @@ TEST(deep_chain)
 	probe = cowdev_open();
 	ASSERT_LE(0, probe);
 	used0 = cowdev_pool_used(probe);
-	v[0] = new_view(DEPTH);
+	v[0] = cowdev_new_view(DEPTH, NULL);
 	ASSERT_LE(0, v[0]);
 	for (i = 0; i < DEPTH; i++) {
 		if (i) {
 			v[i] = cowdev_clone(v[i - 1]);
 			ASSERT_LE(0, v[i]);
 		}
-		m[i] = map_view(v[i], DEPTH, RW, MAP_SHARED, 0);
+		m[i] = cowdev_map_view(v[i], DEPTH, RW, MAP_SHARED, 0);
 		ASSERT_NE(NULL, m[i]);
 		fill(m[i], i, 'A' + i);
 		if (i) {
@@ -1273,10 +1136,8 @@ FIXTURE_SETUP(writer)
 {
 	init_ps();
 	self->pid = 0;
-	self->fd = new_view(SW_PAGES);
+	self->fd = cowdev_new_view(SW_PAGES, &self->m);
 	ASSERT_LE(0, self->fd);
-	self->m = map_view(self->fd, SW_PAGES, RW, MAP_SHARED, 0);
-	ASSERT_NE(NULL, self->m);
 	sw_stop = 0;
 	if (variant->process) {
 		self->pid = fork();
@@ -1307,28 +1168,20 @@ FIXTURE_TEARDOWN(writer)
 	close(self->fd);
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 TEST_F(writer, snapshot_under_a_concurrent_writer)
 {
 	uint64_t seen[SW_CLONES][SW_POS], before, after, last = 0;
 	int snap[SW_CLONES], n, i, pos, consistent;
 	char *sm[SW_CLONES], *again;
-	double end = now_s() + 1.5;
+	double end = cowdev_now() + 1.5;
 
-	for (n = 0; n < SW_CLONES && (n < 6 || now_s() < end); n++) {
+	for (n = 0; n < SW_CLONES && (n < 6 || cowdev_now() < end); n++) {
 		usleep(1000 + (n % 5) * 1500);
 		before = *sw_word(self->m, SW_POS - 1);
 		snap[n] = cowdev_clone(self->fd);
 		ASSERT_LE(0, snap[n]);
 		after = *sw_word(self->m, 0);
-		sm[n] = map_view(snap[n], SW_PAGES, PROT_READ, MAP_SHARED, 0);
+		sm[n] = cowdev_map_view(snap[n], SW_PAGES, PROT_READ, MAP_SHARED, 0);
 		ASSERT_NE(NULL, sm[n]);
 		consistent = 1;
 		for (pos = 0; pos < SW_POS; pos++) {
@@ -1351,7 +1204,7 @@ TEST_F(writer, snapshot_under_a_concurrent_writer)
 	/* Later, through the old mapping and a new one: unchanged. */
 	usleep(20000);
 	for (i = 0; i < n; i++) {
-		again = map_view(snap[i], SW_PAGES, PROT_READ, MAP_SHARED, 0);
+		again = cowdev_map_view(snap[i], SW_PAGES, PROT_READ, MAP_SHARED, 0);
 		ASSERT_NE(NULL, again);
 		for (pos = 0; pos < SW_POS; pos++) {
 			EXPECT_EQ(seen[i][pos], *sw_word(sm[i], pos))
@@ -1385,15 +1238,13 @@ TEST(release_in_the_middle_of_a_tree)
 	probe = cowdev_open();
 	ASSERT_LE(0, probe);
 	used0 = cowdev_pool_used(probe);
-	a = new_view(10);
+	a = cowdev_new_view(10, &ma);
 	ASSERT_LE(0, a);
-	ma = map_view(a, 10, RW, MAP_SHARED, 0);
-	ASSERT_NE(NULL, ma);
 	for (i = 0; i < 8; i++)
 		fill(ma, i, 'a');
 	b = cowdev_clone(a);
 	ASSERT_LE(0, b);
-	mb = map_view(b, 10, RW, MAP_SHARED, 0);
+	mb = cowdev_map_view(b, 10, RW, MAP_SHARED, 0);
 	ASSERT_NE(NULL, mb);
 	fill(mb, 0, 'b');		/* copies, then shared with C */
 	fill(mb, 1, 'b');
@@ -1415,7 +1266,7 @@ TEST(release_in_the_middle_of_a_tree)
 	EXPECT_EQ(views - 1, pool_views(probe));
 	expect_map(a, "rrssssss..");
 	expect_map(c, "rrssssssr.");
-	mc = map_view(c, 10, RW, MAP_SHARED, 0);
+	mc = cowdev_map_view(c, 10, RW, MAP_SHARED, 0);
 	ASSERT_NE(NULL, mc);
 	expect_pages(mc, "bbaaaaaab.");
 	expect_pages(ma, "aaaaaaaa..");
@@ -1453,15 +1304,13 @@ TEST(release_waits_for_the_last_mapping)
 	probe = cowdev_open();
 	ASSERT_LE(0, probe);
 	used0 = cowdev_pool_used(probe);
-	a = new_view(4);
+	a = cowdev_new_view(4, &ma);
 	ASSERT_LE(0, a);
-	ma = map_view(a, 4, RW, MAP_SHARED, 0);
-	ASSERT_NE(NULL, ma);
 	fill(ma, 0, 'a');
 	fill(ma, 1, 'a');
 	b = cowdev_clone(a);
 	ASSERT_LE(0, b);
-	mb = map_view(b, 4, RW, MAP_SHARED, 0);
+	mb = cowdev_map_view(b, 4, RW, MAP_SHARED, 0);
 	ASSERT_NE(NULL, mb);
 	fill(mb, 1, 'b');		/* copy */
 	fill(mb, 2, 'b');		/* demand */
@@ -1489,7 +1338,7 @@ TEST(release_waits_for_the_last_mapping)
 	EXPECT_EQ(used0 + 5, cowdev_pool_used(probe));
 	EXPECT_EQ(1, cowdev_stats_of(a).cow_copies);
 	ASSERT_EQ(1, write(go[1], "g", 1));
-	status = child_status(pid);
+	status = cowdev_child_status(pid);
 	EXPECT_EQ(0, status);
 	/* B's pages 0 (old 'a'), 1, 2 and 3 are gone. */
 	EXPECT_EQ(used0 + 2, cowdev_pool_used(probe));
@@ -1515,16 +1364,16 @@ TEST(set_size_does_not_affect_clones)
 	int a, b, i;
 
 	init_ps();
-	a = new_view(8);
+	a = cowdev_new_view(8, NULL);
 	ASSERT_LE(0, a);
-	ma = map_view(a, 16, RW, MAP_SHARED, 0);
+	ma = cowdev_map_view(a, 16, RW, MAP_SHARED, 0);
 	ASSERT_NE(NULL, ma);
 	for (i = 0; i < 8; i++)
 		fill(ma, i, 'a' + i);
 	used = cowdev_pool_used(a);
 	b = cowdev_clone(a);
 	ASSERT_LE(0, b);
-	mb = map_view(b, 16, RW, MAP_SHARED, 0);
+	mb = cowdev_map_view(b, 16, RW, MAP_SHARED, 0);
 	ASSERT_NE(NULL, mb);
 	expect_pages(mb, "abcdefgh");	/* b's ptes exist before a shrinks */
 
@@ -1584,16 +1433,14 @@ TEST(clone_of_a_view_with_holes_and_zero_pages)
 	int a, b, c;
 
 	init_ps();
-	a = new_view(8);
+	a = cowdev_new_view(8, &ma);
 	ASSERT_LE(0, a);
-	ma = map_view(a, 8, RW, MAP_SHARED, 0);
-	ASSERT_NE(NULL, ma);
 	fill(ma, 0, 'a');
 	fill(ma, 5, 'f');
 	EXPECT_EQ(0, ma[ps]);		/* zero page mapped in a */
 	EXPECT_EQ(0, ma[2 * ps]);
 	/* A mapping that will keep its zero-page ptes across the clone. */
-	keep = map_view(a, 8, PROT_READ, MAP_SHARED, 0);
+	keep = cowdev_map_view(a, 8, PROT_READ, MAP_SHARED, 0);
 	ASSERT_NE(NULL, keep);
 	EXPECT_EQ(0, keep[4 * ps]);
 	used = cowdev_pool_used(a);
@@ -1604,7 +1451,7 @@ TEST(clone_of_a_view_with_holes_and_zero_pages)
 	EXPECT_EQ(used, cowdev_pool_used(a));
 	expect_map(b, "s....s..");
 	expect_map(a, "s....s..");
-	mb = map_view(b, 8, RW, MAP_SHARED, 0);
+	mb = cowdev_map_view(b, 8, RW, MAP_SHARED, 0);
 	ASSERT_NE(NULL, mb);
 	expect_pages(mb, "a....f..");
 	EXPECT_EQ(used, cowdev_pool_used(a));
@@ -1638,7 +1485,7 @@ TEST(clone_of_a_view_with_holes_and_zero_pages)
 	EXPECT_EQ(1, cowdev_stats_of(b).resident_pages);
 	expect_map(c, "........");
 	munmap(keep, 8 * ps);
-	keep = map_view(c, 8, PROT_READ, MAP_SHARED, 0);
+	keep = cowdev_map_view(c, 8, PROT_READ, MAP_SHARED, 0);
 	ASSERT_NE(NULL, keep);
 	expect_pages(keep, "........");
 	munmap(keep, 8 * ps);
@@ -1665,15 +1512,13 @@ TEST(closing_the_source_first)
 	probe = cowdev_open();
 	ASSERT_LE(0, probe);
 	used0 = cowdev_pool_used(probe);
-	a = new_view(6);
+	a = cowdev_new_view(6, &ma);
 	ASSERT_LE(0, a);
-	ma = map_view(a, 6, RW, MAP_SHARED, 0);
-	ASSERT_NE(NULL, ma);
 	for (int i = 0; i < 6; i++)
 		fill(ma, i, 'a' + i);
 	b = cowdev_clone(a);
 	ASSERT_LE(0, b);
-	mb = map_view(b, 6, RW, MAP_SHARED, 0);
+	mb = cowdev_map_view(b, 6, RW, MAP_SHARED, 0);
 	ASSERT_NE(NULL, mb);
 	fill(ma, 0, 'A');		/* a's copy */
 	fill(mb, 1, 'B');		/* b's copy */
@@ -1696,7 +1541,7 @@ TEST(closing_the_source_first)
 	fill(mb, 3, 'D');
 	d = cowdev_clone(c);
 	ASSERT_LE(0, d);
-	mc = map_view(c, 6, RW, MAP_SHARED, 0);
+	mc = cowdev_map_view(c, 6, RW, MAP_SHARED, 0);
 	ASSERT_NE(NULL, mc);
 	fill(mc, 4, 'E');
 	EXPECT_EQ(used0 + 8, cowdev_pool_used(probe));
@@ -1706,7 +1551,7 @@ TEST(closing_the_source_first)
 	munmap(mc, 6 * ps);
 	close(c);
 	EXPECT_EQ(used0 + 6, cowdev_pool_used(probe));	/* c's page 4 */
-	md = map_view(d, 6, RW, MAP_SHARED, 0);
+	md = cowdev_map_view(d, 6, RW, MAP_SHARED, 0);
 	ASSERT_NE(NULL, md);
 	expect_pages(md, "ZBCdef");
 	expect_map(d, "rrrrrr");
@@ -1732,16 +1577,14 @@ TEST(private_mappings_follow_their_view)
 	int a, b;
 
 	init_ps();
-	a = new_view(2);
+	a = cowdev_new_view(2, &ma);
 	ASSERT_LE(0, a);
-	ma = map_view(a, 2, RW, MAP_SHARED, 0);
-	ASSERT_NE(NULL, ma);
 	fill(ma, 0, 'o');
 	fill(ma, 1, 'o');
 	b = cowdev_clone(a);
 	ASSERT_LE(0, b);
-	pa = map_view(a, 2, RW, MAP_PRIVATE, 0);
-	pb = map_view(b, 2, RW, MAP_PRIVATE, 0);
+	pa = cowdev_map_view(a, 2, RW, MAP_PRIVATE, 0);
+	pb = cowdev_map_view(b, 2, RW, MAP_PRIVATE, 0);
 	ASSERT_NE(NULL, pa);
 	ASSERT_NE(NULL, pb);
 	EXPECT_EQ('o', pa[0]);		/* read-only ptes on the shared page */
@@ -1829,10 +1672,8 @@ TEST(write_pinned_before_a_clone_lands_in_the_source)
 	int fd, clone;
 
 	init_ps();
-	fd = new_view(2);
+	fd = cowdev_new_view(2, &m);
 	ASSERT_LE(0, fd);
-	m = map_view(fd, 2, RW, MAP_SHARED, 0);
-	ASSERT_NE(NULL, m);
 	fill(m, 0, 'a');
 	fill(m, 1, 'b');
 	src = mmap(NULL, ps, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -1870,7 +1711,7 @@ TEST(write_pinned_before_a_clone_lands_in_the_source)
 		TH_LOG("the pinned write is not in the source");
 	EXPECT_EQ('a', m[99]);
 	EXPECT_EQ('a', m[116]);
-	cm = map_view(clone, 2, PROT_READ, MAP_SHARED, 0);
+	cm = cowdev_map_view(clone, 2, PROT_READ, MAP_SHARED, 0);
 	ASSERT_NE(NULL, cm);
 	expect_pages(cm, "ab");
 	st = cowdev_stats_of(fd);

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * cowdev fault behaviour (issue 5), one test per behaviour, with the exact
- * counters of /work/brief/SEMANTICS.md:
- *  - a read of a hole maps the pool's zero page (shared and private);
+ * cowdev fault behaviour, one test per behaviour, with exact event
+ * counters, pool deltas and smaps figures:
+ *  - a read of a hole maps the pool's zero page (shared and private), which
+ *    Rss counts and which is never dirty;
  *  - the first write to a hole allocates exactly one zeroed pool page, also
  *    after a read of the hole;
  *  - ->page_mkwrite on a read-only pte of a resident page keeps the page;
- *  - ->map_pages maps resident pages around a read fault, read-only, never
- *    holes, and not at all while the region has no page table;
+ *  - ->map_pages maps resident pages around a read fault (also around a
+ *    hole read, which still reaches ->fault), read-only, never holes, and
+ *    not at all while the region has no page table;
  *  - SIGBUS at and beyond the size, for reads and writes;
  *  - MAP_SHARED is one copy for every mapping (fork, SCM_RIGHTS);
  *  - MAP_PRIVATE reads follow the view until written, writes stay private;
@@ -26,53 +28,6 @@
 #include "cowdev_test.h"
 
 #define NPAGES 128
-
-/* Wait for @pid; its exit code, or 100 + signal if it was killed. */
-static int child_status(pid_t pid)
-{
-	int status;
-
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	if (WIFSIGNALED(status))
-		return 100 + WTERMSIG(status);
-	return WEXITSTATUS(status);
-}
-
-/* True if every byte of @p[0..len) is @c. */
-static int all_bytes(const char *p, size_t len, char c)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (p[i] != c)
-			return 0;
-	return 1;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/*
- * An address aligned to @align with @len bytes free after it: the start of
- * a PROT_NONE reservation of @len + @align bytes (munmap @len + @align
- * bytes from *@rsv to release it).  Nothing in it has a page table.
- */
-static char *aligned_area(size_t len, size_t align, char **rsv)
-{
-	char *p = mmap(NULL, len + align, PROT_NONE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
-	if (p == MAP_FAILED)
-		return NULL;
-	*rsv = p;
-	return (char *)(((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1));
-}
 
 FIXTURE(obj) {
 	int fd;
@@ -132,14 +87,15 @@ TEST_F(obj, hole_read_maps_the_zero_page)
 	EXPECT_EQ(0, st.sigbus);
 	EXPECT_EQ(0, st.resident_pages);
 	EXPECT_EQ(self->used0, cowdev_pool_used(self->fd));
-	EXPECT_TRUE(all_bytes(p, self->ps, 0));
+	EXPECT_TRUE(cowdev_all_bytes(p, self->ps, 0));
 	/* Mapped now: more reads of that page do not fault. */
 	EXPECT_EQ(0, p[self->ps - 1]);
 	st = cowdev_stats_of(self->fd);
 	EXPECT_EQ(1, st.faults);
 	EXPECT_EQ(1, st.zero_maps);
-	/* The zero page is an ordinary pte: Rss counts one page. */
+	/* The zero page is an ordinary pte: Rss counts one page, not dirty. */
 	EXPECT_EQ((long)(self->ps / 1024), cowdev_smaps_kb(self->map, "Rss"));
+	EXPECT_EQ(0, cowdev_smaps_kb(self->map, "Private_Dirty"));
 	/* Each further hole read is one more ->fault and zero map. */
 	ASSERT_EQ(0, self->map[9 * self->ps]);
 	ASSERT_EQ(0, self->map[NPAGES * self->ps - 1]);
@@ -186,7 +142,7 @@ TEST_F(obj, first_writes_to_100_holes)
 
 		ASSERT_EQ((char)(i + 1), p[i]);
 		p[i] = 0;
-		ASSERT_TRUE(all_bytes(p, self->ps, 0)) TH_LOG("page %d", i);
+		ASSERT_TRUE(cowdev_all_bytes(p, self->ps, 0)) TH_LOG("page %d", i);
 	}
 	/* Writing the pages again allocates nothing more. */
 	st = cowdev_stats_of(self->fd);
@@ -227,7 +183,7 @@ TEST_F(obj, read_then_write_of_a_hole)
 	}
 	EXPECT_EQ('w', p[100]);
 	p[100] = 0;
-	EXPECT_TRUE(all_bytes(p, self->ps, 0));
+	EXPECT_TRUE(cowdev_all_bytes(p, self->ps, 0));
 	p[100] = 'w';
 	/* What a new shared mapping sees. */
 	other = mmap(NULL, NPAGES * self->ps, PROT_READ, MAP_SHARED, self->fd,
@@ -236,7 +192,7 @@ TEST_F(obj, read_then_write_of_a_hole)
 	EXPECT_EQ(shared ? 'w' : 0, other[7 * self->ps + 100]);
 	/* The pool's zero page itself was never written. */
 	EXPECT_EQ(0, other[8 * self->ps + 100]);
-	EXPECT_TRUE(all_bytes(other + 8 * self->ps, self->ps, 0));
+	EXPECT_TRUE(cowdev_all_bytes(other + 8 * self->ps, self->ps, 0));
 	munmap(other, NPAGES * self->ps);
 }
 
@@ -268,7 +224,7 @@ TEST(reused_pool_pages_are_zeroed)
 	for (i = 0; i < n; i++) {
 		m[i * ps + ps - 1] = 1;
 		m[i * ps + ps - 1] = 0;
-		ASSERT_TRUE(all_bytes(m + i * ps, ps, 0)) TH_LOG("page %d", i);
+		ASSERT_TRUE(cowdev_all_bytes(m + i * ps, ps, 0)) TH_LOG("page %d", i);
 	}
 	EXPECT_EQ(n, cowdev_stats_of(fd).demand_allocs);
 	EXPECT_EQ(used0 + n, cowdev_pool_used(fd));
@@ -289,11 +245,8 @@ TEST(page_mkwrite_after_dontneed_and_read)
 	char *m, *other;
 	int fd;
 
-	fd = cowdev_open();
+	fd = cowdev_new_view(4, &m);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, cowdev_set_size(fd, 4 * ps));
-	m = mmap(NULL, 4 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	ASSERT_NE(MAP_FAILED, m);
 	memset(m, 'a', 4 * ps);
 	used = cowdev_pool_used(fd);
 	ASSERT_EQ(0, madvise(m, 4 * ps, MADV_DONTNEED));
@@ -334,11 +287,8 @@ TEST(page_mkwrite_after_read_on_another_mapping)
 	char *a, *b;
 	int fd;
 
-	fd = cowdev_open();
+	fd = cowdev_new_view(2, &a);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, cowdev_set_size(fd, 2 * ps));
-	a = mmap(NULL, 2 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	ASSERT_NE(MAP_FAILED, a);
 	b = mmap(NULL, 2 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, b);
 	a[ps] = 'x';
@@ -374,15 +324,12 @@ TEST(map_pages_maps_the_resident_window)
 
 	if (n < 2 || n > 512)
 		SKIP(return, "fault_around_bytes is %lu pages", n);
-	fd = cowdev_open();
+	fd = cowdev_new_view(n, &w);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, cowdev_set_size(fd, n * ps));
-	w = mmap(NULL, n * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	ASSERT_NE(MAP_FAILED, w);
 	for (i = 0; i < n; i++)
 		w[i * ps] = (char)(i + 1);
 	used = cowdev_pool_used(fd);
-	m = aligned_area(n * ps, n * ps, &rsv);
+	m = cowdev_aligned_area(n * ps, n * ps, &rsv);
 	ASSERT_NE(NULL, m);
 	ASSERT_EQ(m, mmap(m, n * ps, PROT_READ | PROT_WRITE,
 			  MAP_SHARED | MAP_FIXED, fd, 0));
@@ -435,15 +382,12 @@ TEST(map_pages_skips_holes)
 
 	if (n < 4 || n > 512)
 		SKIP(return, "fault_around_bytes is %lu pages", n);
-	fd = cowdev_open();
+	fd = cowdev_new_view(n, &w);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, cowdev_set_size(fd, n * ps));
-	w = mmap(NULL, n * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	ASSERT_NE(MAP_FAILED, w);
 	for (i = 0; i < n; i += 2)
 		w[i * ps] = 'r';
 	used = cowdev_pool_used(fd);
-	m = aligned_area(n * ps, n * ps, &rsv);
+	m = cowdev_aligned_area(n * ps, n * ps, &rsv);
 	ASSERT_NE(NULL, m);
 	ASSERT_EQ(m, mmap(m, n * ps, PROT_READ, MAP_SHARED | MAP_FIXED, fd,
 			  0));
@@ -464,6 +408,20 @@ TEST(map_pages_skips_holes)
 	EXPECT_EQ(1, st.zero_maps);
 	EXPECT_EQ(0, st.demand_allocs);
 	EXPECT_EQ(used, cowdev_pool_used(fd));
+	/*
+	 * A hole read with no pte in the window: ->map_pages maps the
+	 * resident pages around it, then ->fault maps the zero page.
+	 */
+	ASSERT_EQ(0, madvise(m, n * ps, MADV_DONTNEED));
+	ASSERT_EQ(0, cowdev_reset_stats(fd));
+	ASSERT_EQ(0, m[1 * ps]);
+	st = cowdev_stats_of(fd);
+	EXPECT_EQ(1, st.faults);
+	EXPECT_EQ(1, st.zero_maps);
+	EXPECT_EQ(1, st.map_pages_calls);
+	EXPECT_EQ(n / 2, st.map_pages_mapped);
+	EXPECT_EQ(0, st.demand_allocs);
+	EXPECT_EQ(used, cowdev_pool_used(fd));
 	munmap(rsv, 2 * n * ps);
 	munmap(w, n * ps);
 	close(fd);
@@ -480,13 +438,10 @@ TEST(map_pages_without_a_page_table_leaves_it_to_fault)
 	char *rsv, *w, *m;
 	int fd;
 
-	fd = cowdev_open();
+	fd = cowdev_new_view(16, &w);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, cowdev_set_size(fd, 16 * ps));
-	w = mmap(NULL, 16 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	ASSERT_NE(MAP_FAILED, w);
 	memset(w, 'f', 16 * ps);
-	m = aligned_area(pmd, pmd, &rsv);
+	m = cowdev_aligned_area(pmd, pmd, &rsv);
 	ASSERT_NE(NULL, m);
 	ASSERT_EQ(m, mmap(m, 16 * ps, PROT_READ, MAP_SHARED | MAP_FIXED, fd,
 			  0));
@@ -585,11 +540,8 @@ TEST(shared_mappings_in_one_process_are_one_copy)
 	char *a, *b;
 	int fd;
 
-	fd = cowdev_open();
+	fd = cowdev_new_view(8, &a);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, cowdev_set_size(fd, 8 * ps));
-	a = mmap(NULL, 8 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	ASSERT_NE(MAP_FAILED, a);
 	/* b starts at page 2 of the object. */
 	b = mmap(NULL, 6 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 2 * ps);
 	ASSERT_NE(MAP_FAILED, b);
@@ -617,11 +569,8 @@ TEST(shared_mapping_across_fork)
 	char *m, c;
 	pid_t pid;
 
-	fd = cowdev_open();
+	fd = cowdev_new_view(8, &m);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, cowdev_set_size(fd, 8 * ps));
-	m = mmap(NULL, 8 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	ASSERT_NE(MAP_FAILED, m);
 	m[0] = 'P';
 	ASSERT_EQ(0, m[ps]);	/* the zero page, in both after fork */
 	used = cowdev_pool_used(fd);
@@ -647,7 +596,7 @@ TEST(shared_mapping_across_fork)
 	m[3 * ps] = 'Q';
 	m[0] = 'R';
 	ASSERT_EQ(1, write(to_child[1], "g", 1));
-	EXPECT_EQ(0, child_status(pid));
+	EXPECT_EQ(0, cowdev_child_status(pid));
 	EXPECT_EQ(4, cowdev_stats_of(fd).demand_allocs);
 	EXPECT_EQ(used + 3, cowdev_pool_used(fd));
 	close(to_child[0]);
@@ -741,11 +690,8 @@ TEST(shared_mapping_through_scm_rights)
 		_exit(0);
 	}
 	close(sv[1]);
-	fd = cowdev_open();
+	fd = cowdev_new_view(4, &m);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, cowdev_set_size(fd, 4 * ps));
-	m = mmap(NULL, 4 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	ASSERT_NE(MAP_FAILED, m);
 	m[0] = 's';
 	ASSERT_EQ(0, m[2 * ps]);
 	ASSERT_EQ(0, send_fd(sv[0], fd));
@@ -754,7 +700,7 @@ TEST(shared_mapping_through_scm_rights)
 	EXPECT_EQ('q', m[2 * ps]);
 	m[3 * ps] = 't';
 	ASSERT_EQ(1, write(sv[0], "g", 1));
-	EXPECT_EQ(0, child_status(pid));
+	EXPECT_EQ(0, cowdev_child_status(pid));
 	EXPECT_EQ(4, cowdev_stats_of(fd).demand_allocs);
 	EXPECT_EQ(4, cowdev_stats_of(fd).resident_pages);
 	munmap(m, 4 * ps);
@@ -773,11 +719,8 @@ TEST(private_reads_follow_later_shared_writes)
 	char *s, *p;
 	int fd;
 
-	fd = cowdev_open();
+	fd = cowdev_new_view(8, &s);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, cowdev_set_size(fd, 8 * ps));
-	s = mmap(NULL, 8 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	ASSERT_NE(MAP_FAILED, s);
 	p = mmap(NULL, 8 * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
 	ASSERT_NE(MAP_FAILED, p);
 	s[0] = 'A';
@@ -816,11 +759,8 @@ TEST(private_writes_stay_private)
 	uint64_t used;
 	int fd;
 
-	fd = cowdev_open();
+	fd = cowdev_new_view(8, &s);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, cowdev_set_size(fd, 8 * ps));
-	s = mmap(NULL, 8 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	ASSERT_NE(MAP_FAILED, s);
 	p = mmap(NULL, 8 * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
 	ASSERT_NE(MAP_FAILED, p);
 	memset(s, 'v', 2 * ps);		/* pages 0, 1 resident */
@@ -894,11 +834,8 @@ TEST(private_mapping_across_fork)
 	pid_t pid;
 	int fd;
 
-	fd = cowdev_open();
+	fd = cowdev_new_view(4, &s);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, cowdev_set_size(fd, 4 * ps));
-	s = mmap(NULL, 4 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	ASSERT_NE(MAP_FAILED, s);
 	p = mmap(NULL, 4 * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
 	ASSERT_NE(MAP_FAILED, p);
 	s[0] = 'v';
@@ -912,7 +849,7 @@ TEST(private_mapping_across_fork)
 		p[ps] = 'K';
 		_exit(s[0] == 'v' && s[ps] == 0 ? 0 : 2);
 	}
-	EXPECT_EQ(0, child_status(pid));
+	EXPECT_EQ(0, cowdev_child_status(pid));
 	EXPECT_EQ('P', p[0]);
 	EXPECT_EQ(0, p[ps]);
 	EXPECT_EQ('v', s[0]);
@@ -936,11 +873,8 @@ TEST(madv_dontneed_drops_ptes_not_data)
 	char *s, *p;
 	int fd, i;
 
-	fd = cowdev_open();
+	fd = cowdev_new_view(16, &s);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, cowdev_set_size(fd, 16 * ps));
-	s = mmap(NULL, 16 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	ASSERT_NE(MAP_FAILED, s);
 	for (i = 0; i < 8; i++)
 		memset(s + i * ps, 'a' + i, ps);
 	used = cowdev_pool_used(fd);
@@ -952,7 +886,7 @@ TEST(madv_dontneed_drops_ptes_not_data)
 	EXPECT_EQ(used, cowdev_pool_used(fd));
 	ASSERT_EQ(0, cowdev_reset_stats(fd));
 	for (i = 0; i < 8; i++)
-		ASSERT_TRUE(all_bytes(s + i * ps, ps, 'a' + i)) TH_LOG("%d", i);
+		ASSERT_TRUE(cowdev_all_bytes(s + i * ps, ps, 'a' + i)) TH_LOG("%d", i);
 	st = cowdev_stats_of(fd);
 	EXPECT_EQ(0, st.demand_allocs);
 	EXPECT_EQ(0, st.zero_maps);
@@ -985,11 +919,8 @@ TEST(mprotect_is_honoured)
 	char *m, c;
 	int fd;
 
-	fd = cowdev_open();
+	fd = cowdev_new_view(4, &m);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, cowdev_set_size(fd, 4 * ps));
-	m = mmap(NULL, 4 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	ASSERT_NE(MAP_FAILED, m);
 	m[0] = 'x';
 	ASSERT_EQ(0, mprotect(m, 4 * ps, PROT_READ));
 	ASSERT_EQ(0, cowdev_reset_stats(fd));
@@ -1032,11 +963,8 @@ TEST(munmap_keeps_the_view)
 	char *m, c;
 	int fd;
 
-	fd = cowdev_open();
+	fd = cowdev_new_view(8, &m);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, cowdev_set_size(fd, 8 * ps));
-	m = mmap(NULL, 8 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	ASSERT_NE(MAP_FAILED, m);
 	m[0] = '0';
 	m[3 * ps] = '3';
 	m[6 * ps] = '6';
@@ -1072,14 +1000,11 @@ TEST(mremap_moves_and_grows)
 	struct cowdev_stats st;
 	int fd;
 
-	fd = cowdev_open();
+	fd = cowdev_new_view(8, &other);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, cowdev_set_size(fd, 8 * ps));
-	other = mmap(NULL, 8 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	ASSERT_NE(MAP_FAILED, other);
 	other[5 * ps] = '5';
 	/* 4 pages, with another mapping right after them. */
-	m = aligned_area(5 * ps, ps, &guard);
+	m = cowdev_aligned_area(5 * ps, ps, &guard);
 	ASSERT_NE(NULL, m);
 	ASSERT_EQ(m, mmap(m, 4 * ps, PROT_READ | PROT_WRITE,
 			  MAP_SHARED | MAP_FIXED, fd, 0));
@@ -1157,11 +1082,8 @@ TEST(shrink_unmaps_everywhere_and_frees_exactly)
 	char *m, *p, c;
 	pid_t pid;
 
-	fd = cowdev_open();
+	fd = cowdev_new_view(32, &m);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, cowdev_set_size(fd, 32 * ps));
-	m = mmap(NULL, 32 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	ASSERT_NE(MAP_FAILED, m);
 	p = mmap(NULL, 32 * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
 	ASSERT_NE(MAP_FAILED, p);
 	/* 16 resident pages: the even ones.  Odd pages read (zero page). */
@@ -1210,7 +1132,7 @@ TEST(shrink_unmaps_everywhere_and_frees_exactly)
 	EXPECT_EQ(6, st.resident_pages);
 	EXPECT_EQ(11, st.size_pages);
 	ASSERT_EQ(1, write(go[1], "g", 1));
-	EXPECT_EQ(0, child_status(pid));
+	EXPECT_EQ(0, cowdev_child_status(pid));
 	EXPECT_EQ(SIGBUS, cowdev_try_read(m + 11 * ps, &c));
 	EXPECT_EQ(SIGBUS, cowdev_try_read(m + 12 * ps, &c));
 	EXPECT_EQ(SIGBUS, cowdev_try_read(p + 20 * ps, &c));
@@ -1225,7 +1147,7 @@ TEST(shrink_unmaps_everywhere_and_frees_exactly)
 	ASSERT_EQ(0, cowdev_set_size(fd, 32 * ps));
 	EXPECT_EQ(used - 10, cowdev_pool_used(fd));
 	for (i = 11; i < 32; i++) {
-		ASSERT_TRUE(all_bytes(m + i * ps, ps, 0)) TH_LOG("page %d", i);
+		ASSERT_TRUE(cowdev_all_bytes(m + i * ps, ps, 0)) TH_LOG("page %d", i);
 		ASSERT_EQ(0, p[i * ps]) TH_LOG("private page %d", i);
 	}
 	st = cowdev_stats_of(fd);
@@ -1305,9 +1227,9 @@ TEST(private_writes_to_holes_racing_a_shrink)
 	ASSERT_EQ(0, pthread_barrier_init(&r.start, NULL, 2));
 	ASSERT_EQ(0, pthread_barrier_init(&r.done, NULL, 2));
 	ASSERT_EQ(0, pthread_create(&writer, NULL, shrink_race_writer, &r));
-	end = now() + SHRINK_RACE_SECONDS;
+	end = cowdev_now() + SHRINK_RACE_SECONDS;
 	for (i = 0;; i++) {
-		r.stop = i == SHRINK_RACE_ROUNDS || now() > end;
+		r.stop = i == SHRINK_RACE_ROUNDS || cowdev_now() > end;
 		pthread_barrier_wait(&r.start);
 		if (r.stop)
 			break;
@@ -1343,11 +1265,8 @@ TEST(msync_and_fsync_succeed)
 	int fd, clone;
 	char *m;
 
-	fd = cowdev_open();
+	fd = cowdev_new_view(4, &m);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, cowdev_set_size(fd, 4 * ps));
-	m = mmap(NULL, 4 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	ASSERT_NE(MAP_FAILED, m);
 	memset(m, 's', 2 * ps);
 	EXPECT_EQ(0, msync(m, 4 * ps, MS_SYNC)) TH_LOG("%s", strerror(errno));
 	EXPECT_EQ(0, msync(m, 4 * ps, MS_ASYNC));
@@ -1357,8 +1276,8 @@ TEST(msync_and_fsync_succeed)
 	clone = cowdev_clone(fd);
 	ASSERT_LE(0, clone);
 	EXPECT_EQ(0, fsync(clone));
-	EXPECT_TRUE(all_bytes(m, 2 * ps, 's'));
-	EXPECT_TRUE(all_bytes(m + 2 * ps, 2 * ps, 0));
+	EXPECT_TRUE(cowdev_all_bytes(m, 2 * ps, 's'));
+	EXPECT_TRUE(cowdev_all_bytes(m + 2 * ps, 2 * ps, 0));
 	EXPECT_EQ(2, cowdev_stats_of(fd).resident_pages);
 	close(clone);
 	munmap(m, 4 * ps);
@@ -1385,8 +1304,8 @@ TEST(resize_without_shrink_frees_nothing)
 	EXPECT_EQ(used, cowdev_pool_used(fd));
 	ASSERT_EQ(0, cowdev_set_size(fd, 8 * ps));
 	EXPECT_EQ(used, cowdev_pool_used(fd));
-	EXPECT_TRUE(all_bytes(m, 4 * ps, 'k'));
-	EXPECT_TRUE(all_bytes(m + 4 * ps, 4 * ps, 0));
+	EXPECT_TRUE(cowdev_all_bytes(m, 4 * ps, 'k'));
+	EXPECT_TRUE(cowdev_all_bytes(m + 4 * ps, 4 * ps, 0));
 	EXPECT_EQ(4, cowdev_stats_of(fd).resident_pages);
 	munmap(m, 8 * ps);
 	close(fd);
@@ -1459,8 +1378,8 @@ TEST(threads_writing_one_hole_get_one_page)
 		ASSERT_EQ(0, pthread_create(&t[i], NULL, same_hole_writer,
 					    &r[i]));
 	}
-	end = now() + RACE_SECONDS;
-	for (rounds = 0; rounds < RACE_PAGES && now() < end; rounds++) {
+	end = cowdev_now() + RACE_SECONDS;
+	for (rounds = 0; rounds < RACE_PAGES && cowdev_now() < end; rounds++) {
 		race.page = rounds;
 		pthread_barrier_wait(&race.start);
 		pthread_barrier_wait(&race.end);
@@ -1526,21 +1445,14 @@ static void *spread_writer(void *arg)
 static int run_spread(struct spread *s)
 {
 	struct spreader w[NTHREADS];
-	pthread_t t[NTHREADS];
-	void *ret;
-	int i, bad = 0;
+	int i, bad;
 
 	pthread_barrier_init(&s->start, NULL, NTHREADS);
 	for (i = 0; i < NTHREADS; i++) {
 		w[i].s = s;
 		w[i].id = i;
-		if (pthread_create(&t[i], NULL, spread_writer, &w[i]))
-			return -1;
 	}
-	for (i = 0; i < NTHREADS; i++) {
-		pthread_join(t[i], &ret);
-		bad |= ret != NULL;
-	}
+	bad = cowdev_run_threads(NTHREADS, spread_writer, w, sizeof(w[0]));
 	pthread_barrier_destroy(&s->start);
 	return bad;
 }
@@ -1648,9 +1560,9 @@ TEST_F_TIMEOUT(obj, readers_see_a_hole_being_filled, 60)
 	pthread_barrier_init(&w.start, NULL, nr + 1);
 	for (i = 0; i < nr; i++)
 		ASSERT_EQ(0, pthread_create(&t[i], NULL, hole_reader, &w));
-	end = now() + RACE_SECONDS / 2;
-	for (round = 0; round < NPAGES && now() < end; round++) {
-		double give_up = now() + 10;
+	end = cowdev_now() + RACE_SECONDS / 2;
+	for (round = 0; round < NPAGES && cowdev_now() < end; round++) {
+		double give_up = cowdev_now() + 10;
 
 		atomic_store(&w.page, round);
 		atomic_store(&w.seen, 0);
@@ -1659,7 +1571,7 @@ TEST_F_TIMEOUT(obj, readers_see_a_hole_being_filled, 60)
 		if (round & 1)
 			usleep(200);
 		writer[round * ps] = (char)(round | 1);
-		while (atomic_load(&w.seen) < nr && now() < give_up)
+		while (atomic_load(&w.seen) < nr && cowdev_now() < give_up)
 			usleep(10);
 		if (atomic_load(&w.seen) < nr)
 			break;
@@ -1811,8 +1723,8 @@ TEST_F_TIMEOUT(obj, hole_fill_races_with_faulting_readers, 60)
 	for (i = 0; i < HAMMER_READERS; i++)
 		ASSERT_EQ(0, pthread_create(&t[i], NULL, i ? hammer_remap_reader
 					    : hammer_reader, &h));
-	end = now() + HAMMER_SECONDS;
-	for (round = 0; round < HAMMER_PAGES && now() < end; round++) {
+	end = cowdev_now() + HAMMER_SECONDS;
+	for (round = 0; round < HAMMER_PAGES && cowdev_now() < end; round++) {
 		atomic_store(&h.page, round);
 		atomic_store(&h.written, 0);
 		pthread_barrier_wait(&h.start);

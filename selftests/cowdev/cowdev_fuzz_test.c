@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * cowdev_fuzz_test: a seeded, time-bounded fuzzer of cowdev's whole
- * userspace interface (issue 8, item 3).
+ * userspace interface.
  *
  * Several worker processes, each with several threads, run random
  * operations until the time is up:
@@ -284,14 +284,6 @@ static unsigned long rn(struct fz_thread *t, unsigned long n)
 static bool chance(struct fz_thread *t, unsigned int pct)
 {
 	return rn(t, 100) < pct;
-}
-
-static double fz_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* ---- results ---- */
@@ -880,17 +872,17 @@ struct fz_desc {
 	size_t ksize, ver0;
 };
 
+/* Every command of uapi/linux/cowdev.h, from its macro, with its VER0. */
+#define FZ_DESC(cmd, ver0) { _IOC_NR(cmd), _IOC_DIR(cmd), _IOC_SIZE(cmd), ver0 }
+
 static const struct fz_desc fz_descs[] = {
-	{ 0x01, _IOC_WRITE, sizeof(__u64), sizeof(__u64) },
-	{ 0x02, _IOC_READ, sizeof(__u64), sizeof(__u64) },
-	{ 0x03, _IOC_READ, sizeof(struct cowdev_stats),
-	  COWDEV_STATS_SIZE_VER0 },
-	{ 0x04, _IOC_NONE, 0, 0 },
-	{ 0x05, _IOC_READ, sizeof(struct cowdev_pool_info),
-	  COWDEV_POOL_INFO_SIZE_VER0 },
-	{ 0x06, _IOC_NONE, 0, 0 },
-	{ 0x07, _IOC_WRITE, sizeof(struct cowdev_page_state),
-	  COWDEV_PAGE_STATE_SIZE_VER0 },
+	FZ_DESC(COWDEV_IOC_SET_SIZE, sizeof(__u64)),
+	FZ_DESC(COWDEV_IOC_GET_SIZE, sizeof(__u64)),
+	FZ_DESC(COWDEV_IOC_GET_STATS, COWDEV_STATS_SIZE_VER0),
+	FZ_DESC(COWDEV_IOC_RESET_STATS, 0),
+	FZ_DESC(COWDEV_IOC_POOL_INFO, COWDEV_POOL_INFO_SIZE_VER0),
+	FZ_DESC(COWDEV_IOC_CLONE, 0),
+	FZ_DESC(COWDEV_IOC_PAGE_STATE, COWDEV_PAGE_STATE_SIZE_VER0),
 };
 #define FZ_NDESC ARRAY_SIZE(fz_descs)
 
@@ -2499,7 +2491,7 @@ fz_child_main(struct fz_thread *pt, uint64_t seed, const char *who)
 	 */
 	ct.arg = pt->arg;
 	ct.buf = pt->buf;
-	fz_thread_init(&ct, who, seed, MIN(cfg.end, fz_now() + 0.3),
+	fz_thread_init(&ct, who, seed, MIN(cfg.end, cowdev_now() + 0.3),
 		       20 + seed % 200);
 	ct.op = "child";
 
@@ -3106,7 +3098,7 @@ static void fz_loop(struct fz_thread *t)
 	int op;
 
 	while ((!t->max_iters || t->iter < t->max_iters) &&
-	       fz_now() < t->end) {
+	       cowdev_now() < t->end) {
 		op = fz_pick_op(t);
 		t->op = fz_op_names[op];
 		if (cfg.verbose)
@@ -3291,7 +3283,7 @@ TEST_F_TIMEOUT(fuzz, interface, 7200)
 		cfg.seed = strtoull(getenv("COWDEV_SEED"), NULL, 0);
 	else
 		cfg.seed = fz_mix(((uint64_t)time(NULL) << 20) ^ getpid() ^
-				  (uint64_t)(fz_now() * 1e9));
+				  (uint64_t)(cowdev_now() * 1e9));
 	cfg.max_pages = cowdev_param("max_object_pages");
 	cfg.pool_pages = cowdev_param("pool_pages");
 	if (geteuid())
@@ -3314,7 +3306,7 @@ TEST_F_TIMEOUT(fuzz, interface, 7200)
 		       cfg.debugfs ? "" : " (no debugfs)", cfg.seed);
 	fflush(stdout);
 	fz_signals();
-	start = fz_now();
+	start = cowdev_now();
 	cfg.end = start + cfg.seconds;
 	for (i = 0; i < cfg.procs; i++) {
 		fflush(NULL);
@@ -3340,9 +3332,9 @@ TEST_F_TIMEOUT(fuzz, interface, 7200)
 				}
 			continue;
 		}
-		if (fz_now() > deadline) {
+		if (cowdev_now() > deadline) {
 			fz_fail(&top, "%d workers still running %g s after the end: hung",
-				left, fz_now() - cfg.end);
+				left, cowdev_now() - cfg.end);
 			for (i = 0; i < cfg.procs; i++)
 				if (pids[i])
 					kill(pids[i], SIGKILL);
@@ -3352,7 +3344,7 @@ TEST_F_TIMEOUT(fuzz, interface, 7200)
 	}
 
 	ksft_print_msg("cowdev_fuzz: %lu iterations in %.1f s (seed %#" PRIx64 "), %lu forks, %lu SIGBUS and %lu SIGSEGV caught\n",
-		       cfg.rep->iters, fz_now() - start, cfg.seed,
+		       cfg.rep->iters, cowdev_now() - start, cfg.seed,
 		       cfg.rep->forks, cfg.rep->sigbus, cfg.rep->sigsegv);
 	n = 0;
 	for (i = 0; i < OP_NR; i++) {

@@ -117,21 +117,9 @@ static pid_t start_fill(uid_t uid, long pages, int hold_fd,
 	return pid;
 }
 
-/* Reap @pid: its exit status, 128 + the signal that killed it, or -1. */
-static int wait_status(pid_t pid)
-{
-	int status;
-
-	if (pid <= 0 || waitpid(pid, &status, 0) != pid)
-		return -1;
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 static int wait_ok(pid_t pid)
 {
-	return wait_status(pid) == 0;
+	return cowdev_child_status(pid) == 0;
 }
 
 static struct cowdev_pool_info pool_now(void)
@@ -370,7 +358,7 @@ TEST(limbo_pages_stay_charged)
 	close(down[1]);
 	close(up[0]);
 	/* The child exits: its pipe and its second view are closed. */
-	status = wait_status(pid);
+	status = cowdev_child_status(pid);
 	/* Straight away, before any POOL_INFO reaps limbo: the whole limit. */
 	pid = start_fill(65534, limit + 1, -1, &again);
 	ASSERT_TRUE(wait_ok(pid));
@@ -512,7 +500,7 @@ report:
 	pa = start_fill(1, pages, hold, &rep.a);
 	close(hold);
 	pb = start_fill(2, pages, -1, &rep.b);
-	rep.b_status = wait_status(pb);
+	rep.b_status = cowdev_child_status(pb);
 	if (write(up, &rep, sizeof(rep)) != sizeof(rep))
 		rep.step = -1;
 	close(up);
@@ -591,12 +579,12 @@ TEST(user_namespace_uids_share_owner_limit)
 		/* ns uid 1 holds the owner's limit: the owner gets nothing. */
 		hold_writer = hold[1];
 		po = start_fill(NS_OWNER, limit + 1, -1, &outside);
-		outside_status = wait_status(po);
+		outside_status = cowdev_child_status(po);
 	}
 	/* Let ns uid 1's task go, and so the owner. */
 	close(hold[1]);
 	close(up[0]);
-	status = wait_status(pid);
+	status = cowdev_child_status(pid);
 	after = pool_now();
 
 	ASSERT_LE(0, hello.step) TH_LOG("no report from the owner (status %d)",

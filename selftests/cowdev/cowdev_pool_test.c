@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * cowdev with an exhausted pool (issue 5; COW break: issue 6).  `run` loads
- * the module for this binary with pool_pages=256 (each test SKIPs unless
- * /sys/module/cowdev/parameters/pool_pages is small).  The tests run as
- * root, whose views are exempt from user_max_pages, so they can empty the
- * whole pool.  They check:
+ * cowdev with an exhausted pool, at demand allocations and at COW breaks.
+ * `run` loads the module for this binary with pool_pages=256 (each test
+ * SKIPs unless /sys/module/cowdev/parameters/pool_pages is small).  The
+ * tests run as root, whose views are exempt from user_max_pages, so they
+ * can empty the whole pool.  They check:
  *  - a write that needs a page from an empty pool gets SIGBUS, the process
  *    survives, the view's pool_failures and sigbus and the pool's
  *    alloc_failures rise by exactly one, nothing else changes (reads,
@@ -29,36 +29,6 @@
 	if (!n || n > 4096)						\
 		SKIP(return, "pool_pages=%lu is not small (run loads 256)", n); \
 } while (0)
-
-static struct cowdev_pool_info pool(int fd)
-{
-	struct cowdev_pool_info pi;
-
-	if (cowdev_pool_info(fd, &pi))
-		memset(&pi, 0xff, sizeof(pi));
-	return pi;
-}
-
-/* A new view of @pages pages mapped MAP_SHARED read-write at *@map. */
-static int open_view(size_t pages, char **map)
-{
-	size_t ps = cowdev_page_size();
-	int fd = cowdev_open();
-
-	if (fd < 0)
-		return -1;
-	if (cowdev_set_size(fd, pages * ps)) {
-		close(fd);
-		return -1;
-	}
-	*map = mmap(NULL, pages * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-		    0);
-	if (*map == MAP_FAILED) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
 
 /* Write page i's first byte for i in [from, to); the pages written. */
 static size_t write_pages(char *map, size_t from, size_t to, char val)
@@ -86,9 +56,9 @@ TEST(writer_gets_sigbus_when_the_pool_is_empty)
 	int fd, fd2;
 
 	SMALL_POOL_OR_SKIP();
-	fd = open_view(1, &m);
+	fd = cowdev_new_view(1, &m);
 	ASSERT_LE(0, fd);
-	pi0 = pool(fd);
+	pi0 = cowdev_pool_of(fd);
 	f = pi0.free_pages;
 	ASSERT_LT(16, f);
 	ASSERT_EQ(pi0.total_pages, pi0.free_pages + pi0.used_pages + 1);
@@ -96,12 +66,12 @@ TEST(writer_gets_sigbus_when_the_pool_is_empty)
 	ASSERT_EQ(0, cowdev_set_size(fd, (f + 8) * ps));
 	m = mmap(NULL, (f + 8) * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, m);
-	fd2 = open_view(4, &m2);
+	fd2 = cowdev_new_view(4, &m2);
 	ASSERT_LE(0, fd2);
 
 	/* Every free page, written by root past user_max_pages. */
 	ASSERT_EQ(f, write_pages(m, 0, f, 'f'));
-	pi = pool(fd);
+	pi = cowdev_pool_of(fd);
 	EXPECT_EQ(0, pi.free_pages);
 	EXPECT_EQ(pi0.used_pages + f, pi.used_pages);
 	EXPECT_EQ(pi.total_pages - 1, pi.peak_used);
@@ -123,7 +93,7 @@ TEST(writer_gets_sigbus_when_the_pool_is_empty)
 	EXPECT_EQ(0, st.limit_failures);
 	EXPECT_EQ(f, st.demand_allocs);
 	EXPECT_EQ(f, st.resident_pages);
-	pi = pool(fd);
+	pi = cowdev_pool_of(fd);
 	EXPECT_EQ(pi0.alloc_failures + 1, pi.alloc_failures);
 	EXPECT_EQ(pi0.used_pages + f, pi.used_pages);
 	EXPECT_EQ(0, pi.free_pages);
@@ -138,7 +108,7 @@ TEST(writer_gets_sigbus_when_the_pool_is_empty)
 	EXPECT_EQ(3, st.sigbus);
 	EXPECT_EQ(1, st.zero_maps);
 	EXPECT_EQ(f, st.resident_pages);
-	EXPECT_EQ(pi0.alloc_failures + 3, pool(fd).alloc_failures);
+	EXPECT_EQ(pi0.alloc_failures + 3, cowdev_pool_of(fd).alloc_failures);
 	EXPECT_EQ(0, cowdev_try_read(m + f * ps + 1, &c));
 	EXPECT_EQ(0, c);
 
@@ -167,35 +137,35 @@ TEST(writer_gets_sigbus_when_the_pool_is_empty)
 	EXPECT_EQ(1, st.sigbus);
 	EXPECT_EQ(0, st.resident_pages);
 	EXPECT_EQ(3, cowdev_stats_of(fd).pool_failures);
-	EXPECT_EQ(pi0.alloc_failures + 4, pool(fd).alloc_failures);
+	EXPECT_EQ(pi0.alloc_failures + 4, cowdev_pool_of(fd).alloc_failures);
 
 	/* A shrink frees three pages: three writes work, the fourth fails. */
 	ASSERT_EQ(0, cowdev_set_size(fd, (f - 3) * ps));
-	EXPECT_EQ(3, pool(fd).free_pages);
+	EXPECT_EQ(3, cowdev_pool_of(fd).free_pages);
 	EXPECT_EQ(3, write_pages(m2, 0, 3, 'o'));
 	EXPECT_EQ(SIGBUS, cowdev_try_write(m2 + 3 * ps, 'o'));
 	EXPECT_EQ(2, cowdev_stats_of(fd2).pool_failures);
 	EXPECT_EQ(3, cowdev_stats_of(fd2).demand_allocs);
-	EXPECT_EQ(pi0.alloc_failures + 5, pool(fd).alloc_failures);
-	EXPECT_EQ(0, pool(fd).free_pages);
+	EXPECT_EQ(pi0.alloc_failures + 5, cowdev_pool_of(fd).alloc_failures);
+	EXPECT_EQ(0, cowdev_pool_of(fd).free_pages);
 
 	/* A close frees the other view's pages: they can be written again. */
 	munmap(m2, 4 * ps);
 	close(fd2);
-	EXPECT_EQ(3, pool(fd).free_pages);
+	EXPECT_EQ(3, cowdev_pool_of(fd).free_pages);
 	ASSERT_EQ(0, cowdev_set_size(fd, (f + 8) * ps));
 	EXPECT_EQ(3, write_pages(m, f - 3, f + 1, 'g'));
-	EXPECT_EQ(0, pool(fd).free_pages);
+	EXPECT_EQ(0, cowdev_pool_of(fd).free_pages);
 	EXPECT_EQ('g', m[(f - 1) * ps]);
 	EXPECT_EQ(0, m[(f - 1) * ps + 1]);
 	EXPECT_EQ(4, cowdev_stats_of(fd).pool_failures);
-	EXPECT_EQ(pi0.alloc_failures + 6, pool(fd).alloc_failures);
+	EXPECT_EQ(pi0.alloc_failures + 6, cowdev_pool_of(fd).alloc_failures);
 
 	munmap(m, (f + 8) * ps);
 	close(fd);
 	fd = cowdev_open();
 	ASSERT_LE(0, fd);
-	pi = pool(fd);
+	pi = cowdev_pool_of(fd);
 	EXPECT_EQ(pi0.used_pages, pi.used_pages);
 	EXPECT_EQ(pi0.free_pages, pi.free_pages);
 	EXPECT_EQ(pi.total_pages, pi.free_pages + pi.used_pages + 1);
@@ -241,7 +211,6 @@ TEST(threads_race_for_the_last_pages)
 {
 	size_t ps = cowdev_page_size(), f, per, ok = 0, failed = 0, i;
 	struct racer r[NTHREADS];
-	pthread_t t[NTHREADS];
 	pthread_barrier_t start;
 	struct cowdev_pool_info pi0, pi;
 	struct cowdev_stats st;
@@ -251,7 +220,7 @@ TEST(threads_race_for_the_last_pages)
 	SMALL_POOL_OR_SKIP();
 	fd = cowdev_open();
 	ASSERT_LE(0, fd);
-	pi0 = pool(fd);
+	pi0 = cowdev_pool_of(fd);
 	f = pi0.free_pages;
 	ASSERT_LT(0, f);
 	/* Twice as many holes as free pages, a block per thread. */
@@ -268,10 +237,9 @@ TEST(threads_race_for_the_last_pages)
 		r[i].first = i * per;
 		r[i].count = per;
 		r[i].start = &start;
-		ASSERT_EQ(0, pthread_create(&t[i], NULL, racer_run, &r[i]));
 	}
+	ASSERT_EQ(0, cowdev_run_threads(NTHREADS, racer_run, r, sizeof(r[0])));
 	for (i = 0; i < NTHREADS; i++) {
-		pthread_join(t[i], NULL);
 		ok += r[i].ok;
 		failed += r[i].failed;
 		EXPECT_EQ(0, r[i].other);
@@ -285,7 +253,7 @@ TEST(threads_race_for_the_last_pages)
 	EXPECT_EQ(f, st.resident_pages);
 	EXPECT_EQ(failed, st.pool_failures);
 	EXPECT_EQ(failed, st.sigbus);
-	pi = pool(fd);
+	pi = cowdev_pool_of(fd);
 	EXPECT_EQ(0, pi.free_pages);
 	EXPECT_EQ(pi0.alloc_failures + failed, pi.alloc_failures);
 	/* Every page that worked holds its byte; the others read 0. */
@@ -300,7 +268,7 @@ TEST(threads_race_for_the_last_pages)
 	close(fd);
 	fd = cowdev_open();
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(pi0.used_pages, pool(fd).used_pages);
+	EXPECT_EQ(pi0.used_pages, cowdev_pool_of(fd).used_pages);
 	close(fd);
 }
 
@@ -321,7 +289,7 @@ TEST(child_exhausting_the_pool_and_dying_leaks_nothing)
 	SMALL_POOL_OR_SKIP();
 	fd = cowdev_open();
 	ASSERT_LE(0, fd);
-	pi0 = pool(fd);
+	pi0 = cowdev_pool_of(fd);
 	f = pi0.free_pages;
 
 	pid = fork();
@@ -333,7 +301,7 @@ TEST(child_exhausting_the_pool_and_dying_leaks_nothing)
 
 		setrlimit(RLIMIT_CORE, &no_core);
 		signal(SIGBUS, SIG_DFL);
-		cfd = open_view(f + 1, &cm);
+		cfd = cowdev_new_view(f + 1, &cm);
 		if (cfd < 0)
 			_exit(1);
 		for (i = 0; i <= f; i++)
@@ -344,7 +312,7 @@ TEST(child_exhausting_the_pool_and_dying_leaks_nothing)
 	ASSERT_TRUE(WIFSIGNALED(status)) TH_LOG("child exited %d",
 						WEXITSTATUS(status));
 	EXPECT_EQ(SIGBUS, WTERMSIG(status));
-	pi = pool(fd);
+	pi = cowdev_pool_of(fd);
 	EXPECT_EQ(pi0.used_pages, pi.used_pages);
 	EXPECT_EQ(pi0.free_pages, pi.free_pages);
 	EXPECT_EQ(pi0.views, pi.views);
@@ -361,7 +329,7 @@ TEST(child_exhausting_the_pool_and_dying_leaks_nothing)
 		_exit(write_pages(m, 0, f + 1, 'd') == f ? 0 : 1);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_EQ(0, status);
-	pi = pool(fd);
+	pi = cowdev_pool_of(fd);
 	EXPECT_EQ(pi0.used_pages + f, pi.used_pages);
 	EXPECT_EQ(0, pi.free_pages);
 	EXPECT_EQ(pi0.alloc_failures + 2, pi.alloc_failures);
@@ -372,7 +340,7 @@ TEST(child_exhausting_the_pool_and_dying_leaks_nothing)
 	close(fd);
 	fd = cowdev_open();
 	ASSERT_LE(0, fd);
-	pi = pool(fd);
+	pi = cowdev_pool_of(fd);
 	EXPECT_EQ(pi0.used_pages, pi.used_pages);
 	EXPECT_EQ(pi0.free_pages, pi.free_pages);
 	close(fd);
@@ -393,9 +361,9 @@ TEST(cow_break_with_an_empty_pool)
 	char *ma, *mb, *mc, ch;
 
 	SMALL_POOL_OR_SKIP();
-	a = open_view(n, &ma);
+	a = cowdev_new_view(n, &ma);
 	ASSERT_LE(0, a);
-	base = pool(a);
+	base = cowdev_pool_of(a);
 	pi0 = base;
 	for (i = 0; i < n; i++)
 		memset(ma + i * ps, 'a' + i, ps);
@@ -403,13 +371,13 @@ TEST(cow_break_with_an_empty_pool)
 	ASSERT_LE(0, b);
 	mb = mmap(NULL, n * ps, PROT_READ | PROT_WRITE, MAP_SHARED, b, 0);
 	ASSERT_NE(MAP_FAILED, mb);
-	pi = pool(a);
+	pi = cowdev_pool_of(a);
 	ASSERT_EQ(pi0.used_pages + n, pi.used_pages);	/* clone: no page */
 	f = pi.free_pages;
-	c = open_view(f, &mc);
+	c = cowdev_new_view(f, &mc);
 	ASSERT_LE(0, c);
 	ASSERT_EQ(f, write_pages(mc, 0, f, 'c'));
-	pi0 = pool(a);
+	pi0 = cowdev_pool_of(a);
 	ASSERT_EQ(0, pi0.free_pages);
 	ASSERT_EQ(n, cowdev_stats_of(a).shared_pages);
 
@@ -420,7 +388,7 @@ TEST(cow_break_with_an_empty_pool)
 	EXPECT_EQ(1, st.sigbus);
 	EXPECT_EQ(0, st.cow_copies);
 	EXPECT_EQ(n, st.shared_pages);
-	EXPECT_EQ(pi0.alloc_failures + 1, pool(a).alloc_failures);
+	EXPECT_EQ(pi0.alloc_failures + 1, cowdev_pool_of(a).alloc_failures);
 	/* Write after a read (read-only pte), through b. */
 	EXPECT_EQ(0, cowdev_try_read(mb + 3 * ps, &ch));
 	EXPECT_EQ('a' + 3, ch);
@@ -430,7 +398,7 @@ TEST(cow_break_with_an_empty_pool)
 	EXPECT_EQ(1, st.sigbus);
 	EXPECT_EQ(0, st.cow_copies);
 	EXPECT_EQ(n, st.shared_pages);
-	pi = pool(a);
+	pi = cowdev_pool_of(a);
 	EXPECT_EQ(pi0.alloc_failures + 2, pi.alloc_failures);
 	EXPECT_EQ(pi0.used_pages, pi.used_pages);
 	/* Both views unchanged, whichever mapping looks. */
@@ -443,7 +411,7 @@ TEST(cow_break_with_an_empty_pool)
 
 	/* Two pages back to the pool: both breaks work now. */
 	ASSERT_EQ(0, cowdev_set_size(c, (f - 2) * ps));
-	EXPECT_EQ(2, pool(a).free_pages);
+	EXPECT_EQ(2, cowdev_pool_of(a).free_pages);
 	EXPECT_EQ(0, cowdev_try_write(ma + 2 * ps, 'A'));
 	EXPECT_EQ(0, cowdev_try_write(mb + 3 * ps, 'B'));
 	EXPECT_EQ(1, cowdev_stats_of(a).cow_copies);
@@ -454,8 +422,8 @@ TEST(cow_break_with_an_empty_pool)
 	EXPECT_EQ('B', mb[3 * ps]);
 	EXPECT_EQ('a' + 3, ma[3 * ps]);
 	EXPECT_EQ('a' + 2, ma[2 * ps + 1]);
-	EXPECT_EQ(0, pool(a).free_pages);
-	EXPECT_EQ(pi0.alloc_failures + 2, pool(a).alloc_failures);
+	EXPECT_EQ(0, cowdev_pool_of(a).free_pages);
+	EXPECT_EQ(pi0.alloc_failures + 2, cowdev_pool_of(a).alloc_failures);
 
 	munmap(mc, f * ps);
 	close(c);
@@ -465,7 +433,7 @@ TEST(cow_break_with_an_empty_pool)
 	close(a);
 	a = cowdev_open();
 	ASSERT_LE(0, a);
-	pi = pool(a);
+	pi = cowdev_pool_of(a);
 	EXPECT_EQ(base.used_pages, pi.used_pages);
 	EXPECT_EQ(base.free_pages, pi.free_pages);
 	close(a);

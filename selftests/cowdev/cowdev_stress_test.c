@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Stress of module-owned copy-on-write (issue 6): worker threads and short
+ * Stress of module-owned copy-on-write: worker threads and short
  * lived child processes do random writes (through mappings and through
  * /proc/self/mem, process_vm_writev and read() from a pipe), reads (the same
  * ways, and through fresh shared and private mappings), clones, closes,
@@ -129,14 +129,6 @@ static uint64_t rnd(struct worker *w)
 static unsigned int rnd_below(struct worker *w, unsigned int n)
 {
 	return (rnd(w) >> 16) % n;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static void count(enum op op)
@@ -813,7 +805,7 @@ static void child_op(struct worker *w, struct child_view *cvs, int n,
 static void child_main(struct worker *w, struct child_view *cvs, int n)
 {
 	static struct local_view lv;
-	double end = now_s() + 0.05 + rnd_below(w, 250) / 1000.0;
+	double end = cowdev_now() + 0.05 + rnd_below(w, 250) / 1000.0;
 	int i;
 
 	lv.fd = -1;
@@ -830,7 +822,7 @@ static void child_main(struct worker *w, struct child_view *cvs, int n)
 			_exit(1);
 		}
 	}
-	while (!atomic_load(&sh->stop) && now_s() < end)
+	while (!atomic_load(&sh->stop) && cowdev_now() < end)
 		child_op(w, cvs, n, &lv);
 	if (lv.fd >= 0)
 		local_close(w, &lv);
@@ -959,7 +951,7 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 
-	while (!atomic_load(&sh->stop) && now_s() < t_end) {
+	while (!atomic_load(&sh->stop) && cowdev_now() < t_end) {
 		one_op(w);
 		atomic_fetch_add(&w->nops, 1);
 	}
@@ -1007,7 +999,7 @@ static void *watchdog(void *arg)
 {
 	int i, op;
 
-	while (now_s() < run.limit)
+	while (cowdev_now() < run.limit)
 		sleep(1);
 	fprintf(stderr, "# HANG: stress test still running after its limit\n");
 	for (i = 0; i < NTHREADS; i++) {
@@ -1126,7 +1118,7 @@ TEST_F_TIMEOUT(stress, random_ops_against_a_model, 86400)
 		op_write_or_read(&run.w[0], 1);
 	op_clone(&run.w[0]);
 
-	t0 = now_s();
+	t0 = cowdev_now();
 	t_end = t0 + seconds;
 	run.limit = t_end + 60 + seconds * 2;
 	ASSERT_EQ(0, pthread_create(&wd, NULL, watchdog, NULL));
@@ -1136,9 +1128,9 @@ TEST_F_TIMEOUT(stress, random_ops_against_a_model, 86400)
 	for (i = 0; i < NTHREADS; i++)
 		pthread_join(run.w[i].thread, NULL);
 	atomic_store(&sh->stop, 1);
-	TH_LOG("workers done after %.1f s", now_s() - t0);
+	TH_LOG("workers done after %.1f s", cowdev_now() - t0);
 	reap_children(1);
-	TH_LOG("children reaped after %.1f s", now_s() - t0);
+	TH_LOG("children reaped after %.1f s", cowdev_now() - t0);
 
 	/* Every view as the model says, then all closed. */
 	for (s = 0; s < MAXV; s++) {
@@ -1176,7 +1168,7 @@ TEST_F_TIMEOUT(stress, random_ops_against_a_model, 86400)
 		total += sh->ops[i];
 	TH_LOG("%" PRIu64 " operations in %.1f s; COW copies %" PRIu64
 	       ", reuses %" PRIu64 ", demand allocations %" PRIu64
-	       " (views closed by the parent)", total, now_s() - t0,
+	       " (views closed by the parent)", total, cowdev_now() - t0,
 	       (uint64_t)sh->copies, (uint64_t)sh->reuses,
 	       (uint64_t)sh->demand);
 	for (i = 0; i < NR_OPS; i++)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * cowdev's sysfs and debugfs files (issue 7) against the ioctls:
+ * cowdev's sysfs and debugfs files against the ioctls:
  *  - /sys/class/misc/cowdev/<attr>: one decimal number and a newline, equal
  *    to the field of COWDEV_IOC_POOL_INFO at a quiescent moment, following
  *    allocations and frees, and read-only;

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Helpers shared by the cowdev selftests on top of libcowdev (which has the
- * SIGBUS-catching accesses and the smaps reader): asserting on counters.
+ * SIGBUS-catching accesses and the smaps reader): counters, children, time,
+ * views and their mappings, aligned areas, threads started together, and
+ * the picture assertions (page contents, page-state map, COW counters).
+ * Include it after kselftest_harness.h.
  */
 #ifndef COWDEV_TEST_H
 #define COWDEV_TEST_H
@@ -12,9 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 
 #include "libcowdev.h"
 
@@ -96,5 +102,206 @@ static inline unsigned long cowdev_fault_around_pages(size_t ps)
 	}
 	return bytes / ps;
 }
+
+/* Wait for @pid: its exit code, 128 + the signal that killed it, or -1. */
+static inline int cowdev_child_status(pid_t pid)
+{
+	int status;
+
+	if (pid <= 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* CLOCK_MONOTONIC, in seconds. */
+static inline double cowdev_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* True if every byte of @p[0..len) is @c. */
+static inline int cowdev_all_bytes(const char *p, size_t len, char c)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] != c)
+			return 0;
+	return 1;
+}
+
+/*
+ * An address aligned to @align with @len bytes free after it: the start of
+ * a PROT_NONE reservation of @len + @align bytes (munmap @len + @align
+ * bytes from *@rsv to release it).  Nothing in it has a page table.
+ */
+static inline char *cowdev_aligned_area(size_t len, size_t align, char **rsv)
+{
+	char *p = mmap(NULL, len + align, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	*rsv = p;
+	return (char *)(((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1));
+}
+
+/* @pages pages of view @fd from page @pgoff, as @prot and @flags; NULL. */
+static inline char *cowdev_map_view(int fd, size_t pages, int prot, int flags,
+				    size_t pgoff)
+{
+	size_t ps = cowdev_page_size();
+	char *m = mmap(NULL, pages * ps, prot, flags, fd, pgoff * ps);
+
+	return m == MAP_FAILED ? NULL : m;
+}
+
+/*
+ * A new view of @pages pages; with @map, also mapped MAP_SHARED read-write
+ * at *@map.  The fd, or -1 (nothing left open).
+ */
+static inline int cowdev_new_view(size_t pages, char **map)
+{
+	int fd = cowdev_open();
+
+	if (fd < 0)
+		return -1;
+	if (cowdev_set_size(fd, pages * cowdev_page_size()))
+		goto err;
+	if (map) {
+		*map = cowdev_map_view(fd, pages, PROT_READ | PROT_WRITE,
+				       MAP_SHARED, 0);
+		if (!*map)
+			goto err;
+	}
+	return fd;
+err:
+	close(fd);
+	return -1;
+}
+
+/*
+ * Run @fn in @n threads (at most 64), thread i with @args + i * @size as
+ * its argument, and join them all.  Threads that must start together wait
+ * on a barrier of their own.  Returns how many threads returned non-NULL,
+ * or -1 if a thread could not be created.
+ */
+static inline int cowdev_run_threads(int n, void *(*fn)(void *), void *args,
+				     size_t size)
+{
+	pthread_t t[64];
+	int i, started, bad = 0;
+	void *ret;
+
+	if (n > 64)
+		return -1;
+	for (started = 0; started < n; started++)
+		if (pthread_create(&t[started], NULL, fn,
+				   (char *)args + started * size))
+			break;
+	for (i = 0; i < started; i++) {
+		pthread_join(t[i], &ret);
+		bad += ret != NULL;
+	}
+	return started < n ? -1 : bad;
+}
+
+#ifdef __KSELFTEST_HARNESS_H
+/*
+ * Picture assertions, each reporting the line of its caller.
+ *
+ * expect_pages(m, "ab.c"): page i of @m is filled entirely with want[i]
+ * ('.' means 0), for every character of the picture.
+ */
+static inline void __expect_pages(struct __test_metadata *_metadata, int line,
+				  const char *m, const char *want)
+{
+	size_t ps = cowdev_page_size(), i, off;
+
+	for (i = 0; want[i]; i++) {
+		char c = want[i] == '.' ? 0 : want[i];
+
+		for (off = 0; off < ps; off++)
+			if (m[i * ps + off] != c)
+				break;
+		EXPECT_EQ(ps, off)
+			TH_LOG("line %d: page %zu byte %zu is 0x%02x, want 0x%02x (\"%s\")",
+			       line, i, off, (unsigned char)m[i * ps + off],
+			       (unsigned char)c, want);
+	}
+}
+#define expect_pages(m, want) __expect_pages(_metadata, __LINE__, m, want)
+
+/* One character per page-state byte. */
+static inline char cowdev_state_char(uint8_t b)
+{
+	switch (b) {
+	case 0:
+		return '.';
+	case COWDEV_PAGE_RESIDENT:
+		return 'r';
+	case COWDEV_PAGE_RESIDENT | COWDEV_PAGE_SHARED:
+		return 's';
+	case COWDEV_PAGE_RESIDENT | COWDEV_PAGE_DIRTY:
+		return 'd';
+	case COWDEV_PAGE_RESIDENT | COWDEV_PAGE_SHARED | COWDEV_PAGE_DIRTY:
+		return 'X';	/* a shared page is never dirty */
+	default:
+		return '?';
+	}
+}
+
+/*
+ * expect_map(fd, "rs.d"): the page-state map of pages [0, strlen(want)) of
+ * view @fd, one character per page: '.' hole, 'r' RESIDENT, 's'
+ * RESIDENT|SHARED, 'd' RESIDENT|DIRTY.  When @want covers the whole view,
+ * the stats gauges must agree with it: resident_pages = pages not '.',
+ * shared_pages = 's' pages.
+ */
+static inline void __expect_map(struct __test_metadata *_metadata, int line,
+				int fd, const char *want)
+{
+	size_t n = strlen(want), i, resident = 0, shared = 0;
+	uint8_t buf[256];
+	char got[257];
+	struct cowdev_stats st = cowdev_stats_of(fd);
+
+	ASSERT_GT(sizeof(buf), n);
+	memset(buf, 0xee, sizeof(buf));
+	ASSERT_EQ(0, cowdev_page_state(fd, 0, n, buf)) TH_LOG("line %d", line);
+	for (i = 0; i < n; i++) {
+		got[i] = cowdev_state_char(buf[i]);
+		resident += got[i] != '.';
+		shared += got[i] == 's';
+	}
+	got[n] = 0;
+	EXPECT_EQ(0xee, buf[n]);
+	EXPECT_STREQ(want, got) TH_LOG("line %d: page-state map", line);
+	if (st.size_pages == n) {
+		EXPECT_EQ(resident, st.resident_pages) TH_LOG("line %d", line);
+		EXPECT_EQ(shared, st.shared_pages) TH_LOG("line %d", line);
+	}
+}
+#define expect_map(fd, want) __expect_map(_metadata, __LINE__, fd, want)
+
+/* expect_cow(fd, copies, reuses, shared): exact COW counters of a view. */
+static inline void __expect_cow(struct __test_metadata *_metadata, int line,
+				int fd, uint64_t copies, uint64_t reuses,
+				uint64_t shared)
+{
+	struct cowdev_stats st = cowdev_stats_of(fd);
+
+	EXPECT_EQ(copies, st.cow_copies) TH_LOG("line %d: cow_copies", line);
+	EXPECT_EQ(reuses, st.cow_reuses) TH_LOG("line %d: cow_reuses", line);
+	EXPECT_EQ(shared, st.shared_pages)
+		TH_LOG("line %d: shared_pages", line);
+}
+#define expect_cow(fd, c, r, s) __expect_cow(_metadata, __LINE__, fd, c, r, s)
+#endif /* __KSELFTEST_HARNESS_H */
 
 #endif /* COWDEV_TEST_H */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The userspace tools and demos of issue 7, run as the user runs them:
+ * The userspace tools and demos, run as the user runs them:
  *  - cowstat --json: every line is one valid JSON object (checked by a
  *    strict parser here) with the documented keys; its pool numbers equal
  *    COWDEV_IOC_POOL_INFO and its views equal COWDEV_IOC_GET_STATS; the
@@ -85,21 +85,13 @@ static int proc_start(struct proc *p, const char *rel,
 	return 0;
 }
 
-static double now_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
-}
-
 /*
  * Read output until @lines newlines have arrived in total (0: until EOF),
  * for at most @timeout seconds.  Returns 0, or -1 on timeout.
  */
 static int proc_read(struct proc *p, int lines, double timeout)
 {
-	double end = now_s() + timeout;
+	double end = cowdev_now() + timeout;
 	struct pollfd pfd = { .fd = p->out, .events = POLLIN };
 	ssize_t n;
 	size_t i;
@@ -110,7 +102,7 @@ static int proc_read(struct proc *p, int lines, double timeout)
 			seen += p->buf[i] == '\n';
 		if (lines && seen >= lines)
 			return 0;
-		if (now_s() > end)
+		if (cowdev_now() > end)
 			return -1;
 		if (poll(&pfd, 1, 100) <= 0)
 			continue;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * cowdev's tracepoints (issue 7), read through tracefs: each event fires
+ * cowdev's tracepoints, read through tracefs: each event fires
  * exactly when the documented behaviour says, once, in the documented order,
  * with the documented TP_printk text and field values: cowdev_fault for
  * every outcome that can be provoked (ZERO, ALLOC, RESIDENT, COPY, REUSE,

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The cowdev uapi (issue 5, uapi/linux/cowdev.h): every bad input gets its
+ * The cowdev uapi (uapi/linux/cowdev.h): every bad input gets its
  * errno and changes nothing (size, data, the view's counters, the pool, the
  * fd table), and the extensible-struct rules hold:
  *  - unknown command, wrong direction, wrong magic, size on a no-argument
@@ -161,6 +161,7 @@ TEST_F(u, unknown_commands_get_enotty)
 		{ NR_GET_SIZE, NONE, 0 },
 		/* GET_STATS is R */
 		{ NR_GET_STATS, W, sizeof(struct cowdev_stats) },
+		{ NR_GET_STATS, W, COWDEV_STATS_SIZE_VER0 },
 		{ NR_GET_STATS, RW, sizeof(struct cowdev_stats) },
 		{ NR_GET_STATS, NONE, 0 },
 		/* RESET_STATS is NONE, without a size */
@@ -173,7 +174,7 @@ TEST_F(u, unknown_commands_get_enotty)
 		{ NR_POOL_INFO, NONE, 0 },
 		/* CLONE is NONE, without a size */
 		{ NR_CLONE, R, 4 }, { NR_CLONE, W, 4 }, { NR_CLONE, RW, 4 },
-		{ NR_CLONE, NONE, 4 },
+		{ NR_CLONE, NONE, 4 }, { NR_CLONE, NONE, 8 },
 		/* PAGE_STATE is W */
 		{ NR_PAGE_STATE, R, sizeof(struct cowdev_page_state) },
 		{ NR_PAGE_STATE, RW, sizeof(struct cowdev_page_state) },
@@ -210,6 +211,9 @@ TEST_F(u, unknown_commands_get_enotty)
 				TH_LOG("cmd %#x", cmd);
 		}
 	}
+	/* Another magic with a size the module would accept. */
+	EXPECT_EQ(-ENOTTY, cowdev_xioctl(self->fd, _IOC(R, 'T', NR_GET_STATS,
+						  COWDEV_STATS_SIZE_VER0), buf));
 	/* Commands of other drivers. */
 	EXPECT_EQ(-ENOTTY, cowdev_xioctl(self->fd, TCGETS, buf));
 	EXPECT_EQ(-ENOTTY, cowdev_xioctl(self->fd, FIONREAD, buf));
@@ -370,7 +374,7 @@ TEST_F(u, struct_sizes_below_ver0_or_above_a_page)
 		{ NR_PAGE_STATE, W, COWDEV_PAGE_STATE_SIZE_VER0 },
 	};
 	static const unsigned int small[] = { 0, 1, 4, 7 };
-	static const unsigned int large[] = { 4097, 4104, 8192, 16383 };
+	static const unsigned int large[] = { 4097, 4104, 8000, 8192, 16383 };
 	uint8_t states[NPAGES];
 	char *buf;
 	size_t i, j;
@@ -390,6 +394,9 @@ TEST_F(u, struct_sizes_below_ver0_or_above_a_page)
 		EXPECT_EQ(-EINVAL, cowdev_xioctl(self->fd, CMD(dir, nr,
 					  cmds[i].ver0 / 2), buf))
 			TH_LOG("nr %#x size %u", nr, cmds[i].ver0 / 2);
+		EXPECT_EQ(-EINVAL, cowdev_xioctl(self->fd, CMD(dir, nr,
+					  cmds[i].ver0 - 8), buf))
+			TH_LOG("nr %#x size %u", nr, cmds[i].ver0 - 8);
 		for (j = 0; j < sizeof(small) / sizeof(small[0]); j++)
 			EXPECT_EQ(-EINVAL, cowdev_xioctl(self->fd, CMD(dir, nr,
 						  small[j]), buf))
@@ -430,7 +437,7 @@ TEST_F(u, struct_sizes_below_ver0_or_above_a_page)
 TEST_F(u, larger_output_structs_are_zero_filled)
 {
 	static const unsigned int sizes[] = { 8, 16, 72, 128, 136, 144,
-					      256, 1000, 4096 };
+					      256, 512, 1000, 4096 };
 	struct cowdev_stats st;
 	struct cowdev_pool_info pi;
 	uint64_t size;
@@ -490,7 +497,7 @@ TEST_F(u, larger_output_structs_are_zero_filled)
  */
 TEST_F(u, larger_input_structs_need_a_zero_tail)
 {
-	static const unsigned int sizes[] = { 40, 64, 1000, 4096 };
+	static const unsigned int sizes[] = { 40, 48, 64, 1000, 4096 };
 	uint8_t states[NPAGES + 2];
 	uint64_t size;
 	uint8_t *buf;
@@ -870,11 +877,8 @@ TEST(no_leak_once_everything_is_gone)
 	ASSERT_LE(0, probe);
 	ASSERT_TRUE(pool_ok(_metadata, probe, &base));
 
-	fd = cowdev_open();
+	fd = cowdev_new_view(64, &m);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, cowdev_set_size(fd, 64 * ps));
-	m = mmap(NULL, 64 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	ASSERT_NE(MAP_FAILED, m);
 	p = mmap(NULL, 64 * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
 	ASSERT_NE(MAP_FAILED, p);
 	keep = mmap(NULL, 32 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd,

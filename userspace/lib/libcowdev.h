@@ -44,7 +44,7 @@ int cowdev_try_write(volatile char *p, char val);
 long cowdev_smaps_kb(const void *addr, const char *field);
 
 /*
- * Observability (issue 7): the pool counters in sysfs, the views table and
+ * Observability: the pool counters in sysfs, the views table and
  * page maps in debugfs, and page-state maps drawn as text or SVG.  None of
  * these open /dev/cowdev (an open would create a view).
  */
