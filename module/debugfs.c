@@ -40,7 +40,7 @@ static ssize_t cowdev_pagemap_read(struct file *file, char __user *buf,
 
 	if (*ppos < 0)
 		return -EINVAL;
-	if (*ppos >= size)
+	if (*ppos >= size || !count)
 		return 0;
 	count = min_t(size_t, count, size - *ppos);
 	count = min_t(size_t, count, PAGE_SIZE * 16);

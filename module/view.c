@@ -305,7 +305,8 @@ static u8 cowdev_slot_state(struct cowdev_view *view, unsigned long index,
 
 /*
  * Fill @map with the state of @count pages from @start, which the caller
- * checked against the size.
+ * checked against the size.  @count may be 0 (then nothing is written: the
+ * range below would wrap).
  */
 void cowdev_fill_page_map(struct cowdev_view *view, unsigned long start,
 			  unsigned long count, u8 *map)
@@ -313,6 +314,8 @@ void cowdev_fill_page_map(struct cowdev_view *view, unsigned long start,
 	struct cowdev_page *cp;
 	unsigned long index;
 
+	if (!count)
+		return;
 	memset(map, 0, count);
 	down_read(&view->lock);
 	xa_for_each_range(&view->slots, index, cp, start, start + count - 1)

@@ -606,6 +606,16 @@ TEST_F(cowdev, pagemap_equals_page_state)
 	EXPECT_EQ(want_a[9], got[0]);
 	EXPECT_EQ(0, pread(fd, got, 16, 10));
 	EXPECT_EQ(0, pread(fd, got, 16, 1000));
+	/*
+	 * Zero-length reads read nothing, wherever they start (resident pages
+	 * after the offset once made the module write through a zero-size
+	 * buffer; found by the fuzzer).
+	 */
+	memset(got, 0xee, sizeof(got));
+	EXPECT_EQ(0, pread(fd, got, 0, 0));
+	EXPECT_EQ(0, pread(fd, got, 0, 3));
+	EXPECT_EQ(0, read(fd, got, 0));
+	EXPECT_EQ(0xee, got[0]);
 	/* Read-only. */
 	close(fd);
 	fd = open(path, O_WRONLY);
