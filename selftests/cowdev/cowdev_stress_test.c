@@ -7,11 +7,12 @@
  * opens, SET_SIZE, munmap + mmap and MADV_DONTNEED, for a bounded time, and
  * check every view's content against a model kept in userspace.
  *
- * The model: each view slot holds one stamp per 512-byte chunk of each page
- * (0 = never written: zeros); every write takes a new, globally unique stamp
- * and fills the chunks it covers with words (stamp << 12 | page << 3 |
- * chunk), so a word read back names the write, the page and the chunk it
- * came from.  A clone copies the source's model.
+ * The model (cowdev_model.h, shared with the fuzzer): each view slot holds
+ * one stamp per 512-byte chunk of each page (0 = never written: zeros);
+ * every write takes a new, globally unique stamp and fills the chunks it
+ * covers with words (stamp << 12 | page << 3 | chunk), so a word read back
+ * names the write, the page and the chunk it came from.  A clone copies the
+ * source's model.
  *
  * Exactness under concurrency: a page is written or checked under its view's
  * rwlock (read) and the page's mutex, so writes to different pages of one
@@ -45,10 +46,11 @@
 
 #include "kselftest_harness.h"
 #include "cowdev_test.h"
+#include "cowdev_model.h"
 
 #define MAXV		8	/* view slots */
 #define NP		32	/* pages per mapping; the largest view size */
-#define NCHUNK		8	/* model granularity: chunks per page */
+#define NCHUNK		COWDEV_MODEL_CHUNKS	/* chunks per page */
 #define NMAP		3	/* mappings of each view in the parent */
 #define NTHREADS	4	/* worker threads */
 #define NCHILDREN	2	/* child processes alive at once */
@@ -76,8 +78,7 @@ struct view {
 	int state;		/* under lock (write) and the table lock */
 	uint64_t gen;		/* bumped each time the slot gets a view */
 	int fd;			/* the parent's fd */
-	unsigned int size;	/* pages */
-	uint64_t model[NP][NCHUNK];
+	struct cowdev_model model;	/* and the size */
 };
 
 struct shared {
@@ -158,49 +159,23 @@ static void fail(const char *fmt, ...)
 		return;
 }
 
-static uint64_t word_of(uint64_t stamp, unsigned int page, unsigned int chunk)
-{
-	return stamp ? stamp << 12 | page << 3 | chunk : 0;
-}
-
-/* Chunks [c0, c1) of page @page with stamps @st[] into @buf (from chunk c0). */
-static void build(char *buf, unsigned int page, unsigned int c0,
-		  unsigned int c1, const uint64_t *st)
-{
-	unsigned int c, i;
-	uint64_t *wp = (uint64_t *)buf;
-
-	for (c = c0; c < c1; c++) {
-		uint64_t word = word_of(st[c], page, c);
-
-		for (i = 0; i < cs / 8; i++)
-			*wp++ = word;
-	}
-}
-
-/* Compare @got (chunks [c0, c1) of page @page) with the model. */
+/* Compare @got (the whole page @page) with the model. */
 static int compare(const char *what, int slot, uint64_t gen,
-		   unsigned int page, unsigned int c0, unsigned int c1,
-		   const uint64_t *st, const char *got)
+		   unsigned int page, const struct cowdev_model *model,
+		   const char *got)
 {
 	const uint64_t *gw = (const uint64_t *)got;
 	unsigned int c, i;
 
-	for (c = c0; c < c1; c++) {
-		uint64_t want = word_of(st[c], page, c);
-
-		for (i = 0; i < cs / 8; i++, gw++) {
-			if (*gw == want)
-				continue;
-			fail("%s: slot %d gen %" PRIu64 " page %u chunk %u word %u: got %#" PRIx64
-			     " (stamp %" PRIu64 " page %u chunk %u), want stamp %" PRIu64,
-			     what, slot, gen, page, c, i, *gw, *gw >> 12,
-			     (unsigned int)(*gw >> 3) & 511,
-			     (unsigned int)*gw & 7, st[c]);
-			return -1;
-		}
-	}
-	return 0;
+	if (!cowdev_model_compare(model, page, got, &c, &i))
+		return 0;
+	gw += c * (cs / 8) + i;
+	fail("%s: slot %d gen %" PRIu64 " page %u chunk %u word %u: got %#" PRIx64
+	     " (stamp %" PRIu64 " page %u chunk %u), want stamp %" PRIu64,
+	     what, slot, gen, page, c, i, *gw, *gw >> 12,
+	     (unsigned int)(*gw >> 3) & 511,
+	     (unsigned int)*gw & 7, model->pg[page].tag[c]);
+	return -1;
 }
 
 /* Write @len bytes from @buf to @dst in this process, one of four ways. */
@@ -253,11 +228,11 @@ static int get(struct worker *w, char *buf, const char *src, size_t len)
  * the page's model exact.
  */
 static int write_page(struct worker *w, char *page_addr, unsigned int p,
-		      uint64_t model[NCHUNK], const char *what, int slot,
+		      struct cowdev_model *model, const char *what, int slot,
 		      uint64_t gen)
 {
-	unsigned int c0, c1, c;
-	uint64_t st[NCHUNK], stamp;
+	unsigned int c0, c1;
+	uint64_t stamp;
 
 	if (rnd_below(w, 2)) {
 		c0 = 0;
@@ -267,22 +242,19 @@ static int write_page(struct worker *w, char *page_addr, unsigned int p,
 		c1 = c0 + 1 + rnd_below(w, NCHUNK - c0);
 	}
 	stamp = atomic_fetch_add(&sh->stamp, 1) + 1;
-	for (c = 0; c < NCHUNK; c++)
-		st[c] = stamp;
-	build(w->buf, p, c0, c1, st);
+	cowdev_model_build(w->buf, p, c0, c1, stamp);
 	if (put(w, page_addr + c0 * cs, w->buf, (c1 - c0) * cs)) {
 		fail("%s: slot %d gen %" PRIu64 " page %u: write failed: %s",
 		     what, slot, gen, p, strerror(errno));
 		return -1;
 	}
-	for (c = c0; c < c1; c++)
-		model[c] = stamp;
+	cowdev_model_write(model, p, c0, c1, stamp, 0);
 	return 0;
 }
 
 /* Read page @p at @page_addr and compare it with @model. */
 static int read_page(struct worker *w, const char *page_addr, unsigned int p,
-		     const uint64_t model[NCHUNK], const char *what, int slot,
+		     const struct cowdev_model *model, const char *what, int slot,
 		     uint64_t gen)
 {
 	if (get(w, w->rbuf, page_addr, ps)) {
@@ -290,7 +262,7 @@ static int read_page(struct worker *w, const char *page_addr, unsigned int p,
 		     what, slot, gen, p, strerror(errno));
 		return -1;
 	}
-	return compare(what, slot, gen, p, 0, NCHUNK, model, w->rbuf);
+	return compare(what, slot, gen, p, model, w->rbuf);
 }
 
 /* ---- the parent's operations -------------------------------------- */
@@ -331,17 +303,17 @@ static void op_write_or_read(struct worker *w, int write)
 	char *addr;
 
 	pthread_rwlock_rdlock(&v->lock);
-	if (v->state != LIVE || !v->size)
+	if (v->state != LIVE || !v->model.size)
 		goto out;
-	p = rnd_below(w, v->size);
+	p = rnd_below(w, v->model.size);
 	addr = lock_mapping_for(w, s, p, &m);
 	if (!addr)
 		goto out;
 	pthread_mutex_lock(&v->page_lock[p]);
 	if (write)
-		write_page(w, addr, p, v->model[p], "write", s, v->gen);
+		write_page(w, addr, p, &v->model, "write", s, v->gen);
 	else
-		read_page(w, addr, p, v->model[p], "read", s, v->gen);
+		read_page(w, addr, p, &v->model, "read", s, v->gen);
 	pthread_mutex_unlock(&v->page_lock[p]);
 	pthread_rwlock_unlock(&m->lock);
 	count(write ? OP_WRITE : OP_READ);
@@ -358,22 +330,22 @@ static void op_check_view(struct worker *w)
 	char *m;
 
 	pthread_rwlock_rdlock(&v->lock);
-	if (v->state != LIVE || !v->size)
+	if (v->state != LIVE || !v->model.size)
 		goto out;
-	m = mmap(NULL, v->size * ps, PROT_READ,
+	m = mmap(NULL, v->model.size * ps, PROT_READ,
 		 priv ? MAP_PRIVATE : MAP_SHARED, v->fd, 0);
 	if (m == MAP_FAILED) {
 		fail("check_view: mmap slot %d: %s", s, strerror(errno));
 		goto out;
 	}
-	for (p = 0; p < v->size; p++) {
+	for (p = 0; p < v->model.size; p++) {
 		pthread_mutex_lock(&v->page_lock[p]);
-		read_page(w, m + p * ps, p, v->model[p],
+		read_page(w, m + p * ps, p, &v->model,
 			  priv ? "check_view (private)" : "check_view", s,
 			  v->gen);
 		pthread_mutex_unlock(&v->page_lock[p]);
 	}
-	munmap(m, v->size * ps);
+	munmap(m, v->model.size * ps);
 	count(OP_CHECK_VIEW);
 out:
 	pthread_rwlock_unlock(&v->lock);
@@ -431,17 +403,15 @@ static int reserve_slot(void)
 	return found;
 }
 
-/* Make reserved slot @d live with view @fd, @size and @model. */
-static void publish(int d, int fd, unsigned int size,
-		    uint64_t model[NP][NCHUNK])
+/* Make reserved slot @d live with view @fd and @model (and its size). */
+static void publish(int d, int fd, const struct cowdev_model *model)
 {
 	struct view *v = &sh->v[d];
 
 	map_slot(d, fd);
 	pthread_rwlock_wrlock(&v->lock);
 	v->fd = fd;
-	v->size = size;
-	memcpy(v->model, model, sizeof(v->model));
+	v->model = *model;
 	pthread_mutex_lock(&sh->table);
 	v->gen++;
 	v->state = LIVE;
@@ -459,10 +429,9 @@ static void unreserve(int d)
 
 static void op_clone(struct worker *w)
 {
-	static __thread uint64_t model[NP][NCHUNK];
+	static __thread struct cowdev_model model;
 	int s = pick_slot(w), d, fd = -1;
 	struct view *v = &sh->v[s];
-	unsigned int size = 0;
 
 	d = reserve_slot();
 	if (d < 0)
@@ -472,21 +441,20 @@ static void op_clone(struct worker *w)
 		fd = cowdev_clone(v->fd);
 		if (fd < 0)
 			fail("clone of slot %d: %s", s, strerror(-fd));
-		memcpy(model, v->model, sizeof(model));
-		size = v->size;
+		cowdev_model_clone(&v->model, &model);
 	}
 	pthread_rwlock_unlock(&v->lock);
 	if (fd < 0) {
 		unreserve(d);
 		return;
 	}
-	publish(d, fd, size, model);
+	publish(d, fd, &model);
 	count(OP_CLONE);
 }
 
 static void op_open(struct worker *w)
 {
-	static __thread uint64_t model[NP][NCHUNK];
+	static __thread struct cowdev_model model;
 	unsigned int size = 1 + rnd_below(w, NP);
 	int d, fd, err;
 
@@ -506,8 +474,8 @@ static void op_open(struct worker *w)
 		unreserve(d);
 		return;
 	}
-	memset(model, 0, sizeof(model));
-	publish(d, fd, size, model);
+	cowdev_model_init(&model, size);
+	publish(d, fd, &model);
 	count(OP_OPEN);
 }
 
@@ -595,7 +563,7 @@ static void op_set_size(struct worker *w)
 {
 	int s = pick_slot(w), err;
 	struct view *v = &sh->v[s];
-	unsigned int size = 1 + rnd_below(w, NP), p;
+	unsigned int size = 1 + rnd_below(w, NP);
 
 	pthread_rwlock_wrlock(&v->lock);
 	if (v->state != LIVE)
@@ -605,22 +573,10 @@ static void op_set_size(struct worker *w)
 		fail("set_size slot %d: %s", s, strerror(-err));
 		goto out;
 	}
-	for (p = size; p < NP; p++)
-		memset(v->model[p], 0, sizeof(v->model[p]));
-	v->size = size;
+	cowdev_model_resize(&v->model, size, 0);
 	count(OP_SET_SIZE);
 out:
 	pthread_rwlock_unlock(&v->lock);
-}
-
-static int resident(const uint64_t model[NCHUNK])
-{
-	int c;
-
-	for (c = 0; c < NCHUNK; c++)
-		if (model[c])
-			return 1;
-	return 0;
 }
 
 /*
@@ -629,13 +585,13 @@ static int resident(const uint64_t model[NCHUNK])
  * pages, never both (a page becomes shared only by a clone of this view,
  * which we exclude, and a clone clears DIRTY).  And the pool's balance.
  */
-static void check_state(int fd, unsigned int size, uint64_t model[][NCHUNK],
+static void check_state(int fd, const struct cowdev_model *model,
 			const char *what, int slot)
 {
 	struct cowdev_pool_info pi;
 	struct cowdev_stats st;
+	unsigned int p, size = model->size, nres = 0;
 	uint8_t map[NP];
-	unsigned int p, nres = 0;
 	int err;
 
 	err = cowdev_page_state(fd, 0, size, map);
@@ -644,7 +600,7 @@ static void check_state(int fd, unsigned int size, uint64_t model[][NCHUNK],
 		return;
 	}
 	for (p = 0; p < size; p++) {
-		int res = resident(model[p]);
+		int res = cowdev_model_resident(model, p);
 		uint8_t b = map[p];
 
 		nres += res;
@@ -675,7 +631,7 @@ static void op_state(struct worker *w)
 
 	pthread_rwlock_wrlock(&v->lock);
 	if (v->state == LIVE) {
-		check_state(v->fd, v->size, v->model, "page_state", s);
+		check_state(v->fd, &v->model, "page_state", s);
 		count(OP_STATE);
 	}
 	pthread_rwlock_unlock(&v->lock);
@@ -695,8 +651,7 @@ struct child_view {
 struct local_view {
 	int fd;
 	char *map;
-	unsigned int size;
-	uint64_t model[NP][NCHUNK];
+	struct cowdev_model model;	/* and the size */
 };
 
 static int child_lock(struct child_view *cv, int wr)
@@ -709,7 +664,7 @@ static int child_lock(struct child_view *cv, int wr)
 		pthread_rwlock_wrlock(&v->lock);
 	else
 		pthread_rwlock_rdlock(&v->lock);
-	if (v->state == LIVE && v->gen == cv->gen && v->size)
+	if (v->state == LIVE && v->gen == cv->gen && v->model.size)
 		return 0;
 	pthread_rwlock_unlock(&v->lock);
 	cv->dead = 1;
@@ -720,10 +675,10 @@ static void local_check_all(struct worker *w, struct local_view *lv)
 {
 	unsigned int p;
 
-	for (p = 0; p < lv->size; p++)
-		read_page(w, lv->map + p * ps, p, lv->model[p],
+	for (p = 0; p < lv->model.size; p++)
+		read_page(w, lv->map + p * ps, p, &lv->model,
 			  "child local clone", -1, 0);
-	check_state(lv->fd, lv->size, lv->model, "child local clone", -1);
+	check_state(lv->fd, &lv->model, "child local clone", -1);
 }
 
 static void local_close(struct worker *w, struct local_view *lv)
@@ -743,14 +698,14 @@ static void child_op(struct worker *w, struct child_view *cvs, int n,
 
 	if (r < 10 && lv->fd >= 0) {
 		/* Work on the local clone. */
-		p = rnd_below(w, lv->size);
+		p = rnd_below(w, lv->model.size);
 		if (r < 1)
 			local_close(w, lv);
 		else if (r < 6)
-			write_page(w, lv->map + p * ps, p, lv->model[p],
+			write_page(w, lv->map + p * ps, p, &lv->model,
 				   "child local write", -1, 0);
 		else
-			read_page(w, lv->map + p * ps, p, lv->model[p],
+			read_page(w, lv->map + p * ps, p, &lv->model,
 				  "child local read", -1, 0);
 		count(OP_CHILD_LOCAL);
 		return;
@@ -764,8 +719,7 @@ static void child_op(struct worker *w, struct child_view *cvs, int n,
 			fail("child clone of slot %d: %s", cv->slot,
 			     strerror(-lv->fd));
 		} else {
-			memcpy(lv->model, v->model, sizeof(lv->model));
-			lv->size = v->size;
+			cowdev_model_clone(&v->model, &lv->model);
 		}
 		pthread_rwlock_unlock(&v->lock);
 		if (lv->fd < 0)
@@ -788,13 +742,13 @@ static void child_op(struct worker *w, struct child_view *cvs, int n,
 	}
 	if (child_lock(cv, 0))
 		return;
-	p = rnd_below(w, v->size);
+	p = rnd_below(w, v->model.size);
 	pthread_mutex_lock(&v->page_lock[p]);
 	if (r < 65)
-		write_page(w, cv->map + p * ps, p, v->model[p], "child write",
+		write_page(w, cv->map + p * ps, p, &v->model, "child write",
 			   cv->slot, cv->gen);
 	else
-		read_page(w, cv->map + p * ps, p, v->model[p], "child read",
+		read_page(w, cv->map + p * ps, p, &v->model, "child read",
 			  cv->slot, cv->gen);
 	pthread_mutex_unlock(&v->page_lock[p]);
 	pthread_rwlock_unlock(&v->lock);
@@ -1114,7 +1068,7 @@ TEST_F_TIMEOUT(stress, random_ops_against_a_model, 86400)
 	for (i = 0; i < 3; i++)
 		op_open(&run.w[0]);
 	ASSERT_EQ(3, sh->live);
-	for (p = 0; p < (int)sh->v[0].size; p++)
+	for (p = 0; p < (int)sh->v[0].model.size; p++)
 		op_write_or_read(&run.w[0], 1);
 	op_clone(&run.w[0]);
 
@@ -1138,18 +1092,18 @@ TEST_F_TIMEOUT(stress, random_ops_against_a_model, 86400)
 
 		if (v->state != LIVE)
 			continue;
-		for (p = 0; p < (int)v->size; p++) {
+		for (p = 0; p < (int)v->model.size; p++) {
 			struct mapping *m;
 			char *addr = lock_mapping_for(&run.w[0], s, p, &m);
 
 			EXPECT_NE(NULL, addr);
 			if (!addr)
 				continue;
-			read_page(&run.w[0], addr, p, v->model[p], "final", s,
+			read_page(&run.w[0], addr, p, &v->model, "final", s,
 				  v->gen);
 			pthread_rwlock_unlock(&m->lock);
 		}
-		check_state(v->fd, v->size, v->model, "final", s);
+		check_state(v->fd, &v->model, "final", s);
 		close_slot(s, 1);
 	}
 	EXPECT_EQ(0, sh->live);

@@ -73,22 +73,63 @@ int cowdev_page_state(int fd, uint64_t start, uint64_t count, uint8_t *buf)
 
 /* ---- accesses that may fault, and smaps ------------------------------ */
 
-/* Per thread, so that threads racing for the last pool pages can each try. */
+/*
+ * Per thread, so that threads racing for the last pool pages can each try.
+ * Armed only while a try runs: a SIGBUS or SIGSEGV outside one is a real
+ * crash and kills the process as it would without the catcher.
+ */
 static __thread sigjmp_buf cowdev_try_jmp;
+static __thread volatile sig_atomic_t cowdev_try_armed;
+static int cowdev_try_installed;
 
-static void cowdev_try_handler(int sig)
+static void cowdev_try_handler(int sig, siginfo_t *si, void *uc)
 {
-	siglongjmp(cowdev_try_jmp, sig);
+	char m[160];
+	int n;
+
+	(void)uc;
+	if (cowdev_try_armed) {
+		cowdev_try_armed = 0;
+		siglongjmp(cowdev_try_jmp, sig);
+	}
+	n = snprintf(m, sizeof(m),
+		     "# FAIL pid %d: unexpected signal %d at %p outside an access\n",
+		     getpid(), sig, si->si_addr);
+	if (write(2, m, n) < 0)
+		n = 0;
+	signal(sig, SIG_DFL);
+	raise(sig);
 }
 
-static void cowdev_try_catch(void)
+void cowdev_try_catch(void)
 {
-	struct sigaction sa = { .sa_handler = cowdev_try_handler };
+	struct sigaction sa = { .sa_sigaction = cowdev_try_handler };
 
+	if (__atomic_load_n(&cowdev_try_installed, __ATOMIC_ACQUIRE))
+		return;
 	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_NODEFER;
+	/*
+	 * Nothing is blocked while the handler runs, so the signal mask at
+	 * the jump is that of the try: no need to save and restore it.
+	 */
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
 	sigaction(SIGBUS, &sa, NULL);
 	sigaction(SIGSEGV, &sa, NULL);
+	__atomic_store_n(&cowdev_try_installed, 1, __ATOMIC_RELEASE);
+}
+
+int cowdev_try(void (*fn)(void *arg), void *arg)
+{
+	int sig;
+
+	cowdev_try_catch();
+	sig = sigsetjmp(cowdev_try_jmp, 0);
+	if (!sig) {
+		cowdev_try_armed = 1;
+		fn(arg);
+		cowdev_try_armed = 0;
+	}
+	return sig;
 }
 
 int cowdev_try_read(const volatile char *p, char *val)
@@ -96,9 +137,12 @@ int cowdev_try_read(const volatile char *p, char *val)
 	int sig;
 
 	cowdev_try_catch();
-	sig = sigsetjmp(cowdev_try_jmp, 1);
-	if (!sig)
+	sig = sigsetjmp(cowdev_try_jmp, 0);
+	if (!sig) {
+		cowdev_try_armed = 1;
 		*val = *p;
+		cowdev_try_armed = 0;
+	}
 	return sig;
 }
 
@@ -107,9 +151,12 @@ int cowdev_try_write(volatile char *p, char val)
 	int sig;
 
 	cowdev_try_catch();
-	sig = sigsetjmp(cowdev_try_jmp, 1);
-	if (!sig)
+	sig = sigsetjmp(cowdev_try_jmp, 0);
+	if (!sig) {
+		cowdev_try_armed = 1;
 		*p = val;
+		cowdev_try_armed = 0;
+	}
 	return sig;
 }
 

@@ -27,12 +27,23 @@ int cowdev_clone(int fd);
 int cowdev_page_state(int fd, uint64_t start, uint64_t count, uint8_t *buf);
 
 /*
- * One access to a mapping that may fault, as the demos and selftests make
- * to show SIGBUS past the end or with an empty pool: 0 if it completed, or
- * the signal (SIGBUS, SIGSEGV) it raised.  They install handlers for both
- * signals and jump out of them (the jump buffer is per thread, so several
- * threads may try at once); the handlers stay installed.
+ * Accesses to a mapping that may fault, as the demos and selftests make to
+ * show SIGBUS past the end or with an empty pool: 0 if the access
+ * completed, or the signal (SIGBUS, SIGSEGV) it raised.
+ *
+ * The catcher: handlers for both signals, installed by the first try and
+ * left installed (call cowdev_try_catch() again after changing SIGBUS or
+ * SIGSEGV handling), jump back out of the access.  The jump buffer is per
+ * thread, so several threads may try at once.  A SIGBUS or SIGSEGV while
+ * no try runs is a real crash: the handler says so on stderr and the
+ * process dies of the signal.
+ *
+ * cowdev_try() runs @fn(@arg) under the catcher (a memset, a memcpy, ...):
+ * 0 if it returned, or the signal that ended it.  @fn must not change the
+ * signal mask or nest another try.
  */
+void cowdev_try_catch(void);
+int cowdev_try(void (*fn)(void *arg), void *arg);
 int cowdev_try_read(const volatile char *p, char *val);
 int cowdev_try_write(volatile char *p, char val);
 
