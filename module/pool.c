@@ -132,18 +132,23 @@ static void cowdev_reap_limbo(void)
 	spin_unlock(&pool.lock);
 }
 
-/*
- * Reap limbo, unless a whole reap ran between this call and its turn:
- * callers that queue behind a reap wait for one scan instead of each making
- * their own.  pool.reaps is odd while a reap runs and grows by two per reap.
+/**
+ * cowdev_pool_reap() - free the limbo pages nothing references any more
+ *
+ * Reaps unless a whole reap ran between this call and its turn: callers
+ * that queue behind a reap wait for one scan instead of each making their
+ * own.  pool.reaps is odd while a reap runs and grows by two per reap.
+ *
+ * Return: true if limbo was not empty (an allocation or a charge may
+ * succeed now).
  */
-static void cowdev_reap_limbo_once(void)
+bool cowdev_pool_reap(void)
 {
 	unsigned long seq = READ_ONCE(pool.reaps);
 	unsigned long done = ((seq + 1) | 1) + 1;	/* end of a whole reap */
 
 	if (!READ_ONCE(pool.nr_limbo))
-		return;
+		return false;
 	mutex_lock(&pool.reaping);
 	if ((long)(pool.reaps - done) < 0) {
 		WRITE_ONCE(pool.reaps, pool.reaps + 1);
@@ -151,19 +156,6 @@ static void cowdev_reap_limbo_once(void)
 		WRITE_ONCE(pool.reaps, pool.reaps + 1);
 	}
 	mutex_unlock(&pool.reaping);
-}
-
-/**
- * cowdev_pool_reap() - free the limbo pages nothing references any more
- *
- * For a user at its limit, whose own pages may wait in limbo.
- * Return: true if limbo was not empty (a charge may succeed now).
- */
-bool cowdev_pool_reap(void)
-{
-	if (!READ_ONCE(pool.nr_limbo))
-		return false;
-	cowdev_reap_limbo_once();
 	return true;
 }
 
@@ -202,10 +194,8 @@ struct cowdev_page *cowdev_pool_alloc(void)
 	struct cowdev_page *cp;
 
 	cp = cowdev_pop_free();
-	if (!cp && READ_ONCE(pool.nr_limbo)) {
-		cowdev_reap_limbo_once();
+	if (!cp && cowdev_pool_reap())
 		cp = cowdev_pop_free();
-	}
 	if (!cp) {
 		spin_lock(&pool.lock);
 		pool.alloc_failures++;
@@ -263,7 +253,7 @@ struct cowdev_page *cowdev_zero_page(void)
 
 void cowdev_pool_get_info(struct cowdev_pool_info *info)
 {
-	cowdev_reap_limbo_once();
+	cowdev_pool_reap();
 	spin_lock(&pool.lock);
 	info->total_pages = pool.total;
 	info->free_pages = pool.nr_free;
