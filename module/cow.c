@@ -60,21 +60,12 @@ static bool cowdev_page_maybe_pinned(struct page *page)
 static int cowdev_clone_copy(struct cowdev_view *src, struct cowdev_view *dst,
 			     unsigned long index, struct cowdev_page *cp)
 {
-	struct cowdev_page *copy = cowdev_view_alloc_page(dst);
-	int ret;
+	struct cowdev_page *copy = cowdev_view_store_copy(dst, index, cp);
 
 	if (IS_ERR(copy))
 		return PTR_ERR(copy);
-	copy_highpage(copy->page, cp->page);
-	ret = xa_err(xa_store(&dst->slots, index, copy, GFP_KERNEL));
-	if (ret) {
-		cowdev_page_release(copy);
-		return ret;
-	}
 	atomic_long_inc(&dst->resident);
 	cowdev_count(src, COWDEV_STAT_PINNED_COPIES);
-	trace_cowdev_cow(dst->id, cp->origin, index, page_to_pfn(cp->page),
-			 page_to_pfn(copy->page));
 	return 0;
 }
 

@@ -176,6 +176,9 @@ void cowdev_view_zap(struct cowdev_view *view, pgoff_t start, pgoff_t nr,
 		     bool even_cows);
 struct file *cowdev_view_file(struct cowdev_view *view);
 struct cowdev_page *cowdev_view_alloc_page(struct cowdev_view *view);
+struct cowdev_page *cowdev_view_store_copy(struct cowdev_view *view,
+					   pgoff_t index,
+					   struct cowdev_page *cp);
 int cowdev_page_state(struct cowdev_view *view,
 		      const struct cowdev_page_state *req);
 void cowdev_fill_page_map(struct cowdev_view *view, unsigned long start,

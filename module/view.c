@@ -24,6 +24,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/file.h>
+#include <linux/highmem.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -35,6 +36,7 @@
 #include <linux/uaccess.h>
 
 #include "cowdev.h"
+#include "cowdev_trace.h"
 
 #define COWDEV_FS_MAGIC 0x636f7764	/* "cowd" */
 
@@ -200,6 +202,34 @@ struct cowdev_page *cowdev_view_alloc_page(struct cowdev_view *view)
 	cp->origin = view->id;
 	cp->user = view->user;
 	return cp;
+}
+
+/*
+ * Store a new copy of @cp, charged to @view's user, in @view's slot @index:
+ * a COW break, or a clone's copy of a page that may be pinned.  The caller
+ * keeps @cp's slot stable and releases what the slot held before, if
+ * anything.
+ * Return: the copy, or an ERR_PTR of cowdev_view_alloc_page() or the
+ * xarray.
+ */
+struct cowdev_page *cowdev_view_store_copy(struct cowdev_view *view,
+					   pgoff_t index,
+					   struct cowdev_page *cp)
+{
+	struct cowdev_page *copy = cowdev_view_alloc_page(view);
+	int err;
+
+	if (IS_ERR(copy))
+		return copy;
+	copy_highpage(copy->page, cp->page);
+	err = xa_err(xa_store(&view->slots, index, copy, GFP_KERNEL));
+	if (err) {
+		cowdev_page_release(copy);
+		return ERR_PTR(err);
+	}
+	trace_cowdev_cow(view->id, cp->origin, index, page_to_pfn(cp->page),
+			 page_to_pfn(copy->page));
+	return copy;
 }
 
 /*

@@ -43,7 +43,6 @@
  *    and unlocks each page before it zaps (cow.c), and a reused page stays
  *    locked until its pte is writable, so no writable pte survives a clone.
  */
-#include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/rcupdate.h>
@@ -252,7 +251,6 @@ static vm_fault_t cowdev_write_resident(struct cowdev_view *view,
 	struct page *page = vmf->page;
 	struct cowdev_page *cp, *copy;
 	pgoff_t index = vmf->pgoff;
-	int err;
 
 	lock_page(page);
 	cp = xa_load(&view->slots, index);
@@ -272,24 +270,15 @@ static vm_fault_t cowdev_write_resident(struct cowdev_view *view,
 		*outcome = COWDEV_REUSE;
 		return VM_FAULT_LOCKED;
 	}
-	copy = cowdev_view_alloc_page(view);
+	copy = cowdev_view_store_copy(view, index, cp);
 	if (IS_ERR(copy)) {
 		unlock_page(page);
 		return cowdev_sigbus(view, PTR_ERR(copy), outcome);
-	}
-	copy_highpage(copy->page, page);
-	err = xa_err(xa_store(&view->slots, index, copy, GFP_KERNEL));
-	if (err) {
-		unlock_page(page);
-		cowdev_page_release(copy);
-		return cowdev_sigbus(view, err, outcome);
 	}
 	xa_clear_mark(&view->slots, index, COWDEV_SLOT_WAS_SHARED);
 	xa_set_mark(&view->slots, index, COWDEV_SLOT_DIRTY);
 	cowdev_view_zap(view, index, 1, false);
 	unlock_page(page);
-	trace_cowdev_cow(view->id, cp->origin, index, page_to_pfn(page),
-			 page_to_pfn(copy->page));
 	cowdev_page_release(cp);
 	cowdev_count(view, COWDEV_STAT_COW_COPIES);
 	*outcome = COWDEV_COPY;
