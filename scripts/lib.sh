@@ -3,7 +3,7 @@
 # lib.sh: what cowdev's scripts share, sourced by scripts/check,
 # check-debug, kdir, vm-run, deps, debug-kernel and .ci/run:
 #   - the kernel matrix (scripts/kernels): kernel_names, kernel_field,
-#     kernel_release;
+#     kernel_release, kernel_debug_dir;
 #   - the check loop: check_kernel builds the module for one kernel, runs a
 #     command in its guest and adds the guest's counts to the totals;
 #   - the summaries: the guest's "cowdev-selftests: pass:N fail:N skip:N"
@@ -53,6 +53,17 @@ kernel_release() {
 	fi
 	# shellcheck disable=SC2012
 	ls /lib/modules 2>/dev/null | grep -E "^$pat\$" | sort -V | tail -n1 || true
+}
+
+# kernel_debug_dir NAME: the cache directory of debug kernel NAME of the
+# matrix (scripts/debug-kernel builds it on first use); fails for a name
+# that is not a debug kernel.
+kernel_debug_dir() {
+	local src
+
+	[ "$(kernel_field "$1" kind 2>/dev/null)" = debug ] || return 1
+	src=$(kernel_field "$1" source)
+	"$top/scripts/debug-kernel" "$src" | tail -n1
 }
 
 # ---- summaries ----------------------------------------------------------
