@@ -132,32 +132,41 @@ int cowdev_try(void (*fn)(void *arg), void *arg)
 	return sig;
 }
 
+/* One byte to read or write under the catcher. */
+struct cowdev_try_access {
+	volatile char *p;
+	char val;
+};
+
+static void cowdev_try_do_read(void *arg)
+{
+	struct cowdev_try_access *a = arg;
+
+	a->val = *a->p;
+}
+
+static void cowdev_try_do_write(void *arg)
+{
+	struct cowdev_try_access *a = arg;
+
+	*a->p = a->val;
+}
+
 int cowdev_try_read(const volatile char *p, char *val)
 {
-	int sig;
+	struct cowdev_try_access a = { .p = (volatile char *)p };
+	int sig = cowdev_try(cowdev_try_do_read, &a);
 
-	cowdev_try_catch();
-	sig = sigsetjmp(cowdev_try_jmp, 0);
-	if (!sig) {
-		cowdev_try_armed = 1;
-		*val = *p;
-		cowdev_try_armed = 0;
-	}
+	if (!sig)
+		*val = a.val;
 	return sig;
 }
 
 int cowdev_try_write(volatile char *p, char val)
 {
-	int sig;
+	struct cowdev_try_access a = { .p = p, .val = val };
 
-	cowdev_try_catch();
-	sig = sigsetjmp(cowdev_try_jmp, 0);
-	if (!sig) {
-		cowdev_try_armed = 1;
-		*p = val;
-		cowdev_try_armed = 0;
-	}
-	return sig;
+	return cowdev_try(cowdev_try_do_write, &a);
 }
 
 long cowdev_smaps_kb(const void *addr, const char *field)
