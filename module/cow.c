@@ -34,9 +34,13 @@
  * too, and not by the source if the source broke COW in between.  Their
  * reference cannot be told from a pte's, so they are not copied.
  *
+ * Swapped-out pages are shared the same way: the clone's slot holds the
+ * same swap entry, and one page-in brings the page back for both (swap.c).
+ *
  * Marks: clone sets COWDEV_SLOT_WAS_SHARED on every page it shares, in both
  * views, and clears COWDEV_SLOT_DIRTY in the source (no page is "its own"
- * any more).  Locks (order in cowdev.h): the source's lock, then page locks.
+ * any more).  Locks (order in cowdev.h): the source's lock, then page locks,
+ * then the family's lock while the slots are shared.
  */
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -62,6 +66,9 @@ static int cowdev_clone_copy(struct cowdev_view *src, struct cowdev_view *dst,
 {
 	struct cowdev_page *copy = cowdev_view_store_copy(dst, index, cp);
 
+	/* No eviction here: the family's lock is held.  Pool empty. */
+	if (PTR_ERR_OR_ZERO(copy) == -EAGAIN)
+		return -ENOSPC;
 	if (IS_ERR(copy))
 		return PTR_ERR(copy);
 	atomic_long_inc(&dst->resident);
@@ -69,17 +76,25 @@ static int cowdev_clone_copy(struct cowdev_view *src, struct cowdev_view *dst,
 	return 0;
 }
 
-/* Make @dst hold the page @cp that @src holds at @index. */
+/*
+ * Make @dst hold what @src holds at @index: the page, or the swap entry of
+ * a page that was evicted.
+ */
 static int cowdev_clone_share(struct cowdev_view *dst, unsigned long index,
-			      struct cowdev_page *cp)
+			      void *entry)
 {
-	int ret = xa_err(xa_store(&dst->slots, index, cp, GFP_KERNEL));
+	int ret = xa_err(xa_store(&dst->slots, index, entry, GFP_KERNEL));
 
 	if (ret)
 		return ret;
-	cowdev_page_hold(cp);
+	if (xa_is_value(entry)) {
+		cowdev_swap_dup(xa_to_value(entry));
+		atomic_long_inc(&dst->swapped);
+	} else {
+		cowdev_page_hold(entry);
+		atomic_long_inc(&dst->resident);
+	}
 	xa_set_mark(&dst->slots, index, COWDEV_SLOT_WAS_SHARED);
-	atomic_long_inc(&dst->resident);
 	return 0;
 }
 
@@ -93,31 +108,39 @@ static int cowdev_share_slots(struct cowdev_view *src, struct cowdev_view *dst)
 {
 	struct cowdev_page *cp;
 	unsigned long index;
+	void *entry;
 	int ret = 0;
 
 	down_write(&src->lock);
-	xa_for_each(&src->slots, index, cp) {
+	xa_for_each(&src->slots, index, entry) {
+		cp = cowdev_entry_page(entry);
+		if (!cp)
+			continue;
 		lock_page(cp->page);
 		unlock_page(cp->page);
 	}
 	/* After the zap no new pin can reach the source's pages (see top). */
 	cowdev_view_zap(src, 0, 0, false);
-	xa_for_each(&src->slots, index, cp) {
-		if (cowdev_page_maybe_pinned(cp->page))
+	/* Eviction and page-in change slots under the family's lock. */
+	mutex_lock(&src->family->lock);
+	xa_for_each(&src->slots, index, entry) {
+		cp = cowdev_entry_page(entry);
+		if (cp && cowdev_page_maybe_pinned(cp->page))
 			ret = cowdev_clone_copy(src, dst, index, cp);
 		else
-			ret = cowdev_clone_share(dst, index, cp);
+			ret = cowdev_clone_share(dst, index, entry);
 		if (ret)
 			goto out;
 	}
-	xa_for_each(&src->slots, index, cp) {
-		if (xa_load(&dst->slots, index) != cp)
+	xa_for_each(&src->slots, index, entry) {
+		if (xa_load(&dst->slots, index) != entry)
 			continue;	/* copied: still the source's own */
 		xa_set_mark(&src->slots, index, COWDEV_SLOT_WAS_SHARED);
 		xa_clear_mark(&src->slots, index, COWDEV_SLOT_DIRTY);
 	}
 	WRITE_ONCE(dst->size_pages, src->size_pages);
 out:
+	mutex_unlock(&src->family->lock);
 	up_write(&src->lock);
 	return ret;
 }
@@ -138,7 +161,7 @@ int cowdev_clone(struct cowdev_view *src)
 	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0)
 		return fd;
-	dst = cowdev_view_create();
+	dst = cowdev_view_create(src);
 	if (IS_ERR(dst)) {
 		ret = PTR_ERR(dst);
 		goto err_fd;

@@ -6,17 +6,24 @@
  *
  * Lock order, outermost first; every file refers here:
  *
+ *   swap.admin (mutex: swapon, swapoff)
+ *   cowdev_views_lock (mutex; outer only for swapoff's walk of every view)
  *   mmap_lock or the per-VMA lock (held by core mm around a fault)
  *     view->lock (rw_semaphore)
- *       page lock (one at a time)
- *         i_mmap_rwsem (inside unmap_mapping_range())
- *           page-table lock
- *             xarray lock (view->slots)
- *               pool.lock (spinlock)
+ *       family->lock (mutex: the slots of every view of a family that hold
+ *                     a swap entry, and eviction; swap.c, reclaim.c)
+ *         swap.rwsem (read: swap I/O; write: attach and detach)
+ *           page lock (one at a time; eviction only trylocks)
+ *             i_mmap_rwsem (inside unmap_mapping_range())
+ *               page-table lock
+ *                 xarray lock (view->slots)
+ *                   pool.lock, lru.lock, swap.lock (spinlocks, leaves)
  *   pool.reaping (mutex) may be taken inside view->lock and a page lock
  *   (an allocation in a fault or a clone reaps limbo); nothing but
  *   pool.lock is taken inside it.
- *   cowdev_views_lock and cowdev_users_lock (mutexes) are leaves.
+ *   cowdev_views_lock is otherwise a leaf, as is cowdev_users_lock.
+ *   Eviction (reclaim.c) runs with no view->lock held: a fault that needs
+ *   room drops its view's lock, evicts, and starts over.
  *
  * Faults hold mmap_lock or the VMA lock and take view->lock for read, then
  * one page lock; clone and resize take view->lock for write without
@@ -37,8 +44,30 @@
 #include <linux/cowdev.h>
 
 struct cowdev_user;
+struct cowdev_view;
+
+/**
+ * struct cowdev_family - the views that may share pages: one view opened
+ *	from /dev/cowdev and every clone made from it or its clones (view.c)
+ * @lock: taken by whatever changes a slot that holds a swap entry, or
+ *	turns a resident slot into one: eviction, page-in, and clone, shrink
+ *	and destroy while they walk their slots.  Held across swap I/O.
+ * @views: the live views of the family, under @lock.
+ * @ref: one per view, one per eviction or zap in progress.
+ *
+ * A page is only ever held by views of one family, always at the same
+ * index: that is the reverse map eviction uses to find every holder.
+ */
+struct cowdev_family {
+	struct mutex lock;
+	struct list_head views;
+	refcount_t ref;
+};
 
 /* pool.c */
+
+/* cowdev_page.swap of a page that has no copy in the swap area */
+#define COWDEV_NO_SWAP	UINT_MAX
 
 /**
  * struct cowdev_page - bookkeeping of one pool page (pool.c)
@@ -54,7 +83,19 @@ struct cowdev_user;
  *	when the page is allocated, before any other view can see it.
  * @user: the user charged for the page (user.c), NULL if none.  Written
  *	when the page is allocated and cleared when it is back on the free
- *	stack: a page in limbo is still its user's.
+ *	stack: a page in limbo is still its user's.  Eviction hands the charge
+ *	to the swap slot and page-in takes it back (swap.c).
+ * @lru: on the replacement list (reclaim.c, lru.lock) while views hold it
+ *	and it is not being evicted.
+ * @index: the page's index in every view that holds it, and @family the
+ *	family of those views.  Written when the page is published in a slot,
+ *	before it goes on the replacement list.
+ * @swap: the swap slot that holds a copy of the page as it is now, or
+ *	%COWDEV_NO_SWAP.  Set by page-in; dropped by the first write after it
+ *	and by the last holder; written under swap.lock.
+ * @referenced: software reference bit (reclaim.c): set by every fault
+ *	that maps the page; cleared, with a zap of its ptes, by the policies.
+ * @age: the lru policy's history of @referenced, under lru.lock.
  *
  * One per pool page, in one array that lives as long as the module.
  */
@@ -64,15 +105,25 @@ struct cowdev_page {
 	struct list_head limbo;
 	u64 origin;
 	struct cowdev_user *user;
+	struct list_head lru;
+	pgoff_t index;
+	struct cowdev_family *family;
+	unsigned int swap;
+	bool referenced;
+	u8 age;
 };
 
 int cowdev_pool_init(unsigned long nr_pages);
 void cowdev_pool_exit(void);
-struct cowdev_page *cowdev_pool_alloc(void);
+struct cowdev_page *cowdev_pool_alloc(bool zero);
+void cowdev_pool_alloc_failed(void);
+unsigned long cowdev_pool_nr_free(void);
 void cowdev_page_hold(struct cowdev_page *cp);
 void cowdev_page_release(struct cowdev_page *cp);
 bool cowdev_pool_reap(void);
 struct cowdev_page *cowdev_zero_page(void);
+struct cowdev_page *cowdev_pool_page(unsigned long i);
+unsigned long cowdev_pool_total(void);
 void cowdev_pool_get_info(struct cowdev_pool_info *info);
 
 static inline bool cowdev_page_shared(struct cowdev_page *cp)
@@ -91,6 +142,9 @@ enum cowdev_outcome {
 	COWDEV_POOL_EMPTY,	/* SIGBUS: no pool page */
 	COWDEV_RETRY,		/* raced with a slot change; access retries */
 	COWDEV_NOMEM,		/* SIGBUS: no memory for the view's xarray */
+	COWDEV_SWAP_IN,		/* a swapped-out page was read back (major) */
+	COWDEV_SWAP_ERROR,	/* SIGBUS: the swap area could not be read */
+	COWDEV_RECLAIM,		/* internal: evict a page, then start over */
 };
 
 /* view.c */
@@ -110,6 +164,10 @@ enum cowdev_stat {
 	COWDEV_STAT_CLONES,
 	COWDEV_STAT_LIMIT_FAILURES,
 	COWDEV_STAT_PINNED_COPIES,
+	COWDEV_STAT_MAJOR_FAULTS,
+	COWDEV_STAT_PAGE_INS,
+	COWDEV_STAT_PAGE_OUTS,
+	COWDEV_STAT_EVICTIONS,
 	COWDEV_NR_STATS
 };
 
@@ -124,15 +182,24 @@ enum cowdev_stat {
  *	read by ->fault and ->page_mkwrite, which change single slots, and by
  *	the page-state map.  ->map_pages never takes it.  Never held across
  *	a copy to or from user memory.
- * @slots: page index -> struct cowdev_page; absent is a hole.  Readers use
- *	RCU or @lock.  Writers hold @lock, for read or for write; with it for
+ * @slots: page index -> struct cowdev_page, or a value entry holding the
+ *	swap slot of a page that was evicted (xa_is_value()); absent is a
+ *	hole.  Readers use RCU or @lock.  Writers hold @lock, for read or for write; with it for
  *	read a hole is filled with xa_cmpxchg() (no page lock: the race with
  *	zero-page readers is in vm.c) and a resident slot changes only under
- *	the page lock of the page it holds (COW break).  Marks
+ *	the page lock of the page it holds (COW break).  A swap entry, and a
+ *	resident slot that becomes one, change only under @family->lock
+ *	(swap.c, reclaim.c), which eviction and page-in take without @lock:
+ *	clone, shrink and destroy take @family->lock too.  Marks
  *	%COWDEV_SLOT_DIRTY and %COWDEV_SLOT_WAS_SHARED change with the slot.
  * @size_pages: written under @lock held for write (WRITE_ONCE), read with
  *	READ_ONCE anywhere; faults re-check it under @lock held for read.
  * @resident: slots that hold a page; atomic, changes with @slots.
+ * @swapped: slots that hold a swap entry; atomic, changes with @slots.
+ * @resident_limit: the most pages the view may hold before it evicts its
+ *	own (0: none); READ_ONCE/WRITE_ONCE.
+ * @family: the view's family, and @family_node its entry there.  Set at
+ *	creation.
  * @inode: an inode of cowdev's pseudo filesystem, giving the view its own
  *	address_space (file->f_mapping), so that unmap_mapping_range() zaps
  *	exactly this view's ptes in every process.  Set at creation.
@@ -153,6 +220,10 @@ struct cowdev_view {
 	struct xarray slots;
 	unsigned long size_pages;
 	atomic_long_t resident;
+	atomic_long_t swapped;
+	u64 resident_limit;
+	struct cowdev_family *family;
+	struct list_head family_node;
 	struct inode *inode;
 	u64 id;
 	pid_t owner_pid;
@@ -165,7 +236,7 @@ struct cowdev_view {
 extern const struct file_operations cowdev_fops;
 extern unsigned long cowdev_max_object_pages;
 
-struct cowdev_view *cowdev_view_create(void);
+struct cowdev_view *cowdev_view_create(struct cowdev_view *relative);
 void cowdev_view_destroy(struct cowdev_view *view);
 long cowdev_views_count(void);
 void cowdev_views_show(struct seq_file *m);
@@ -175,7 +246,12 @@ void cowdev_view_reset_stats(struct cowdev_view *view);
 void cowdev_view_zap(struct cowdev_view *view, pgoff_t start, pgoff_t nr,
 		     bool even_cows);
 struct file *cowdev_view_file(struct cowdev_view *view);
-struct cowdev_page *cowdev_view_alloc_page(struct cowdev_view *view);
+struct cowdev_page *cowdev_view_alloc_page(struct cowdev_view *view,
+					   bool grows);
+void cowdev_view_publish(struct cowdev_view *view, pgoff_t index,
+			 struct cowdev_page *cp);
+void cowdev_family_put(struct cowdev_family *family);
+int cowdev_views_swap_in_all(void);
 struct cowdev_page *cowdev_view_store_copy(struct cowdev_view *view,
 					   pgoff_t index,
 					   struct cowdev_page *cp);
@@ -187,6 +263,12 @@ void cowdev_fill_page_map(struct cowdev_view *view, unsigned long start,
 static inline void cowdev_count(struct cowdev_view *view, enum cowdev_stat s)
 {
 	atomic64_inc(&view->stats[s]);
+}
+
+/* The page a slot entry holds, NULL for a hole or a swap entry. */
+static inline struct cowdev_page *cowdev_entry_page(void *entry)
+{
+	return xa_is_value(entry) ? NULL : entry;
 }
 
 static inline struct cowdev_view *cowdev_file_view(struct file *file)
@@ -206,6 +288,40 @@ int cowdev_mmap(struct file *file, struct vm_area_struct *vma);
 
 /* cow.c */
 int cowdev_clone(struct cowdev_view *src);
+
+/* swap.c */
+int cowdev_swap_init(const char *path);
+void cowdev_swap_exit(void);
+int cowdev_swapon(const struct cowdev_swapon *req);
+int cowdev_swapoff(void);
+bool cowdev_swap_usable(void);
+void cowdev_swap_dup(unsigned int slot);
+void cowdev_swap_put(unsigned int slot);
+unsigned int cowdev_swap_count(unsigned int slot);
+void cowdev_swap_forget(struct cowdev_page *cp);
+void cowdev_swap_forget_all(void);
+void cowdev_swap_get_info(struct cowdev_pool_info *info);
+int cowdev_swap_out_begin(struct cowdev_page *cp, unsigned int holders,
+			  bool *written);
+void cowdev_swap_out_end(void);
+int cowdev_swap_in(struct cowdev_view *view, pgoff_t index, void *entry,
+		   bool fault);
+
+/* reclaim.c */
+enum cowdev_policy {
+	COWDEV_POLICY_FIFO,
+	COWDEV_POLICY_CLOCK,
+	COWDEV_POLICY_LRU,
+};
+
+extern unsigned long cowdev_low_watermark, cowdev_high_watermark;
+void cowdev_lru_add(struct cowdev_page *cp);
+void cowdev_lru_del(struct cowdev_page *cp);
+void cowdev_page_referenced(struct cowdev_page *cp);
+int cowdev_make_room(struct cowdev_view *view);
+void cowdev_kswapd_wake(unsigned long nr_free);
+void cowdev_kswapd_stop(void);
+void cowdev_reclaim_get_info(struct cowdev_pool_info *info);
 
 /* debugfs.c */
 void cowdev_debugfs_init(void);

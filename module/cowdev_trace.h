@@ -23,6 +23,11 @@ TRACE_DEFINE_ENUM(COWDEV_SIGBUS);
 TRACE_DEFINE_ENUM(COWDEV_POOL_EMPTY);
 TRACE_DEFINE_ENUM(COWDEV_RETRY);
 TRACE_DEFINE_ENUM(COWDEV_NOMEM);
+TRACE_DEFINE_ENUM(COWDEV_SWAP_IN);
+TRACE_DEFINE_ENUM(COWDEV_SWAP_ERROR);
+TRACE_DEFINE_ENUM(COWDEV_POLICY_FIFO);
+TRACE_DEFINE_ENUM(COWDEV_POLICY_CLOCK);
+TRACE_DEFINE_ENUM(COWDEV_POLICY_LRU);
 
 #define cowdev_show_outcome(o)					\
 	__print_symbolic(o,					\
@@ -34,7 +39,15 @@ TRACE_DEFINE_ENUM(COWDEV_NOMEM);
 			 { COWDEV_SIGBUS, "SIGBUS" },		\
 			 { COWDEV_POOL_EMPTY, "POOL_EMPTY" },	\
 			 { COWDEV_RETRY, "RETRY" },		\
-			 { COWDEV_NOMEM, "NOMEM" })
+			 { COWDEV_NOMEM, "NOMEM" },		\
+			 { COWDEV_SWAP_IN, "SWAP_IN" },		\
+			 { COWDEV_SWAP_ERROR, "SWAP_ERROR" })
+
+#define cowdev_show_policy(p)					\
+	__print_symbolic(p,					\
+			 { COWDEV_POLICY_FIFO, "fifo" },	\
+			 { COWDEV_POLICY_CLOCK, "clock" },	\
+			 { COWDEV_POLICY_LRU, "lru" })
 
 /* Once per ->fault and once per ->page_mkwrite call. */
 TRACE_EVENT(cowdev_fault,
@@ -179,6 +192,99 @@ TRACE_EVENT(cowdev_pool_free,
 	),
 	TP_printk("pfn=0x%llx limbo=%d free=%llu used=%llu", __entry->pfn,
 		  __entry->limbo, __entry->free, __entry->used)
+);
+
+/*
+ * A victim leaves the pool: @view asked (0: the background evictor), its
+ * page at @pgoff now lives in swap slot @slot; @dirty: it was written.
+ */
+TRACE_EVENT(cowdev_evict,
+	TP_PROTO(u64 view, u64 pgoff, u64 pfn, int policy, bool dirty,
+		 u32 slot),
+	TP_ARGS(view, pgoff, pfn, policy, dirty, slot),
+	TP_STRUCT__entry(
+		__field(u64, view)
+		__field(u64, pgoff)
+		__field(u64, pfn)
+		__field(int, policy)
+		__field(bool, dirty)
+		__field(u32, slot)
+	),
+	TP_fast_assign(
+		__entry->view = view;
+		__entry->pgoff = pgoff;
+		__entry->pfn = pfn;
+		__entry->policy = policy;
+		__entry->dirty = dirty;
+		__entry->slot = slot;
+	),
+	TP_printk("view=%llu pgoff=%llu pfn=0x%llx policy=%s dirty=%d slot=%u",
+		  __entry->view, __entry->pgoff, __entry->pfn,
+		  cowdev_show_policy(__entry->policy), __entry->dirty,
+		  __entry->slot)
+);
+
+/* One page written to the swap area; @err is 0 or the write's error. */
+TRACE_EVENT(cowdev_page_out,
+	TP_PROTO(u64 pgoff, u64 pfn, u32 slot, int err),
+	TP_ARGS(pgoff, pfn, slot, err),
+	TP_STRUCT__entry(
+		__field(u64, pgoff)
+		__field(u64, pfn)
+		__field(u32, slot)
+		__field(int, err)
+	),
+	TP_fast_assign(
+		__entry->pgoff = pgoff;
+		__entry->pfn = pfn;
+		__entry->slot = slot;
+		__entry->err = err;
+	),
+	TP_printk("pgoff=%llu pfn=0x%llx slot=%u err=%d", __entry->pgoff,
+		  __entry->pfn, __entry->slot, __entry->err)
+);
+
+/* One page read back for @view; @ns is the time the read took. */
+TRACE_EVENT(cowdev_page_in,
+	TP_PROTO(u64 view, u64 pgoff, u64 pfn, u32 slot, u64 ns, int err),
+	TP_ARGS(view, pgoff, pfn, slot, ns, err),
+	TP_STRUCT__entry(
+		__field(u64, view)
+		__field(u64, pgoff)
+		__field(u64, pfn)
+		__field(u32, slot)
+		__field(u64, ns)
+		__field(int, err)
+	),
+	TP_fast_assign(
+		__entry->view = view;
+		__entry->pgoff = pgoff;
+		__entry->pfn = pfn;
+		__entry->slot = slot;
+		__entry->ns = ns;
+		__entry->err = err;
+	),
+	TP_printk("view=%llu pgoff=%llu pfn=0x%llx slot=%u ns=%llu err=%d",
+		  __entry->view, __entry->pgoff, __entry->pfn, __entry->slot,
+		  __entry->ns, __entry->err)
+);
+
+/* The background evictor was woken with @free pages left. */
+TRACE_EVENT(cowdev_kswapd,
+	TP_PROTO(u64 free, u64 low, u64 high),
+	TP_ARGS(free, low, high),
+	TP_STRUCT__entry(
+		__field(u64, free)
+		__field(u64, low)
+		__field(u64, high)
+	),
+	TP_fast_assign(
+		__entry->free = free;
+		__entry->low = low;
+		__entry->high = high;
+	),
+	TP_printk("free=%llu low=%llu high=%llu", __entry->free,
+		  __entry->low, __entry->high)
 );
 
 #endif /* _COWDEV_TRACE_H */

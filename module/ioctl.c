@@ -23,6 +23,7 @@ union cowdev_ioctl_arg {
 	struct cowdev_stats stats;
 	struct cowdev_pool_info pool;
 	struct cowdev_page_state page_state;
+	struct cowdev_swapon swapon;
 };
 
 struct cowdev_ioctl_desc {
@@ -77,6 +78,25 @@ static long cowdev_ioc_page_state(struct cowdev_view *view,
 	return cowdev_page_state(view, &arg->page_state);
 }
 
+static long cowdev_ioc_swapon(struct cowdev_view *view,
+			      union cowdev_ioctl_arg *arg)
+{
+	return cowdev_swapon(&arg->swapon);
+}
+
+static long cowdev_ioc_swapoff(struct cowdev_view *view,
+			       union cowdev_ioctl_arg *arg)
+{
+	return cowdev_swapoff();
+}
+
+static long cowdev_ioc_set_resident_limit(struct cowdev_view *view,
+					  union cowdev_ioctl_arg *arg)
+{
+	WRITE_ONCE(view->resident_limit, arg->size);
+	return 0;
+}
+
 static const struct cowdev_ioctl_desc cowdev_ioctls[] = {
 	{ COWDEV_IOC_SET_SIZE, sizeof(u64), cowdev_ioc_set_size },
 	{ COWDEV_IOC_GET_SIZE, sizeof(u64), cowdev_ioc_get_size },
@@ -87,6 +107,10 @@ static const struct cowdev_ioctl_desc cowdev_ioctls[] = {
 	{ COWDEV_IOC_CLONE, 0, cowdev_ioc_clone },
 	{ COWDEV_IOC_PAGE_STATE, COWDEV_PAGE_STATE_SIZE_VER0,
 	  cowdev_ioc_page_state },
+	{ COWDEV_IOC_SWAPON, COWDEV_SWAPON_SIZE_VER0, cowdev_ioc_swapon },
+	{ COWDEV_IOC_SWAPOFF, 0, cowdev_ioc_swapoff },
+	{ COWDEV_IOC_SET_RESIDENT_LIMIT, sizeof(u64),
+	  cowdev_ioc_set_resident_limit },
 };
 
 static const struct cowdev_ioctl_desc *cowdev_ioctl_find(unsigned int cmd)

@@ -3,8 +3,8 @@
  * cowdev: module init/exit, module parameters and the /dev/cowdev misc
  * device.
  *
- * Owns the parameters (read-only once loaded; user_max_pages shows the
- * effective limit), the misc device (its mode is dev_mode) and its
+ * Owns the parameters (read-only once loaded, except those of replacement
+ * in reclaim.c; user_max_pages shows the effective limit), the misc device (its mode is dev_mode) and its
  * read-only sysfs attributes (/sys/class/misc/cowdev/: the pool counters of
  * COWDEV_IOC_POOL_INFO, one number each).  The pool is reserved before the
  * device appears and freed after it is gone; views cannot outlive the module
@@ -45,6 +45,11 @@ module_param_named(max_object_pages, cowdev_max_object_pages, ulong, 0444);
 MODULE_PARM_DESC(max_object_pages,
 		 "Largest size of one object, in pages: 1 to 2147483647 (default 1048576)");
 
+static char *swap_file;
+module_param(swap_file, charp, 0444);
+MODULE_PARM_DESC(swap_file,
+		 "Attach this file or block device as the swap area at load (default: none)");
+
 #define COWDEV_POOL_ATTR(field)						\
 static ssize_t field##_show(struct device *dev,				\
 			    struct device_attribute *attr, char *buf)	\
@@ -65,6 +70,14 @@ COWDEV_POOL_ATTR(views);
 COWDEV_POOL_ATTR(limbo_pages);
 COWDEV_POOL_ATTR(allocs);
 COWDEV_POOL_ATTR(frees);
+COWDEV_POOL_ATTR(swap_total);
+COWDEV_POOL_ATTR(swap_used);
+COWDEV_POOL_ATTR(page_outs);
+COWDEV_POOL_ATTR(page_ins);
+COWDEV_POOL_ATTR(evictions);
+COWDEV_POOL_ATTR(clean_evictions);
+COWDEV_POOL_ATTR(swap_errors);
+COWDEV_POOL_ATTR(kswapd_wakeups);
 
 static struct attribute *cowdev_attrs[] = {
 	&dev_attr_total_pages.attr,
@@ -76,6 +89,14 @@ static struct attribute *cowdev_attrs[] = {
 	&dev_attr_limbo_pages.attr,
 	&dev_attr_allocs.attr,
 	&dev_attr_frees.attr,
+	&dev_attr_swap_total.attr,
+	&dev_attr_swap_used.attr,
+	&dev_attr_page_outs.attr,
+	&dev_attr_page_ins.attr,
+	&dev_attr_evictions.attr,
+	&dev_attr_clean_evictions.attr,
+	&dev_attr_swap_errors.attr,
+	&dev_attr_kswapd_wakeups.attr,
 	NULL
 };
 ATTRIBUTE_GROUPS(cowdev);
@@ -110,6 +131,9 @@ static int __init cowdev_init(void)
 	ret = cowdev_pool_init(pool_pages);
 	if (ret)
 		return ret;
+	ret = cowdev_swap_init(swap_file);
+	if (ret)
+		goto err_pool;
 	cowdev_debugfs_init();
 	ret = misc_register(&cowdev_misc);
 	if (ret)
@@ -120,6 +144,8 @@ static int __init cowdev_init(void)
 
 err_debugfs:
 	cowdev_debugfs_exit();
+	cowdev_swap_exit();
+err_pool:
 	cowdev_pool_exit();
 	cowdev_users_exit();
 	return ret;
@@ -129,6 +155,8 @@ static void __exit cowdev_exit(void)
 {
 	misc_deregister(&cowdev_misc);
 	cowdev_debugfs_exit();
+	cowdev_kswapd_stop();
+	cowdev_swap_exit();
 	cowdev_pool_exit();
 	cowdev_users_exit();
 }

@@ -28,6 +28,11 @@
  * pins (vmsplice into the user's own pipes) cannot be used to pass the
  * user's limit.
  *
+ * Pages that views hold are also on the replacement list (reclaim.c) from
+ * when they are published in a slot until their last holder lets go or
+ * they are evicted; a page's copy in the swap area (@swap) is dropped with
+ * its last holder.
+ *
  * Limbo pages are reaped (moved to the free stack once their last outside
  * reference is gone) when an allocation finds the free stack empty and when
  * the pool's counters are read.  Nothing signals the drop of an outside
@@ -178,36 +183,55 @@ static struct cowdev_page *cowdev_pop_free(void)
 	if (cp)
 		trace_cowdev_pool_alloc(page_to_pfn(cp->page), true, nr_free,
 					used);
+	if (nr_free < READ_ONCE(cowdev_low_watermark))
+		cowdev_kswapd_wake(nr_free);
 	return cp;
 }
 
 /**
- * cowdev_pool_alloc() - take a zeroed page from the pool
+ * cowdev_pool_alloc() - take a page from the pool
+ * @zero: clear it (a page-in overwrites it whole instead)
  *
- * Return: the page with one holder, or NULL when the pool is empty.  Never
- * calls the page allocator.  An empty free stack reaps limbo first, which
- * may wait for a reap in progress (pool.reaping).
+ * Return: the page with one holder, or NULL when the pool is empty; the
+ * caller decides whether that is a failure (cowdev_pool_alloc_failed()) or
+ * a reason to evict (reclaim.c).  Never calls the page allocator.  An empty
+ * free stack reaps limbo first, which may wait for a reap in progress
+ * (pool.reaping).
  */
-struct cowdev_page *cowdev_pool_alloc(void)
+struct cowdev_page *cowdev_pool_alloc(bool zero)
 {
-	unsigned long nr_free, used;
 	struct cowdev_page *cp;
 
 	cp = cowdev_pop_free();
 	if (!cp && cowdev_pool_reap())
 		cp = cowdev_pop_free();
-	if (!cp) {
-		spin_lock(&pool.lock);
-		pool.alloc_failures++;
-		nr_free = pool.nr_free;
-		used = pool.used;
-		spin_unlock(&pool.lock);
-		trace_cowdev_pool_alloc(0, false, nr_free, used);
+	if (!cp)
 		return NULL;
-	}
-	clear_highpage(cp->page);
+	if (zero)
+		clear_highpage(cp->page);
+	cp->swap = COWDEV_NO_SWAP;
+	cp->referenced = false;
+	cp->age = 0;
 	atomic_set(&cp->holders, 1);
 	return cp;
+}
+
+/* An allocation found the pool empty and nothing could be evicted. */
+void cowdev_pool_alloc_failed(void)
+{
+	unsigned long nr_free, used;
+
+	spin_lock(&pool.lock);
+	pool.alloc_failures++;
+	nr_free = pool.nr_free;
+	used = pool.used;
+	spin_unlock(&pool.lock);
+	trace_cowdev_pool_alloc(0, false, nr_free, used);
+}
+
+unsigned long cowdev_pool_nr_free(void)
+{
+	return READ_ONCE(pool.nr_free);
 }
 
 /* One more view slot holds @cp; the caller holds it already. */
@@ -227,6 +251,8 @@ void cowdev_page_release(struct cowdev_page *cp)
 
 	if (!atomic_dec_and_test(&cp->holders))
 		return;
+	cowdev_lru_del(cp);
+	cowdev_swap_forget(cp);
 	ClearPageDirty(cp->page);
 	/*
 	 * No view holds the page and its ptes are gone, so its refcount can
@@ -251,6 +277,16 @@ struct cowdev_page *cowdev_zero_page(void)
 	return &pool.pages[COWDEV_ZERO_INDEX];
 }
 
+struct cowdev_page *cowdev_pool_page(unsigned long i)
+{
+	return &pool.pages[i];
+}
+
+unsigned long cowdev_pool_total(void)
+{
+	return pool.total;
+}
+
 void cowdev_pool_get_info(struct cowdev_pool_info *info)
 {
 	cowdev_pool_reap();
@@ -265,6 +301,8 @@ void cowdev_pool_get_info(struct cowdev_pool_info *info)
 	info->frees = pool.frees;
 	spin_unlock(&pool.lock);
 	info->views = cowdev_views_count();
+	cowdev_swap_get_info(info);
+	cowdev_reclaim_get_info(info);
 }
 
 static void cowdev_pool_free_pages(unsigned long nr)
@@ -298,6 +336,8 @@ int cowdev_pool_init(unsigned long nr_pages)
 		if (!pool.pages[i].page)
 			goto err_pages;
 		INIT_LIST_HEAD(&pool.pages[i].limbo);
+		INIT_LIST_HEAD(&pool.pages[i].lru);
+		pool.pages[i].swap = COWDEV_NO_SWAP;
 	}
 	/* Push so that low indexes are allocated first. */
 	for (i = nr_pages - 1; i > COWDEV_ZERO_INDEX; i--)

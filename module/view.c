@@ -12,6 +12,12 @@
  * under cowdev_views_lock, a mutex) and the page-state map of a view
  * (COWDEV_IOC_PAGE_STATE and debugfs), read under the view's lock.
  *
+ * Families: a view opened from /dev/cowdev starts a family, and every clone
+ * joins its source's (struct cowdev_family, cowdev.h).  Pages are shared
+ * only within a family and always at the same index, so the family's list
+ * of views is the reverse map that eviction and page-in walk (reclaim.c,
+ * swap.c).  A family is freed with its last view.
+ *
  * Lifetime: a view belongs to its file.  Every VMA of a mapping holds the
  * file, so ->release runs when the last fd is closed and the last mapping is
  * gone; only then does the view release its pages (cowdev_view_destroy()).
@@ -91,8 +97,53 @@ void cowdev_views_show(struct seq_file *m)
 	mutex_unlock(&cowdev_views_lock);
 }
 
-/* A new empty view with its own address_space. */
-struct cowdev_view *cowdev_view_create(void)
+static struct cowdev_family *cowdev_family_new(void)
+{
+	struct cowdev_family *family = kzalloc(sizeof(*family), GFP_KERNEL);
+
+	if (!family)
+		return NULL;
+	mutex_init(&family->lock);
+	INIT_LIST_HEAD(&family->views);
+	refcount_set(&family->ref, 1);
+	return family;
+}
+
+void cowdev_family_put(struct cowdev_family *family)
+{
+	if (!refcount_dec_and_test(&family->ref))
+		return;
+	WARN_ON(!list_empty(&family->views));
+	mutex_destroy(&family->lock);
+	kfree(family);
+}
+
+/* @view joins @relative's family, or starts one. */
+static int cowdev_view_join(struct cowdev_view *view,
+			    struct cowdev_view *relative)
+{
+	struct cowdev_family *family;
+
+	if (relative) {
+		family = relative->family;
+		refcount_inc(&family->ref);
+	} else {
+		family = cowdev_family_new();
+		if (!family)
+			return -ENOMEM;
+	}
+	mutex_lock(&family->lock);
+	list_add_tail(&view->family_node, &family->views);
+	mutex_unlock(&family->lock);
+	view->family = family;
+	return 0;
+}
+
+/*
+ * A new empty view with its own address_space, in @relative's family (a
+ * clone) or in a new one (NULL).
+ */
+struct cowdev_view *cowdev_view_create(struct cowdev_view *relative)
 {
 	struct cowdev_view *view;
 	int ret;
@@ -115,6 +166,9 @@ struct cowdev_view *cowdev_view_create(void)
 	}
 	init_rwsem(&view->lock);
 	xa_init(&view->slots);
+	ret = cowdev_view_join(view, relative);
+	if (ret)
+		goto err_iput;
 	view->id = atomic64_inc_return(&cowdev_next_view_id);
 	view->owner_pid = task_tgid_nr(current);
 	cowdev_debugfs_add_view(view);
@@ -124,6 +178,8 @@ struct cowdev_view *cowdev_view_create(void)
 	mutex_unlock(&cowdev_views_lock);
 	return view;
 
+err_iput:
+	iput(view->inode);
 err_unpin:
 	simple_release_fs(&cowdev_mnt, &cowdev_mnt_count);
 err_free:
@@ -131,11 +187,27 @@ err_free:
 	return ERR_PTR(ret);
 }
 
+/*
+ * A slot of @view lets go of @entry (a page or a swap entry).  Called with
+ * the family's lock, or for a page the caller otherwise keeps still.
+ */
+static void cowdev_view_drop_entry(struct cowdev_view *view, void *entry)
+{
+	if (xa_is_value(entry)) {
+		atomic_long_dec(&view->swapped);
+		cowdev_swap_put(xa_to_value(entry));
+		return;
+	}
+	atomic_long_dec(&view->resident);
+	cowdev_page_release(entry);
+}
+
 /* Release every page of a view that nothing maps any more, and free it. */
 void cowdev_view_destroy(struct cowdev_view *view)
 {
-	struct cowdev_page *cp;
+	struct cowdev_family *family = view->family;
 	unsigned long index;
+	void *entry;
 
 	mutex_lock(&cowdev_views_lock);
 	list_del(&view->node);
@@ -143,8 +215,12 @@ void cowdev_view_destroy(struct cowdev_view *view)
 	mutex_unlock(&cowdev_views_lock);
 	cowdev_debugfs_remove_view(view);
 
-	xa_for_each(&view->slots, index, cp)
-		cowdev_page_release(cp);
+	mutex_lock(&family->lock);
+	list_del(&view->family_node);
+	xa_for_each(&view->slots, index, entry)
+		cowdev_view_drop_entry(view, entry);
+	mutex_unlock(&family->lock);
+	cowdev_family_put(family);
 	xa_destroy(&view->slots);
 	iput(view->inode);
 	simple_release_fs(&cowdev_mnt, &cowdev_mnt_count);
@@ -182,26 +258,49 @@ void cowdev_view_zap(struct cowdev_view *view, pgoff_t start, pgoff_t nr,
 }
 
 /*
- * A new zeroed pool page for @view, charged to its user.
- * Return: the page, ERR_PTR(-EDQUOT) when the user is at its limit, or
- * ERR_PTR(-ENOSPC) when the pool is empty.
+ * A new zeroed pool page for @view, charged to its user.  @grows: the page
+ * adds to the view's resident pages (not a COW copy, which replaces one),
+ * so the view's resident limit applies.
+ * Return: the page, ERR_PTR(-EDQUOT) when the user is at its limit,
+ * ERR_PTR(-EAGAIN) when a page must be evicted first (cowdev_make_room(),
+ * without the view's lock), or ERR_PTR(-ENOSPC) when the pool is empty or
+ * the view at its limit and there is no swap area.
  */
-struct cowdev_page *cowdev_view_alloc_page(struct cowdev_view *view)
+struct cowdev_page *cowdev_view_alloc_page(struct cowdev_view *view,
+					   bool grows)
 {
+	u64 limit = READ_ONCE(view->resident_limit);
 	struct cowdev_page *cp;
 
+	if (grows && limit && atomic_long_read(&view->resident) >= limit)
+		return ERR_PTR(cowdev_swap_usable() ? -EAGAIN : -ENOSPC);
 	/* Pages of this user that wait in limbo may be free by now. */
 	if (!cowdev_user_charge(view->user) &&
 	    (!cowdev_pool_reap() || !cowdev_user_charge(view->user)))
 		return ERR_PTR(-EDQUOT);
-	cp = cowdev_pool_alloc();
+	cp = cowdev_pool_alloc(true);
 	if (!cp) {
 		cowdev_user_uncharge(view->user);
+		if (cowdev_swap_usable())
+			return ERR_PTR(-EAGAIN);
+		cowdev_pool_alloc_failed();
 		return ERR_PTR(-ENOSPC);
 	}
 	cp->origin = view->id;
 	cp->user = view->user;
 	return cp;
+}
+
+/*
+ * @cp was just stored in @view's slot @index: it is loaded, and may be
+ * evicted from now on.
+ */
+void cowdev_view_publish(struct cowdev_view *view, pgoff_t index,
+			 struct cowdev_page *cp)
+{
+	cp->index = index;
+	cp->family = view->family;
+	cowdev_lru_add(cp);
 }
 
 /*
@@ -216,7 +315,7 @@ struct cowdev_page *cowdev_view_store_copy(struct cowdev_view *view,
 					   pgoff_t index,
 					   struct cowdev_page *cp)
 {
-	struct cowdev_page *copy = cowdev_view_alloc_page(view);
+	struct cowdev_page *copy = cowdev_view_alloc_page(view, false);
 	int err;
 
 	if (IS_ERR(copy))
@@ -227,6 +326,7 @@ struct cowdev_page *cowdev_view_store_copy(struct cowdev_view *view,
 		cowdev_page_release(copy);
 		return ERR_PTR(err);
 	}
+	cowdev_view_publish(view, index, copy);
 	trace_cowdev_cow(view->id, cp->origin, index, page_to_pfn(cp->page),
 			 page_to_pfn(copy->page));
 	return copy;
@@ -245,20 +345,26 @@ static void cowdev_view_shrink(struct cowdev_view *view,
 {
 	unsigned long old_size = view->size_pages, index;
 	struct cowdev_page *cp;
+	void *entry;
 
 	WRITE_ONCE(view->size_pages, new_size);
-	xa_for_each_start(&view->slots, index, cp, new_size) {
+	xa_for_each_start(&view->slots, index, entry, new_size) {
+		cp = cowdev_entry_page(entry);
+		if (!cp)
+			continue;
 		lock_page(cp->page);
 		unlock_page(cp->page);
 	}
 	lock_page(cowdev_zero_page()->page);
 	unlock_page(cowdev_zero_page()->page);
 	cowdev_view_zap(view, new_size, old_size - new_size, true);
-	xa_for_each_start(&view->slots, index, cp, new_size) {
+	/* Eviction or a page-in may change these slots until we hold it. */
+	mutex_lock(&view->family->lock);
+	xa_for_each_start(&view->slots, index, entry, new_size) {
 		xa_erase(&view->slots, index);
-		atomic_long_dec(&view->resident);
-		cowdev_page_release(cp);
+		cowdev_view_drop_entry(view, entry);
 	}
+	mutex_unlock(&view->family->lock);
 }
 
 int cowdev_view_set_size(struct cowdev_view *view, u64 bytes)
@@ -281,10 +387,13 @@ void cowdev_view_get_stats(struct cowdev_view *view, struct cowdev_stats *st)
 	struct cowdev_page *cp;
 	unsigned long index;
 	u64 shared = 0;
+	void *entry;
 
 	rcu_read_lock();
-	xa_for_each(&view->slots, index, cp)
-		shared += cowdev_page_shared(cp);
+	xa_for_each(&view->slots, index, entry) {
+		cp = cowdev_entry_page(entry);
+		shared += cp && cowdev_page_shared(cp);
+	}
 	rcu_read_unlock();
 
 	st->faults = atomic64_read(&view->stats[COWDEV_STAT_FAULTS]);
@@ -307,6 +416,12 @@ void cowdev_view_get_stats(struct cowdev_view *view, struct cowdev_stats *st)
 		atomic64_read(&view->stats[COWDEV_STAT_LIMIT_FAILURES]);
 	st->pinned_copies =
 		atomic64_read(&view->stats[COWDEV_STAT_PINNED_COPIES]);
+	st->major_faults = atomic64_read(&view->stats[COWDEV_STAT_MAJOR_FAULTS]);
+	st->page_ins = atomic64_read(&view->stats[COWDEV_STAT_PAGE_INS]);
+	st->page_outs = atomic64_read(&view->stats[COWDEV_STAT_PAGE_OUTS]);
+	st->evictions = atomic64_read(&view->stats[COWDEV_STAT_EVICTIONS]);
+	st->swapped_pages = atomic_long_read(&view->swapped);
+	st->resident_limit = READ_ONCE(view->resident_limit);
 	st->resident_pages = atomic_long_read(&view->resident);
 	st->shared_pages = shared;
 	st->size_pages = READ_ONCE(view->size_pages);
@@ -322,12 +437,20 @@ void cowdev_view_reset_stats(struct cowdev_view *view)
 }
 
 static u8 cowdev_slot_state(struct cowdev_view *view, unsigned long index,
-			    struct cowdev_page *cp)
+			    void *entry)
 {
-	u8 state = COWDEV_PAGE_RESIDENT;
+	struct cowdev_page *cp = cowdev_entry_page(entry);
+	u8 state;
 
-	if (cowdev_page_shared(cp))
-		state |= COWDEV_PAGE_SHARED;
+	if (cp) {
+		state = COWDEV_PAGE_RESIDENT;
+		if (cowdev_page_shared(cp))
+			state |= COWDEV_PAGE_SHARED;
+	} else {
+		state = COWDEV_PAGE_SWAPPED;
+		if (cowdev_swap_count(xa_to_value(entry)) > 1)
+			state |= COWDEV_PAGE_SHARED;
+	}
 	if (xa_get_mark(&view->slots, index, COWDEV_SLOT_DIRTY))
 		state |= COWDEV_PAGE_DIRTY;
 	return state;
@@ -341,15 +464,15 @@ static u8 cowdev_slot_state(struct cowdev_view *view, unsigned long index,
 void cowdev_fill_page_map(struct cowdev_view *view, unsigned long start,
 			  unsigned long count, u8 *map)
 {
-	struct cowdev_page *cp;
 	unsigned long index;
+	void *entry;
 
 	if (!count)
 		return;
 	memset(map, 0, count);
 	down_read(&view->lock);
-	xa_for_each_range(&view->slots, index, cp, start, start + count - 1)
-		map[index - start] = cowdev_slot_state(view, index, cp);
+	xa_for_each_range(&view->slots, index, entry, start, start + count - 1)
+		map[index - start] = cowdev_slot_state(view, index, entry);
 	up_read(&view->lock);
 }
 
@@ -388,6 +511,34 @@ int cowdev_page_state(struct cowdev_view *view,
 }
 
 /*
+ * swapoff: bring every swapped-out page of every view back into the pool.
+ * Evictions are stopped.  Return: 0, or the first page-in's error.
+ */
+int cowdev_views_swap_in_all(void)
+{
+	struct cowdev_view *view;
+	unsigned long index;
+	void *entry;
+	int err = 0;
+
+	mutex_lock(&cowdev_views_lock);
+	list_for_each_entry(view, &cowdev_views, node) {
+		down_read(&view->lock);
+		xa_for_each(&view->slots, index, entry) {
+			if (xa_is_value(entry))
+				err = cowdev_swap_in(view, index, entry, false);
+			if (err)
+				break;
+		}
+		up_read(&view->lock);
+		if (err)
+			break;
+	}
+	mutex_unlock(&cowdev_views_lock);
+	return err;
+}
+
+/*
  * Every use of a view needs both directions (a shared mapping that can be
  * written, clones that are O_RDWR), so a view is only ever opened O_RDWR.
  */
@@ -397,7 +548,7 @@ static int cowdev_open(struct inode *inode, struct file *file)
 
 	if ((file->f_flags & O_ACCMODE) != O_RDWR)
 		return -EACCES;
-	view = cowdev_view_create();
+	view = cowdev_view_create(NULL);
 	if (IS_ERR(view))
 		return PTR_ERR(view);
 	file->private_data = view;

@@ -64,8 +64,10 @@ static bool cowdev_vmf_shared(struct vm_fault *vmf)
 /*
  * Answer a fault with SIGBUS (never VM_FAULT_OOM: the OOM killer must not
  * run for cowdev's pool).  @err says why: 0 (beyond the size, or no memory
- * for a page table), -ENOSPC (pool empty), -EDQUOT (the view's user is at
- * its limit) or -ENOMEM (no memory for the view's xarray).
+ * for a page table), -ENOSPC (pool empty and nothing to evict, or the view
+ * at its resident limit without a swap area), -EDQUOT (the view's user is
+ * at its limit), -ENOMEM (no memory for the view's xarray) or another
+ * errno (the swap area could not be read).
  */
 static vm_fault_t cowdev_sigbus(struct cowdev_view *view, int err,
 				enum cowdev_outcome *outcome)
@@ -82,12 +84,29 @@ static vm_fault_t cowdev_sigbus(struct cowdev_view *view, int err,
 		*outcome = COWDEV_POOL_EMPTY;
 		cowdev_count(view, COWDEV_STAT_LIMIT_FAILURES);
 		break;
-	default:
+	case -ENOMEM:
 		*outcome = COWDEV_NOMEM;
+		break;
+	default:
+		*outcome = COWDEV_SWAP_ERROR;
 		break;
 	}
 	cowdev_count(view, COWDEV_STAT_SIGBUS);
 	return VM_FAULT_SIGBUS;
+}
+
+/*
+ * A page could not be had: -EAGAIN asks the caller to evict one without
+ * the view's lock and start over (COWDEV_RECLAIM); anything else is
+ * SIGBUS.
+ */
+static vm_fault_t cowdev_no_page(struct cowdev_view *view, int err,
+				 enum cowdev_outcome *outcome)
+{
+	if (err != -EAGAIN)
+		return cowdev_sigbus(view, err, outcome);
+	*outcome = COWDEV_RECLAIM;
+	return 0;
 }
 
 /*
@@ -125,7 +144,7 @@ static vm_fault_t cowdev_map_zero(struct cowdev_view *view,
  * the index's zero-page ptes are zapped afterwards.
  *
  * Return: 1 if this call filled it, 0 if a racing one did, or an errno of
- * cowdev_view_alloc_page() or the xarray.
+ * cowdev_view_alloc_page() (-EAGAIN: evict first) or the xarray.
  */
 static int cowdev_fill_hole(struct cowdev_view *view, pgoff_t index)
 {
@@ -134,7 +153,7 @@ static int cowdev_fill_hole(struct cowdev_view *view, pgoff_t index)
 
 	if (xa_load(&view->slots, index))
 		goto zap;
-	cp = cowdev_view_alloc_page(view);
+	cp = cowdev_view_alloc_page(view, true);
 	if (IS_ERR(cp))
 		return PTR_ERR(cp);
 	old = xa_cmpxchg(&view->slots, index, NULL, cp, GFP_KERNEL);
@@ -147,6 +166,7 @@ static int cowdev_fill_hole(struct cowdev_view *view, pgoff_t index)
 	} else {
 		xa_set_mark(&view->slots, index, COWDEV_SLOT_DIRTY);
 		atomic_long_inc(&view->resident);
+		cowdev_view_publish(view, index, cp);
 		cowdev_count(view, COWDEV_STAT_DEMAND_ALLOCS);
 		filled = 1;
 	}
@@ -177,8 +197,26 @@ static vm_fault_t cowdev_lock_slot_page(struct cowdev_view *view,
 		*outcome = COWDEV_RETRY;
 		return VM_FAULT_NOPAGE;
 	}
+	cowdev_page_referenced(cp);
 	vmf->page = page;
 	return VM_FAULT_LOCKED;
+}
+
+/*
+ * The slot holds swap entry @entry: read the page back (swap.c).
+ * Return: VM_FAULT_MAJOR with the slot resident if this fault read it, 0
+ * if a racing fault did; else what cowdev_no_page() makes of the error.
+ */
+static vm_fault_t cowdev_fault_swap_in(struct cowdev_view *view,
+				       struct vm_fault *vmf, void *entry,
+				       enum cowdev_outcome *outcome)
+{
+	int ret = cowdev_swap_in(view, vmf->pgoff, entry, true);
+
+	if (ret < 0)
+		return cowdev_no_page(view, ret, outcome);
+	*outcome = COWDEV_SWAP_IN;
+	return ret ? VM_FAULT_MAJOR : 0;
 }
 
 static vm_fault_t cowdev_fault_locked(struct cowdev_view *view,
@@ -186,15 +224,29 @@ static vm_fault_t cowdev_fault_locked(struct cowdev_view *view,
 				      enum cowdev_outcome *outcome)
 {
 	bool write = vmf->flags & FAULT_FLAG_WRITE;
+	vm_fault_t major = 0;
 	struct cowdev_page *cp;
+	void *entry;
 	int filled;
 
 	if (vmf->pgoff >= READ_ONCE(view->size_pages))
 		return cowdev_sigbus(view, 0, outcome);
-	cp = xa_load(&view->slots, vmf->pgoff);
-	if (cp) {
-		*outcome = COWDEV_RESIDENT;
-		return cowdev_lock_slot_page(view, vmf, cp, outcome);
+	entry = xa_load(&view->slots, vmf->pgoff);
+	if (xa_is_value(entry)) {
+		major = cowdev_fault_swap_in(view, vmf, entry, outcome);
+		if (*outcome != COWDEV_SWAP_IN)
+			return major;
+		entry = xa_load(&view->slots, vmf->pgoff);
+		if (!cowdev_entry_page(entry)) {
+			*outcome = COWDEV_RETRY;
+			return VM_FAULT_NOPAGE | major;
+		}
+	}
+	if (entry) {
+		if (!major)
+			*outcome = COWDEV_RESIDENT;
+		return cowdev_lock_slot_page(view, vmf, entry, outcome) |
+		       major;
 	}
 	if (!write)
 		return cowdev_map_zero(view, vmf, outcome);
@@ -211,9 +263,9 @@ static vm_fault_t cowdev_fault_locked(struct cowdev_view *view,
 	}
 	filled = cowdev_fill_hole(view, vmf->pgoff);
 	if (filled < 0)
-		return cowdev_sigbus(view, filled, outcome);
+		return cowdev_no_page(view, filled, outcome);
 	*outcome = filled ? COWDEV_ALLOC : COWDEV_RESIDENT;
-	cp = xa_load(&view->slots, vmf->pgoff);
+	cp = cowdev_entry_page(xa_load(&view->slots, vmf->pgoff));
 	if (!cp) {
 		*outcome = COWDEV_RETRY;
 		return VM_FAULT_NOPAGE;
@@ -232,9 +284,20 @@ static vm_fault_t cowdev_fault(struct vm_fault *vmf)
 	cowdev_count(view, COWDEV_STAT_FAULTS);
 	if (write && !shared)
 		cowdev_count(view, COWDEV_STAT_PRIVATE_COW);
-	down_read(&view->lock);
-	ret = cowdev_fault_locked(view, vmf, &outcome);
-	up_read(&view->lock);
+	for (;;) {
+		down_read(&view->lock);
+		ret = cowdev_fault_locked(view, vmf, &outcome);
+		up_read(&view->lock);
+		if (outcome != COWDEV_RECLAIM)
+			break;
+		ret = cowdev_make_room(view);
+		if (ret) {
+			ret = cowdev_sigbus(view, ret, &outcome);
+			break;
+		}
+	}
+	if (ret & VM_FAULT_MAJOR)
+		cowdev_count(view, COWDEV_STAT_MAJOR_FAULTS);
 	trace_cowdev_fault(view->id, vmf->pgoff, write, shared, false, outcome);
 	return ret;
 }
@@ -253,7 +316,7 @@ static vm_fault_t cowdev_write_resident(struct cowdev_view *view,
 	pgoff_t index = vmf->pgoff;
 
 	lock_page(page);
-	cp = xa_load(&view->slots, index);
+	cp = cowdev_entry_page(xa_load(&view->slots, index));
 	if (!cp || cp->page != page) {
 		unlock_page(page);
 		*outcome = COWDEV_RETRY;
@@ -267,13 +330,16 @@ static vm_fault_t cowdev_write_resident(struct cowdev_view *view,
 		}
 		if (!xa_get_mark(&view->slots, index, COWDEV_SLOT_DIRTY))
 			xa_set_mark(&view->slots, index, COWDEV_SLOT_DIRTY);
+		/* Its copy in the swap area, if any, is stale from now on. */
+		cowdev_swap_forget(cp);
+		cowdev_page_referenced(cp);
 		*outcome = COWDEV_REUSE;
 		return VM_FAULT_LOCKED;
 	}
 	copy = cowdev_view_store_copy(view, index, cp);
 	if (IS_ERR(copy)) {
 		unlock_page(page);
-		return cowdev_sigbus(view, PTR_ERR(copy), outcome);
+		return cowdev_no_page(view, PTR_ERR(copy), outcome);
 	}
 	xa_clear_mark(&view->slots, index, COWDEV_SLOT_WAS_SHARED);
 	xa_set_mark(&view->slots, index, COWDEV_SLOT_DIRTY);
@@ -293,9 +359,20 @@ static vm_fault_t cowdev_write_zero(struct cowdev_view *view,
 	int filled = cowdev_fill_hole(view, vmf->pgoff);
 
 	if (filled < 0)
-		return cowdev_sigbus(view, filled, outcome);
+		return cowdev_no_page(view, filled, outcome);
 	*outcome = filled ? COWDEV_ALLOC : COWDEV_RETRY;
 	return VM_FAULT_NOPAGE;
+}
+
+static vm_fault_t cowdev_page_mkwrite_locked(struct cowdev_view *view,
+					     struct vm_fault *vmf,
+					     enum cowdev_outcome *outcome)
+{
+	if (vmf->pgoff >= READ_ONCE(view->size_pages))
+		return cowdev_sigbus(view, 0, outcome);
+	if (vmf->page == cowdev_zero_page()->page)
+		return cowdev_write_zero(view, vmf, outcome);
+	return cowdev_write_resident(view, vmf, outcome);
 }
 
 static vm_fault_t cowdev_page_mkwrite(struct vm_fault *vmf)
@@ -305,14 +382,18 @@ static vm_fault_t cowdev_page_mkwrite(struct vm_fault *vmf)
 	vm_fault_t ret;
 
 	cowdev_count(view, COWDEV_STAT_MKWRITE);
-	down_read(&view->lock);
-	if (vmf->pgoff >= READ_ONCE(view->size_pages))
-		ret = cowdev_sigbus(view, 0, &outcome);
-	else if (vmf->page == cowdev_zero_page()->page)
-		ret = cowdev_write_zero(view, vmf, &outcome);
-	else
-		ret = cowdev_write_resident(view, vmf, &outcome);
-	up_read(&view->lock);
+	for (;;) {
+		down_read(&view->lock);
+		ret = cowdev_page_mkwrite_locked(view, vmf, &outcome);
+		up_read(&view->lock);
+		if (outcome != COWDEV_RECLAIM)
+			break;
+		ret = cowdev_make_room(view);
+		if (ret) {
+			ret = cowdev_sigbus(view, ret, &outcome);
+			break;
+		}
+	}
 	trace_cowdev_fault(view->id, vmf->pgoff, true, true, true, outcome);
 	trace_cowdev_mkwrite(view->id, vmf->pgoff, outcome);
 	return ret;
@@ -333,6 +414,8 @@ static bool cowdev_map_one(struct cowdev_view *view, struct vm_fault *vmf,
 		addr = vma->vm_start + ((index - vma->vm_pgoff) << PAGE_SHIFT);
 		mapped = !vm_insert_page(vma, addr, cp->page);
 	}
+	if (mapped && index == vmf->pgoff)
+		cowdev_page_referenced(cp);
 	unlock_page(cp->page);
 	return mapped;
 }
@@ -345,15 +428,18 @@ static vm_fault_t cowdev_map_pages(struct vm_fault *vmf, pgoff_t start_pgoff,
 	struct cowdev_page *cp;
 	unsigned long mapped = 0;
 	vm_fault_t ret = 0;
+	void *entry;
 
 	cowdev_count(view, COWDEV_STAT_MAP_PAGES_CALLS);
 	if (pmd_none(pmdp_get_lockless(vmf->pmd)))
 		goto out;
 	rcu_read_lock();
-	xas_for_each(&xas, cp, end_pgoff) {
-		if (xas_retry(&xas, cp))
+	xas_for_each(&xas, entry, end_pgoff) {
+		if (xas_retry(&xas, entry))
 			continue;
-		if (!cowdev_map_one(view, vmf, xas.xa_index, cp))
+		/* Swapped-out pages are read back by ->fault, not here. */
+		cp = cowdev_entry_page(entry);
+		if (!cp || !cowdev_map_one(view, vmf, xas.xa_index, cp))
 			continue;
 		mapped++;
 		if (xas.xa_index == vmf->pgoff)

@@ -44,6 +44,9 @@
 #define NR_POOL_INFO	_IOC_NR(COWDEV_IOC_POOL_INFO)
 #define NR_CLONE	_IOC_NR(COWDEV_IOC_CLONE)
 #define NR_PAGE_STATE	_IOC_NR(COWDEV_IOC_PAGE_STATE)
+#define NR_SWAPON	_IOC_NR(COWDEV_IOC_SWAPON)
+#define NR_SWAPOFF	_IOC_NR(COWDEV_IOC_SWAPOFF)
+#define NR_SET_RESIDENT_LIMIT _IOC_NR(COWDEV_IOC_SET_RESIDENT_LIMIT)
 
 /* The lowest free fd number: a leaked fd would change it. */
 static int next_fd(void)
@@ -150,8 +153,8 @@ TEST_F(u, unknown_commands_get_enotty)
 		unsigned int nr, dir, size;
 	} wrong[] = {
 		/* unknown numbers */
-		{ 0x00, NONE, 0 }, { 0x00, R, 8 }, { 0x08, R, 8 },
-		{ 0x08, W, 8 }, { 0x08, NONE, 0 }, { 0x10, RW, 136 },
+		{ 0x00, NONE, 0 }, { 0x00, R, 8 }, { 0x0b, R, 8 },
+		{ 0x0b, W, 8 }, { 0x0b, NONE, 0 }, { 0x10, RW, 136 },
 		{ 0x7f, NONE, 0 }, { 0xff, R, 8 },
 		/* SET_SIZE is W */
 		{ NR_SET_SIZE, R, 8 }, { NR_SET_SIZE, RW, 8 },
@@ -179,11 +182,22 @@ TEST_F(u, unknown_commands_get_enotty)
 		{ NR_PAGE_STATE, R, sizeof(struct cowdev_page_state) },
 		{ NR_PAGE_STATE, RW, sizeof(struct cowdev_page_state) },
 		{ NR_PAGE_STATE, NONE, 0 },
+		/* SWAPON is W */
+		{ NR_SWAPON, R, sizeof(struct cowdev_swapon) },
+		{ NR_SWAPON, RW, sizeof(struct cowdev_swapon) },
+		{ NR_SWAPON, NONE, 0 },
+		/* SWAPOFF is NONE, without a size */
+		{ NR_SWAPOFF, R, 8 }, { NR_SWAPOFF, W, 8 },
+		{ NR_SWAPOFF, NONE, 4 },
+		/* SET_RESIDENT_LIMIT is W */
+		{ NR_SET_RESIDENT_LIMIT, R, 8 }, { NR_SET_RESIDENT_LIMIT, RW, 8 },
+		{ NR_SET_RESIDENT_LIMIT, NONE, 0 },
 	};
 	static const unsigned int known[] = {
 		COWDEV_IOC_SET_SIZE, COWDEV_IOC_GET_SIZE, COWDEV_IOC_GET_STATS,
 		COWDEV_IOC_RESET_STATS, COWDEV_IOC_POOL_INFO, COWDEV_IOC_CLONE,
-		COWDEV_IOC_PAGE_STATE,
+		COWDEV_IOC_PAGE_STATE, COWDEV_IOC_SWAPON, COWDEV_IOC_SWAPOFF,
+		COWDEV_IOC_SET_RESIDENT_LIMIT,
 	};
 	static const unsigned int magics[] = { 0x00, 0xc6, 0xc8, 'T', 0xff };
 	uint64_t buf[512];

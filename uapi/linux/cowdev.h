@@ -49,6 +49,20 @@
  *                 time instead of sharing them, because the page may be
  *                 pinned (FOLL_PIN: process_vm_writev, O_DIRECT, io_uring
  *                 fixed buffers...), as fork() does for anonymous memory
+ * @major_faults: faults on a page of this view that was in the swap area
+ *                and had to be read back (VM_FAULT_MAJOR: each one is one
+ *                major fault of the faulting task, its majflt)
+ * @page_ins: pages read from the swap area for a fault or a swapoff in
+ *            this view (one read brings a page back for every view that
+ *            shares it; it is counted in the view that asked)
+ * @page_outs: pages this view held that were written to the swap area
+ *             (counted in every view that held the page)
+ * @evictions: pages this view held that were evicted from the pool, with or
+ *             without a write (counted in every view that held the page)
+ * @swapped_pages: pages of this view that are in the swap area and not in
+ *                 the pool (gauge)
+ * @resident_limit: the view's resident limit in pages, 0 for none (gauge,
+ *                  COWDEV_IOC_SET_RESIDENT_LIMIT)
  *
  * Gauges are not changed by COWDEV_IOC_RESET_STATS; event counters are.
  */
@@ -71,6 +85,12 @@ struct cowdev_stats {
 	__u64 clones;
 	__u64 limit_failures;
 	__u64 pinned_copies;
+	__u64 major_faults;
+	__u64 page_ins;
+	__u64 page_outs;
+	__u64 evictions;
+	__u64 swapped_pages;
+	__u64 resident_limit;
 };
 #define COWDEV_STATS_SIZE_VER0	128
 
@@ -89,6 +109,19 @@ struct cowdev_stats {
  *               outside reference before they return to the free list
  * @allocs: successful allocations since load
  * @frees: pages returned to the free list since load
+ * @swap_total: page-sized slots of the swap area, 0 while none is attached
+ * @swap_used: slots in use: pages that are out of the pool, and clean copies
+ *             of pages that were read back and not written since
+ * @page_outs: pages written to the swap area
+ * @page_ins: pages read from the swap area
+ * @evictions: pages taken from the views that held them to free a pool page
+ * @clean_evictions: part of @evictions: pages whose copy in the swap area was
+ *                   still good, so nothing was written
+ * @swap_errors: reads and writes of the swap area that failed (the access
+ *               that needed the read gets SIGBUS; a page whose write failed
+ *               stays in the pool)
+ * @kswapd_wakeups: times the background evictor was woken because free
+ *                  pages fell below the module parameter low_watermark
  */
 struct cowdev_pool_info {
 	__u64 total_pages;
@@ -100,6 +133,14 @@ struct cowdev_pool_info {
 	__u64 limbo_pages;
 	__u64 allocs;
 	__u64 frees;
+	__u64 swap_total;
+	__u64 swap_used;
+	__u64 page_outs;
+	__u64 page_ins;
+	__u64 evictions;
+	__u64 clean_evictions;
+	__u64 swap_errors;
+	__u64 kswapd_wakeups;
 };
 #define COWDEV_POOL_INFO_SIZE_VER0	72
 
@@ -108,6 +149,9 @@ struct cowdev_pool_info {
 #define COWDEV_PAGE_SHARED	(1U << 1) /* ...that another view holds too */
 #define COWDEV_PAGE_DIRTY	(1U << 2) /* written through this view since
 					   * the page became its own
+					   */
+#define COWDEV_PAGE_SWAPPED	(1U << 3) /* the page is in the swap area,
+					   * not in the pool (RESIDENT clear)
 					   */
 
 /**
@@ -125,6 +169,19 @@ struct cowdev_page_state {
 };
 #define COWDEV_PAGE_STATE_SIZE_VER0	32
 
+/**
+ * struct cowdev_swapon - attach a swap area (COWDEV_IOC_SWAPON)
+ * @fd: a regular file or a block device, open for reading and writing; its
+ *      size in whole pages is the number of slots (at least one).  The module
+ *      keeps its own reference; the caller may close @fd.
+ * @flags: must be 0
+ */
+struct cowdev_swapon {
+	__s32 fd;
+	__u32 flags;
+};
+#define COWDEV_SWAPON_SIZE_VER0	8
+
 /* Set the view's size in bytes (rounded up to pages). */
 #define COWDEV_IOC_SET_SIZE	_IOW(COWDEV_IOC_MAGIC, 0x01, __u64)
 /* Get the view's size in bytes. */
@@ -136,5 +193,22 @@ struct cowdev_page_state {
 /* Snapshot the view; returns a new O_RDWR | O_CLOEXEC fd. */
 #define COWDEV_IOC_CLONE	_IO(COWDEV_IOC_MAGIC, 0x06)
 #define COWDEV_IOC_PAGE_STATE	_IOW(COWDEV_IOC_MAGIC, 0x07, struct cowdev_page_state)
+/*
+ * Attach the module's one swap area; CAP_SYS_ADMIN (else EPERM), EBUSY when
+ * one is attached.  Module-wide, like COWDEV_IOC_POOL_INFO: any view's fd.
+ */
+#define COWDEV_IOC_SWAPON	_IOW(COWDEV_IOC_MAGIC, 0x08, struct cowdev_swapon)
+/*
+ * Detach it, reading every page it holds back into the pool first; ENOMEM,
+ * with the area still attached, when the pool cannot hold them; EINVAL when
+ * none is attached.  CAP_SYS_ADMIN.
+ */
+#define COWDEV_IOC_SWAPOFF	_IO(COWDEV_IOC_MAGIC, 0x09)
+/*
+ * At most this many pages of the view in the pool (0: no limit).  A view at
+ * its limit evicts one of its own pages for each page it needs (local
+ * replacement); without a swap area that fault gets SIGBUS.
+ */
+#define COWDEV_IOC_SET_RESIDENT_LIMIT _IOW(COWDEV_IOC_MAGIC, 0x0a, __u64)
 
 #endif /* _UAPI_LINUX_COWDEV_H */

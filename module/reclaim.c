@@ -1,0 +1,482 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cowdev: page replacement - choosing a victim, evicting it to the swap
+ * area (swap.c), and the background evictor.
+ *
+ * The replacement list (lru.list, under lru.lock) holds every pool page
+ * that views hold, in the order they were loaded (first write, COW copy,
+ * page-in: cowdev_lru_add()).  The policy (module parameter evict_policy,
+ * writable at run time) picks a victim from it:
+ *
+ *   fifo   the page loaded longest ago.
+ *   clock  second chance: from the head (the hand), a page whose
+ *          reference bit is set has it cleared and goes to the tail; the
+ *          first page found without it is the victim.  A list rotated this
+ *          way is the textbook circle of frames with its hand.
+ *   lru    aging, an approximation of LRU: each search looks at the first
+ *          COWDEV_AGING_WINDOW candidates (the oldest loaded), shifts each
+ *          one's reference bit into the top of its 8-bit age and clears the
+ *          bit; the victim is the lowest age, the oldest loaded on ties.
+ *
+ * Reference bits are software bits (cowdev_page.referenced): every fault
+ * that maps a page sets it, and clearing it zaps the page's ptes in every
+ * view that holds it, so that the next access faults and sets it again.
+ * The cost is one extra minor fault for each page that is used again after
+ * its bit was cleared; fifo clears nothing and costs nothing.
+ *
+ * Global replacement takes candidates from the whole list; a view at its
+ * resident limit (local replacement) only its own pages, found in the same
+ * list (a page is the view's if the view's slot at the page's index holds
+ * it), so every policy has one definition for both.
+ *
+ * Eviction of a victim (cowdev_evict()): the page is taken off the list
+ * with a page reference and a family reference (isolated).  Under its
+ * family's lock and its page lock (trylock: the lock order puts the page
+ * lock inside the family's), every holder is found in the family, its ptes
+ * are zapped, and the page's refcount must then be the pool's and ours
+ * alone: a pin, a pipe buffer or a fault in flight keeps it in the pool,
+ * and it goes to the tail of the list.  A page without a good copy in the
+ * swap area is written to a new slot; the holders' slots get the swap
+ * entry; the page goes back to the pool's free stack.  The family lock
+ * keeps clone, shrink, destroy and page-in of the holders away meanwhile;
+ * the page lock keeps faults and COW breaks away.
+ *
+ * The background evictor (cowdev_kswapd, a work item) is woken when an
+ * allocation leaves fewer than low_watermark free pages, and evicts until
+ * high_watermark pages are free (module parameters, writable; 0: off).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/list.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/sched.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+
+#include "cowdev.h"
+#include "cowdev_trace.h"
+
+/* Pages the lru policy ages at each search. */
+#define COWDEV_AGING_WINDOW	32
+/* Victims one eviction request tries before it gives up. */
+#define COWDEV_EVICT_TRIES	16
+
+static const char * const cowdev_policy_names[] = {
+	[COWDEV_POLICY_FIFO] = "fifo",
+	[COWDEV_POLICY_CLOCK] = "clock",
+	[COWDEV_POLICY_LRU] = "lru",
+};
+
+static int cowdev_policy = COWDEV_POLICY_FIFO;
+
+static int cowdev_policy_set(const char *val, const struct kernel_param *kp)
+{
+	int i = sysfs_match_string(cowdev_policy_names, val);
+
+	if (i < 0)
+		return -EINVAL;
+	WRITE_ONCE(cowdev_policy, i);
+	return 0;
+}
+
+static int cowdev_policy_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%s\n",
+			  cowdev_policy_names[READ_ONCE(cowdev_policy)]);
+}
+
+static const struct kernel_param_ops cowdev_policy_ops = {
+	.set = cowdev_policy_set,
+	.get = cowdev_policy_get,
+};
+module_param_cb(evict_policy, &cowdev_policy_ops, NULL, 0644);
+MODULE_PARM_DESC(evict_policy,
+		 "Page replacement policy: fifo, clock or lru (default fifo)");
+
+unsigned long cowdev_low_watermark;
+module_param_named(low_watermark, cowdev_low_watermark, ulong, 0644);
+MODULE_PARM_DESC(low_watermark,
+		 "Wake the background evictor below this many free pages (default 0: never)");
+
+unsigned long cowdev_high_watermark;
+module_param_named(high_watermark, cowdev_high_watermark, ulong, 0644);
+MODULE_PARM_DESC(high_watermark,
+		 "The background evictor stops at this many free pages (default 0)");
+
+static struct {
+	spinlock_t lock;
+	struct list_head list;	/* oldest loaded first */
+	u64 kswapd_wakeups;
+} lru = {
+	.lock = __SPIN_LOCK_UNLOCKED(lru.lock),
+	.list = LIST_HEAD_INIT(lru.list),
+};
+
+/* @cp was published in its holders' slots: it is loaded now. */
+void cowdev_lru_add(struct cowdev_page *cp)
+{
+	spin_lock(&lru.lock);
+	cp->referenced = true;
+	cp->age = 0;
+	list_add_tail(&cp->lru, &lru.list);
+	spin_unlock(&lru.lock);
+}
+
+/* The last holder let go of @cp (a no-op while it is being evicted). */
+void cowdev_lru_del(struct cowdev_page *cp)
+{
+	spin_lock(&lru.lock);
+	list_del_init(&cp->lru);
+	spin_unlock(&lru.lock);
+}
+
+void cowdev_page_referenced(struct cowdev_page *cp)
+{
+	if (!READ_ONCE(cp->referenced))
+		WRITE_ONCE(cp->referenced, true);
+}
+
+static struct cowdev_family *cowdev_family_get(struct cowdev_family *family)
+{
+	refcount_inc(&family->ref);
+	return family;
+}
+
+/*
+ * Take @cp off the list for an eviction or a zap: a page reference keeps a
+ * last release from freeing it meanwhile (it would go to limbo), and a
+ * family reference keeps the family.  Called with lru.lock; @cp has
+ * holders, so its family is alive.
+ */
+static void cowdev_isolate(struct cowdev_page *cp)
+{
+	lockdep_assert_held(&lru.lock);
+	list_del_init(&cp->lru);
+	get_page(cp->page);
+	cowdev_family_get(cp->family);
+}
+
+/* Undo cowdev_isolate(), the page going to the tail if views hold it. */
+static void cowdev_putback(struct cowdev_page *cp, bool to_list)
+{
+	struct cowdev_family *family = cp->family;
+
+	if (to_list) {
+		spin_lock(&lru.lock);
+		list_add_tail(&cp->lru, &lru.list);
+		spin_unlock(&lru.lock);
+	}
+	put_page(cp->page);
+	cowdev_family_put(family);
+}
+
+/* Is @cp one of @only's pages (any view's when @only is NULL)? */
+static bool cowdev_candidate(struct cowdev_page *cp, struct cowdev_view *only)
+{
+	return !only || xa_load(&only->slots, cp->index) == cp;
+}
+
+/*
+ * Zap @cp's ptes in every view of its family that holds it.  Called with
+ * the family's lock.  Return: how many views hold it.
+ */
+static unsigned int cowdev_zap_holders(struct cowdev_page *cp)
+{
+	struct cowdev_view *view;
+	unsigned int n = 0;
+
+	lockdep_assert_held(&cp->family->lock);
+	list_for_each_entry(view, &cp->family->views, family_node) {
+		if (xa_load(&view->slots, cp->index) != cp)
+			continue;
+		cowdev_view_zap(view, cp->index, 1, false);
+		n++;
+	}
+	return n;
+}
+
+/* Clear a reference: the next access to @cp (isolated) faults again. */
+static void cowdev_zap_isolated(struct cowdev_page *cp)
+{
+	struct cowdev_family *family = cp->family;
+
+	mutex_lock(&family->lock);
+	cowdev_zap_holders(cp);
+	mutex_unlock(&family->lock);
+	put_page(cp->page);
+	cowdev_family_put(family);
+}
+
+static struct cowdev_page *cowdev_first_candidate(struct cowdev_view *only)
+{
+	struct cowdev_page *cp;
+
+	lockdep_assert_held(&lru.lock);
+	list_for_each_entry(cp, &lru.list, lru)
+		if (cowdev_candidate(cp, only))
+			return cp;
+	return NULL;
+}
+
+/*
+ * Clock: the first candidate without its reference bit.  A candidate with
+ * it loses it and goes to the tail; its ptes are zapped before the hand
+ * moves on.  Return: the victim, isolated, or NULL.
+ */
+static struct cowdev_page *cowdev_pick_clock(struct cowdev_view *only)
+{
+	struct cowdev_page *cp;
+	int steps;
+
+	/* Every candidate loses its bit in the first pass at the latest. */
+	for (steps = 0; steps < INT_MAX; steps++) {
+		spin_lock(&lru.lock);
+		cp = cowdev_first_candidate(only);
+		if (!cp || !cp->referenced)
+			break;
+		cp->referenced = false;
+		cowdev_isolate(cp);
+		list_add_tail(&cp->lru, &lru.list);
+		spin_unlock(&lru.lock);
+		cowdev_zap_isolated(cp);
+		cond_resched();
+	}
+	if (cp)
+		cowdev_isolate(cp);
+	spin_unlock(&lru.lock);
+	return cp;
+}
+
+/*
+ * Aging: age the first COWDEV_AGING_WINDOW candidates and take the oldest
+ * of them.  Return: the victim, isolated, or NULL.
+ */
+static struct cowdev_page *cowdev_pick_lru(struct cowdev_view *only)
+{
+	struct cowdev_page *cp, *victim = NULL;
+	struct cowdev_page *zap[COWDEV_AGING_WINDOW];
+	int seen = 0, nr_zap = 0, i;
+
+	spin_lock(&lru.lock);
+	list_for_each_entry(cp, &lru.list, lru) {
+		if (!cowdev_candidate(cp, only))
+			continue;
+		cp->age = (cp->age >> 1) | (cp->referenced ? 0x80 : 0);
+		if (cp->referenced) {
+			cp->referenced = false;
+			zap[nr_zap++] = cp;
+		}
+		if (!victim || cp->age < victim->age)
+			victim = cp;
+		if (++seen == COWDEV_AGING_WINDOW)
+			break;
+	}
+	/* Isolated pages leave the list: take a reference, then move them. */
+	for (i = 0; i < nr_zap; i++) {
+		if (zap[i] == victim)
+			continue;
+		get_page(zap[i]->page);
+		cowdev_family_get(zap[i]->family);
+	}
+	if (victim)
+		cowdev_isolate(victim);
+	spin_unlock(&lru.lock);
+	for (i = 0; i < nr_zap; i++)
+		if (zap[i] != victim)
+			cowdev_zap_isolated(zap[i]);
+	return victim;
+}
+
+static struct cowdev_page *cowdev_pick_victim(struct cowdev_view *only)
+{
+	struct cowdev_page *cp;
+
+	switch (READ_ONCE(cowdev_policy)) {
+	case COWDEV_POLICY_CLOCK:
+		return cowdev_pick_clock(only);
+	case COWDEV_POLICY_LRU:
+		return cowdev_pick_lru(only);
+	default:
+		spin_lock(&lru.lock);
+		cp = cowdev_first_candidate(only);
+		if (cp)
+			cowdev_isolate(cp);
+		spin_unlock(&lru.lock);
+		return cp;
+	}
+}
+
+/*
+ * Give the slot @cp's holders @slot instead of @cp, and count the
+ * eviction in each.  Called with the family's lock and @cp's page lock.
+ */
+static void cowdev_unpublish(struct cowdev_page *cp, unsigned int slot,
+			     bool written)
+{
+	struct cowdev_view *view;
+
+	list_for_each_entry(view, &cp->family->views, family_node) {
+		if (xa_load(&view->slots, cp->index) != cp)
+			continue;
+		/* Replacing a present entry allocates nothing. */
+		WARN_ON_ONCE(xa_is_err(xa_store(&view->slots, cp->index,
+						 xa_mk_value(slot),
+						 GFP_NOWAIT)));
+		atomic_long_dec(&view->resident);
+		atomic_long_inc(&view->swapped);
+		cowdev_count(view, COWDEV_STAT_EVICTIONS);
+		if (written)
+			cowdev_count(view, COWDEV_STAT_PAGE_OUTS);
+	}
+}
+
+/*
+ * Write @cp out if it has no good copy, and move its holders to the slot.
+ * Called with the family's lock and the page lock, once the ptes are gone
+ * and nothing else references the page.
+ * Return: 0, or -ENOSPC (no slot, or swapoff runs) or the write's error.
+ */
+static int cowdev_page_out(struct cowdev_page *cp, unsigned int holders,
+			   u64 who)
+{
+	bool written;
+	int slot;
+
+	slot = cowdev_swap_out_begin(cp, holders, &written);
+	if (slot < 0)
+		return slot;
+	trace_cowdev_evict(who, cp->index, page_to_pfn(cp->page),
+			   READ_ONCE(cowdev_policy), written, slot);
+	cowdev_unpublish(cp, slot, written);
+	cowdev_swap_out_end();
+	return 0;
+}
+
+/*
+ * Evict the isolated page @cp.  Return: 0 when its frame is free, else an
+ * errno (the page stays in the pool, back on the list if views hold it).
+ */
+static int cowdev_evict(struct cowdev_page *cp, u64 who)
+{
+	struct cowdev_family *family = cp->family;
+	unsigned int holders;
+	int err = -EBUSY;
+
+	mutex_lock(&family->lock);
+	if (!trylock_page(cp->page))
+		goto out;
+	holders = atomic_read(&cp->holders);
+	if (!holders) {
+		/* Released meanwhile: limbo frees it once we let go. */
+		unlock_page(cp->page);
+		mutex_unlock(&family->lock);
+		cowdev_putback(cp, false);
+		return -EAGAIN;
+	}
+	/* A page being published or shared by a clone is not whole yet. */
+	if (cowdev_zap_holders(cp) != holders)
+		goto unlock;
+	/* The pool's reference and ours: no pte, pin, pipe or fault. */
+	if (page_ref_count(cp->page) != 2)
+		goto unlock;
+	err = cowdev_page_out(cp, holders, who);
+unlock:
+	unlock_page(cp->page);
+out:
+	mutex_unlock(&family->lock);
+	if (err) {
+		cowdev_putback(cp, true);
+		return err;
+	}
+	/* Ours is the last view reference: the frame goes to the free stack. */
+	atomic_set(&cp->holders, 1);
+	cowdev_putback(cp, false);
+	cowdev_page_release(cp);
+	return 0;
+}
+
+/*
+ * Evict one page: one of @only's when it is at its resident limit, else
+ * any.  @who is the view that asks, 0 for the background evictor.
+ * Return: 0 when a pool page was freed, else -ENOSPC.
+ */
+static int cowdev_evict_one(struct cowdev_view *only, u64 who)
+{
+	struct cowdev_page *cp;
+	int tries;
+
+	if (!cowdev_swap_usable())
+		return -ENOSPC;
+	for (tries = 0; tries < COWDEV_EVICT_TRIES; tries++) {
+		cp = cowdev_pick_victim(only);
+		if (!cp)
+			break;
+		if (!cowdev_evict(cp, who))
+			return 0;
+		cond_resched();
+	}
+	return -ENOSPC;
+}
+
+/**
+ * cowdev_make_room() - evict a page so that a fault of @view can have one
+ * @view: the faulting view, whose lock the caller does not hold
+ *
+ * A view at its resident limit evicts one of its own pages; otherwise a
+ * page is evicted from any view, unless the pool has a free page by now.
+ *
+ * Return: 0 when the fault may start over, -ENOSPC when nothing could be
+ * evicted (the fault gets SIGBUS).
+ */
+int cowdev_make_room(struct cowdev_view *view)
+{
+	u64 limit = READ_ONCE(view->resident_limit);
+	int err;
+
+	if (limit && atomic_long_read(&view->resident) >= limit)
+		return cowdev_evict_one(view, view->id);
+	if (cowdev_pool_nr_free())
+		return 0;
+	err = cowdev_evict_one(NULL, view->id);
+	if (err)
+		cowdev_pool_alloc_failed();
+	return err;
+}
+
+static void cowdev_kswapd(struct work_struct *work)
+{
+	while (cowdev_pool_nr_free() < READ_ONCE(cowdev_high_watermark) &&
+	       !cowdev_evict_one(NULL, 0))
+		cond_resched();
+}
+
+static DECLARE_WORK(cowdev_kswapd_work, cowdev_kswapd);
+
+/* An allocation left @nr_free pages, below low_watermark. */
+void cowdev_kswapd_wake(unsigned long nr_free)
+{
+	if (!cowdev_swap_usable() ||
+	    !queue_work(system_unbound_wq, &cowdev_kswapd_work))
+		return;
+	spin_lock(&lru.lock);
+	lru.kswapd_wakeups++;
+	spin_unlock(&lru.lock);
+	trace_cowdev_kswapd(nr_free, READ_ONCE(cowdev_low_watermark),
+			    READ_ONCE(cowdev_high_watermark));
+}
+
+void cowdev_reclaim_get_info(struct cowdev_pool_info *info)
+{
+	spin_lock(&lru.lock);
+	info->kswapd_wakeups = lru.kswapd_wakeups;
+	spin_unlock(&lru.lock);
+}
+
+/* Unload, or swapoff: no wake-up may run any more. */
+void cowdev_kswapd_stop(void)
+{
+	cancel_work_sync(&cowdev_kswapd_work);
+}
