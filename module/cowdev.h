@@ -85,8 +85,7 @@ struct cowdev_family {
  *	when the page is allocated and cleared when it is back on the free
  *	stack: a page in limbo is still its user's.  Eviction hands the charge
  *	to the swap slot and page-in takes it back (swap.c).
- * @lru: on the replacement list (reclaim.c, lru.lock) while views hold it
- *	and it is not being evicted.
+ * @lru: on the replacement list (reclaim.c, lru.lock) while views hold it.
  * @index: the page's index in every view that holds it, and @family the
  *	family of those views.  Written when the page is published in a slot,
  *	before it goes on the replacement list.
@@ -96,6 +95,7 @@ struct cowdev_family {
  * @referenced: software reference bit (reclaim.c): set by every fault
  *	that maps the page; cleared, with a zap of its ptes, by the policies.
  * @age: the lru policy's history of @referenced, under lru.lock.
+ * @isolated: an eviction has the page (reclaim.c), under lru.lock.
  *
  * One per pool page, in one array that lives as long as the module.
  */
@@ -110,6 +110,7 @@ struct cowdev_page {
 	struct cowdev_family *family;
 	unsigned int swap;
 	bool referenced;
+	bool isolated;
 	u8 age;
 };
 

@@ -29,13 +29,14 @@
  * list (a page is the view's if the view's slot at the page's index holds
  * it), so every policy has one definition for both.
  *
- * Eviction of a victim (cowdev_evict()): the page is taken off the list
- * with a page reference and a family reference (isolated).  Under its
+ * Eviction of a victim (cowdev_evict()): the page is marked isolated (other
+ * evictions skip it; it keeps its place on the list) and held by a page
+ * reference and a family reference.  Under its
  * family's lock and its page lock (trylock: the lock order puts the page
  * lock inside the family's), every holder is found in the family, its ptes
  * are zapped, and the page's refcount must then be the pool's and ours
  * alone: a pin, a pipe buffer or a fault in flight keeps it in the pool,
- * and it goes to the tail of the list.  A page without a good copy in the
+ * where it was on the list, and the request tries the next candidate.  A page without a good copy in the
  * swap area is written to a new slot; the holders' slots get the swap
  * entry; the page goes back to the pool's free stack.  The family lock
  * keeps clone, shrink, destroy and page-in of the holders away meanwhile;
@@ -120,12 +121,13 @@ void cowdev_lru_add(struct cowdev_page *cp)
 {
 	spin_lock(&lru.lock);
 	cp->referenced = true;
+	cp->isolated = false;
 	cp->age = 0;
 	list_add_tail(&cp->lru, &lru.list);
 	spin_unlock(&lru.lock);
 }
 
-/* The last holder let go of @cp (a no-op while it is being evicted). */
+/* The last holder let go of @cp. */
 void cowdev_lru_del(struct cowdev_page *cp)
 {
 	spin_lock(&lru.lock);
@@ -146,37 +148,91 @@ static struct cowdev_family *cowdev_family_get(struct cowdev_family *family)
 }
 
 /*
- * Take @cp off the list for an eviction or a zap: a page reference keeps a
- * last release from freeing it meanwhile (it would go to limbo), and a
- * family reference keeps the family.  Called with lru.lock; @cp has
- * holders, so its family is alive.
+ * One eviction request: whose pages may go (@only, NULL for any), and the
+ * victims it tried already, which it does not pick again.
  */
-static void cowdev_isolate(struct cowdev_page *cp)
+struct cowdev_evict_req {
+	struct cowdev_view *only;
+	unsigned int nr_tried;
+	struct cowdev_page *tried[COWDEV_EVICT_TRIES];
+};
+
+static bool cowdev_tried(struct cowdev_evict_req *req, struct cowdev_page *cp)
+{
+	unsigned int i;
+
+	for (i = 0; i < req->nr_tried; i++)
+		if (req->tried[i] == cp)
+			return true;
+	return false;
+}
+
+/*
+ * May @req take @cp?  Not while another eviction has it, not twice, and
+ * for local replacement only a page of the view (its slot at the page's
+ * index holds it).  Called with lru.lock.
+ */
+static bool cowdev_candidate(struct cowdev_evict_req *req,
+			     struct cowdev_page *cp)
+{
+	if (cp->isolated || cowdev_tried(req, cp))
+		return false;
+	return !req->only || xa_load(&req->only->slots, cp->index) == cp;
+}
+
+static struct cowdev_page *cowdev_first_candidate(struct cowdev_evict_req *req)
+{
+	struct cowdev_page *cp;
+
+	lockdep_assert_held(&lru.lock);
+	list_for_each_entry(cp, &lru.list, lru)
+		if (cowdev_candidate(req, cp))
+			return cp;
+	return NULL;
+}
+
+/*
+ * A page reference keeps a last release from freeing @cp while we work on
+ * it (it would wait in limbo), and a family reference keeps its family.
+ * Called with lru.lock, while @cp is on the list: views hold it, so its
+ * family is alive.
+ */
+static void cowdev_grab(struct cowdev_page *cp)
 {
 	lockdep_assert_held(&lru.lock);
-	list_del_init(&cp->lru);
 	get_page(cp->page);
 	cowdev_family_get(cp->family);
 }
 
-/* Undo cowdev_isolate(), the page going to the tail if views hold it. */
-static void cowdev_putback(struct cowdev_page *cp, bool to_list)
+static void cowdev_ungrab(struct cowdev_page *cp, struct cowdev_family *family)
 {
-	struct cowdev_family *family = cp->family;
-
-	if (to_list) {
-		spin_lock(&lru.lock);
-		list_add_tail(&cp->lru, &lru.list);
-		spin_unlock(&lru.lock);
-	}
 	put_page(cp->page);
 	cowdev_family_put(family);
 }
 
-/* Is @cp one of @only's pages (any view's when @only is NULL)? */
-static bool cowdev_candidate(struct cowdev_page *cp, struct cowdev_view *only)
+/*
+ * Take @cp as @req's victim.  It keeps its place on the list (a page that
+ * cannot go now stays where its policy put it); other evictions skip it.
+ */
+static struct cowdev_page *cowdev_isolate(struct cowdev_evict_req *req,
+					  struct cowdev_page *cp)
 {
-	return !only || xa_load(&only->slots, cp->index) == cp;
+	lockdep_assert_held(&lru.lock);
+	cp->isolated = true;
+	cowdev_grab(cp);
+	req->tried[req->nr_tried++] = cp;
+	return cp;
+}
+
+/* The eviction of @cp failed: others may take it again. */
+static void cowdev_putback(struct cowdev_page *cp)
+{
+	struct cowdev_family *family = cp->family;
+
+	spin_lock(&lru.lock);
+	cp->isolated = false;
+	spin_unlock(&lru.lock);
+	cowdev_ungrab(cp, family);
 }
 
 /*
@@ -198,54 +254,44 @@ static unsigned int cowdev_zap_holders(struct cowdev_page *cp)
 	return n;
 }
 
-/* Clear a reference: the next access to @cp (isolated) faults again. */
-static void cowdev_zap_isolated(struct cowdev_page *cp)
+/*
+ * A policy cleared @cp's reference bit: zap its ptes, so that its next
+ * access faults and sets the bit again.  @cp was grabbed.
+ */
+static void cowdev_clear_reference(struct cowdev_page *cp)
 {
 	struct cowdev_family *family = cp->family;
 
 	mutex_lock(&family->lock);
 	cowdev_zap_holders(cp);
 	mutex_unlock(&family->lock);
-	put_page(cp->page);
-	cowdev_family_put(family);
-}
-
-static struct cowdev_page *cowdev_first_candidate(struct cowdev_view *only)
-{
-	struct cowdev_page *cp;
-
-	lockdep_assert_held(&lru.lock);
-	list_for_each_entry(cp, &lru.list, lru)
-		if (cowdev_candidate(cp, only))
-			return cp;
-	return NULL;
+	cowdev_ungrab(cp, family);
 }
 
 /*
  * Clock: the first candidate without its reference bit.  A candidate with
- * it loses it and goes to the tail; its ptes are zapped before the hand
- * moves on.  Return: the victim, isolated, or NULL.
+ * it loses it and goes to the tail, its ptes zapped before the hand moves
+ * on; every candidate is seen at most twice unless faults keep setting
+ * bits.  Return: the victim, isolated, or NULL.
  */
-static struct cowdev_page *cowdev_pick_clock(struct cowdev_view *only)
+static struct cowdev_page *cowdev_pick_clock(struct cowdev_evict_req *req)
 {
 	struct cowdev_page *cp;
-	int steps;
 
-	/* Every candidate loses its bit in the first pass at the latest. */
-	for (steps = 0; steps < INT_MAX; steps++) {
+	for (;;) {
 		spin_lock(&lru.lock);
-		cp = cowdev_first_candidate(only);
+		cp = cowdev_first_candidate(req);
 		if (!cp || !cp->referenced)
 			break;
 		cp->referenced = false;
-		cowdev_isolate(cp);
-		list_add_tail(&cp->lru, &lru.list);
+		list_move_tail(&cp->lru, &lru.list);
+		cowdev_grab(cp);
 		spin_unlock(&lru.lock);
-		cowdev_zap_isolated(cp);
+		cowdev_clear_reference(cp);
 		cond_resched();
 	}
 	if (cp)
-		cowdev_isolate(cp);
+		cowdev_isolate(req, cp);
 	spin_unlock(&lru.lock);
 	return cp;
 }
@@ -254,7 +300,7 @@ static struct cowdev_page *cowdev_pick_clock(struct cowdev_view *only)
  * Aging: age the first COWDEV_AGING_WINDOW candidates and take the oldest
  * of them.  Return: the victim, isolated, or NULL.
  */
-static struct cowdev_page *cowdev_pick_lru(struct cowdev_view *only)
+static struct cowdev_page *cowdev_pick_lru(struct cowdev_evict_req *req)
 {
 	struct cowdev_page *cp, *victim = NULL;
 	struct cowdev_page *zap[COWDEV_AGING_WINDOW];
@@ -262,7 +308,7 @@ static struct cowdev_page *cowdev_pick_lru(struct cowdev_view *only)
 
 	spin_lock(&lru.lock);
 	list_for_each_entry(cp, &lru.list, lru) {
-		if (!cowdev_candidate(cp, only))
+		if (!cowdev_candidate(req, cp))
 			continue;
 		cp->age = (cp->age >> 1) | (cp->referenced ? 0x80 : 0);
 		if (cp->referenced) {
@@ -274,36 +320,30 @@ static struct cowdev_page *cowdev_pick_lru(struct cowdev_view *only)
 		if (++seen == COWDEV_AGING_WINDOW)
 			break;
 	}
-	/* Isolated pages leave the list: take a reference, then move them. */
-	for (i = 0; i < nr_zap; i++) {
-		if (zap[i] == victim)
-			continue;
-		get_page(zap[i]->page);
-		cowdev_family_get(zap[i]->family);
-	}
+	for (i = 0; i < nr_zap; i++)
+		cowdev_grab(zap[i]);
 	if (victim)
-		cowdev_isolate(victim);
+		cowdev_isolate(req, victim);
 	spin_unlock(&lru.lock);
 	for (i = 0; i < nr_zap; i++)
-		if (zap[i] != victim)
-			cowdev_zap_isolated(zap[i]);
+		cowdev_clear_reference(zap[i]);
 	return victim;
 }
 
-static struct cowdev_page *cowdev_pick_victim(struct cowdev_view *only)
+static struct cowdev_page *cowdev_pick_victim(struct cowdev_evict_req *req)
 {
 	struct cowdev_page *cp;
 
 	switch (READ_ONCE(cowdev_policy)) {
 	case COWDEV_POLICY_CLOCK:
-		return cowdev_pick_clock(only);
+		return cowdev_pick_clock(req);
 	case COWDEV_POLICY_LRU:
-		return cowdev_pick_lru(only);
+		return cowdev_pick_lru(req);
 	default:
 		spin_lock(&lru.lock);
-		cp = cowdev_first_candidate(only);
+		cp = cowdev_first_candidate(req);
 		if (cp)
-			cowdev_isolate(cp);
+			cowdev_isolate(req, cp);
 		spin_unlock(&lru.lock);
 		return cp;
 	}
@@ -357,7 +397,7 @@ static int cowdev_page_out(struct cowdev_page *cp, unsigned int holders,
 
 /*
  * Evict the isolated page @cp.  Return: 0 when its frame is free, else an
- * errno (the page stays in the pool, back on the list if views hold it).
+ * errno (the page stays in the pool and on the list, where it was).
  */
 static int cowdev_evict(struct cowdev_page *cp, u64 who)
 {
@@ -369,15 +409,8 @@ static int cowdev_evict(struct cowdev_page *cp, u64 who)
 	if (!trylock_page(cp->page))
 		goto out;
 	holders = atomic_read(&cp->holders);
-	if (!holders) {
-		/* Released meanwhile: limbo frees it once we let go. */
-		unlock_page(cp->page);
-		mutex_unlock(&family->lock);
-		cowdev_putback(cp, false);
-		return -EAGAIN;
-	}
-	/* A page being published or shared by a clone is not whole yet. */
-	if (cowdev_zap_holders(cp) != holders)
+	/* Released meanwhile (limbo frees it once we let go), or not whole. */
+	if (!holders || cowdev_zap_holders(cp) != holders)
 		goto unlock;
 	/* The pool's reference and ours: no pte, pin, pipe or fault. */
 	if (page_ref_count(cp->page) != 2)
@@ -388,12 +421,12 @@ unlock:
 out:
 	mutex_unlock(&family->lock);
 	if (err) {
-		cowdev_putback(cp, true);
+		cowdev_putback(cp);
 		return err;
 	}
 	/* Ours is the last view reference: the frame goes to the free stack. */
 	atomic_set(&cp->holders, 1);
-	cowdev_putback(cp, false);
+	cowdev_ungrab(cp, family);
 	cowdev_page_release(cp);
 	return 0;
 }
@@ -405,13 +438,13 @@ out:
  */
 static int cowdev_evict_one(struct cowdev_view *only, u64 who)
 {
+	struct cowdev_evict_req req = { .only = only };
 	struct cowdev_page *cp;
-	int tries;
 
 	if (!cowdev_swap_usable())
 		return -ENOSPC;
-	for (tries = 0; tries < COWDEV_EVICT_TRIES; tries++) {
-		cp = cowdev_pick_victim(only);
+	while (req.nr_tried < COWDEV_EVICT_TRIES) {
+		cp = cowdev_pick_victim(&req);
 		if (!cp)
 			break;
 		if (!cowdev_evict(cp, who))

@@ -199,6 +199,32 @@ void cowdev_swap_forget(struct cowdev_page *cp)
 	spin_unlock(&swap.lock);
 }
 
+/*
+ * The area is full: free the slot of one clean copy (a page read back and
+ * not written since), as the kernel frees swap cache when swap runs out,
+ * so that pool + swap hold as many pages as they have room for.  The
+ * copy's page must be locked (its eviction reads cowdev_page.swap under
+ * its page lock), so pages locked now are passed over.  Called with
+ * swap.rwsem held for read.  Return: true if a slot was freed.
+ */
+static bool cowdev_swap_free_a_copy(void)
+{
+	unsigned long i, total = cowdev_pool_total();
+	struct cowdev_page *cp;
+
+	for (i = 0; i < total; i++) {
+		cp = cowdev_pool_page(i);
+		if (READ_ONCE(cp->swap) == COWDEV_NO_SWAP ||
+		    !trylock_page(cp->page))
+			continue;
+		cowdev_swap_forget(cp);
+		unlock_page(cp->page);
+		if (READ_ONCE(swap.nr_free))
+			return true;
+	}
+	return false;
+}
+
 /* swapoff: drop every clean copy; evictions are stopped. */
 void cowdev_swap_forget_all(void)
 {
@@ -276,6 +302,8 @@ int cowdev_swap_out_begin(struct cowdev_page *cp, unsigned int holders,
 		goto fail;
 	*written = cp->swap == COWDEV_NO_SWAP;
 	slot = *written ? cowdev_swap_alloc_slot() : cp->swap;
+	if (slot == -ENOSPC && cowdev_swap_free_a_copy())
+		slot = cowdev_swap_alloc_slot();
 	if (slot < 0)
 		goto fail;
 	if (*written) {

@@ -525,10 +525,12 @@ int cowdev_views_swap_in_all(void)
 	list_for_each_entry(view, &cowdev_views, node) {
 		down_read(&view->lock);
 		xa_for_each(&view->slots, index, entry) {
-			if (xa_is_value(entry))
-				err = cowdev_swap_in(view, index, entry, false);
-			if (err)
+			if (!xa_is_value(entry))
+				continue;
+			err = cowdev_swap_in(view, index, entry, false);
+			if (err < 0)
 				break;
+			err = 0;
 		}
 		up_read(&view->lock);
 		if (err)

@@ -219,6 +219,58 @@ static vm_fault_t cowdev_fault_swap_in(struct cowdev_view *view,
 	return ret ? VM_FAULT_MAJOR : 0;
 }
 
+/*
+ * The COW break: a copy of @cp, which another view shares, takes @view's
+ * slot while @cp's page is locked, and the index is zapped.  The caller
+ * holds @cp's page lock, and after unlocking it releases @cp if the copy
+ * was made.
+ * Return: the copy, or an ERR_PTR of cowdev_view_store_copy().
+ */
+static struct cowdev_page *cowdev_break_cow(struct cowdev_view *view,
+					    pgoff_t index,
+					    struct cowdev_page *cp)
+{
+	struct cowdev_page *copy = cowdev_view_store_copy(view, index, cp);
+
+	if (IS_ERR(copy))
+		return copy;
+	xa_clear_mark(&view->slots, index, COWDEV_SLOT_WAS_SHARED);
+	xa_set_mark(&view->slots, index, COWDEV_SLOT_DIRTY);
+	cowdev_view_zap(view, index, 1, false);
+	cowdev_count(view, COWDEV_STAT_COW_COPIES);
+	return copy;
+}
+
+/*
+ * A write through a MAP_SHARED mapping read back a page that clones share:
+ * copy it here rather than in ->page_mkwrite, so that this fault returns
+ * the copy and VM_FAULT_MAJOR (core mm reports only ->page_mkwrite's
+ * result when that one retries).  ->page_mkwrite then finds the copy the
+ * view's own.
+ */
+static vm_fault_t cowdev_copy_swapped_in(struct cowdev_view *view,
+					 struct vm_fault *vmf,
+					 struct cowdev_page *cp,
+					 enum cowdev_outcome *outcome)
+{
+	struct cowdev_page *copy;
+
+	lock_page(cp->page);
+	if (xa_load(&view->slots, vmf->pgoff) != cp) {
+		unlock_page(cp->page);
+		*outcome = COWDEV_RETRY;
+		return VM_FAULT_NOPAGE | VM_FAULT_MAJOR;
+	}
+	copy = cowdev_break_cow(view, vmf->pgoff, cp);
+	unlock_page(cp->page);
+	if (IS_ERR(copy))
+		return cowdev_no_page(view, PTR_ERR(copy), outcome) |
+		       VM_FAULT_MAJOR;
+	cowdev_page_release(cp);
+	return cowdev_lock_slot_page(view, vmf, copy, outcome) |
+	       VM_FAULT_MAJOR;
+}
+
 static vm_fault_t cowdev_fault_locked(struct cowdev_view *view,
 				      struct vm_fault *vmf,
 				      enum cowdev_outcome *outcome)
@@ -242,6 +294,9 @@ static vm_fault_t cowdev_fault_locked(struct cowdev_view *view,
 			return VM_FAULT_NOPAGE | major;
 		}
 	}
+	if (entry && major && write && cowdev_vmf_shared(vmf) &&
+	    cowdev_page_shared(entry))
+		return cowdev_copy_swapped_in(view, vmf, entry, outcome);
 	if (entry) {
 		if (!major)
 			*outcome = COWDEV_RESIDENT;
@@ -304,8 +359,7 @@ static vm_fault_t cowdev_fault(struct vm_fault *vmf)
 
 /*
  * Write to a resident page through a MAP_SHARED mapping.  A page another
- * view shares is copied (the COW break): the copy takes the slot while the
- * old page is locked, the index is zapped and the access retries.
+ * view shares is copied (the COW break) and the access retries.
  */
 static vm_fault_t cowdev_write_resident(struct cowdev_view *view,
 					struct vm_fault *vmf,
@@ -336,17 +390,11 @@ static vm_fault_t cowdev_write_resident(struct cowdev_view *view,
 		*outcome = COWDEV_REUSE;
 		return VM_FAULT_LOCKED;
 	}
-	copy = cowdev_view_store_copy(view, index, cp);
-	if (IS_ERR(copy)) {
-		unlock_page(page);
-		return cowdev_no_page(view, PTR_ERR(copy), outcome);
-	}
-	xa_clear_mark(&view->slots, index, COWDEV_SLOT_WAS_SHARED);
-	xa_set_mark(&view->slots, index, COWDEV_SLOT_DIRTY);
-	cowdev_view_zap(view, index, 1, false);
+	copy = cowdev_break_cow(view, index, cp);
 	unlock_page(page);
+	if (IS_ERR(copy))
+		return cowdev_no_page(view, PTR_ERR(copy), outcome);
 	cowdev_page_release(cp);
-	cowdev_count(view, COWDEV_STAT_COW_COPIES);
 	*outcome = COWDEV_COPY;
 	return VM_FAULT_NOPAGE;
 }
@@ -399,7 +447,11 @@ static vm_fault_t cowdev_page_mkwrite(struct vm_fault *vmf)
 	return ret;
 }
 
-/* Map one resident page if it is still the slot's and inside the size. */
+/*
+ * Map one resident page if it is still the slot's and inside the size.  A
+ * neighbour whose reference bit a replacement policy cleared is left to
+ * fault, so that its next access sets the bit (reclaim.c).
+ */
 static bool cowdev_map_one(struct cowdev_view *view, struct vm_fault *vmf,
 			   pgoff_t index, struct cowdev_page *cp)
 {
@@ -407,6 +459,8 @@ static bool cowdev_map_one(struct cowdev_view *view, struct vm_fault *vmf,
 	unsigned long addr;
 	bool mapped = false;
 
+	if (index != vmf->pgoff && !READ_ONCE(cp->referenced))
+		return false;
 	if (!trylock_page(cp->page))
 		return false;
 	if (index < READ_ONCE(view->size_pages) &&

@@ -71,6 +71,26 @@ int cowdev_page_state(int fd, uint64_t start, uint64_t count, uint8_t *buf)
 	return cowdev_ioctl(fd, COWDEV_IOC_PAGE_STATE, &ps);
 }
 
+int cowdev_swapon(int fd, int swap_fd)
+{
+	struct cowdev_swapon sw = {
+		.fd = swap_fd,
+		.flags = 0,
+	};
+
+	return cowdev_ioctl(fd, COWDEV_IOC_SWAPON, &sw);
+}
+
+int cowdev_swapoff(int fd)
+{
+	return cowdev_ioctl(fd, COWDEV_IOC_SWAPOFF, NULL);
+}
+
+int cowdev_set_resident_limit(int fd, uint64_t pages)
+{
+	return cowdev_ioctl(fd, COWDEV_IOC_SET_RESIDENT_LIMIT, &pages);
+}
+
 /* ---- accesses that may fault, and smaps ------------------------------ */
 
 /*
@@ -237,6 +257,14 @@ int cowdev_sysfs_pool_info(struct cowdev_pool_info *pi)
 		COWDEV_POOL_FIELD(limbo_pages),
 		COWDEV_POOL_FIELD(allocs),
 		COWDEV_POOL_FIELD(frees),
+		COWDEV_POOL_FIELD(swap_total),
+		COWDEV_POOL_FIELD(swap_used),
+		COWDEV_POOL_FIELD(page_outs),
+		COWDEV_POOL_FIELD(page_ins),
+		COWDEV_POOL_FIELD(evictions),
+		COWDEV_POOL_FIELD(clean_evictions),
+		COWDEV_POOL_FIELD(swap_errors),
+		COWDEV_POOL_FIELD(kswapd_wakeups),
 #undef COWDEV_POOL_FIELD
 	};
 	size_t i;

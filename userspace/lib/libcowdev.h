@@ -27,6 +27,18 @@ int cowdev_clone(int fd);
 int cowdev_page_state(int fd, uint64_t start, uint64_t count, uint8_t *buf);
 
 /*
+ * The module's one swap area (root only: CAP_SYS_ADMIN).  @fd is any
+ * /dev/cowdev fd (the area is module-wide); @swap_fd a regular file or block
+ * device open O_RDWR, whose size in whole pages is the number of slots; the
+ * caller may close it afterwards.  cowdev_swapoff() reads every swapped-out
+ * page back first (-ENOMEM, still attached, when the pool cannot hold them).
+ */
+int cowdev_swapon(int fd, int swap_fd);
+int cowdev_swapoff(int fd);
+/* At most @pages pages of the view in the pool (0: no limit). */
+int cowdev_set_resident_limit(int fd, uint64_t pages);
+
+/*
  * Accesses to a mapping that may fault, as the demos and selftests make to
  * show SIGBUS past the end or with an empty pool: 0 if the access
  * completed, or the signal (SIGBUS, SIGSEGV) it raised.
