@@ -551,10 +551,14 @@ static const struct {
 		"#b8860b", "page shared with another view (COW)" },
 	[COWDEV_STATE_DIRTY] = { "dirty", 'D', "\033[1;31m", "#f4a6a6",
 		"#c0392b", "written through this view" },
+	[COWDEV_STATE_SWAPPED] = { "swapped", 'w', "\033[35m", "#d9c2ec",
+		"#7d3c98", "in the swap area: the next access reads it back" },
 };
 
 enum cowdev_map_state cowdev_map_state(uint8_t flags)
 {
+	if (flags & COWDEV_PAGE_SWAPPED)
+		return COWDEV_STATE_SWAPPED;
 	if (flags & COWDEV_PAGE_SHARED)
 		return COWDEV_STATE_SHARED;
 	if (flags & COWDEV_PAGE_DIRTY)

@@ -118,7 +118,8 @@ long cowdev_debugfs_pagemap(uint64_t id, uint64_t start, uint64_t count,
  * (a hole that was read).  The module does not report that (PAGE_STATE says
  * "hole" either way); cowdev_map_mark_zero() finds it in /proc/self/pagemap.
  *
- * Each page is drawn as one of five states, first match wins:
+ * Each page is drawn as one of six states, first match wins:
+ *   swapped   COWDEV_PAGE_SWAPPED: in the swap area, not in the pool
  *   shared    COWDEV_PAGE_SHARED: resident and held by another view too
  *   dirty     COWDEV_PAGE_DIRTY: resident, written through this view since
  *             it became the view's own
@@ -135,6 +136,7 @@ enum cowdev_map_state {
 	COWDEV_STATE_RESIDENT,
 	COWDEV_STATE_SHARED,
 	COWDEV_STATE_DIRTY,
+	COWDEV_STATE_SWAPPED,
 	COWDEV_NR_STATES
 };
 
@@ -147,9 +149,9 @@ struct cowdev_map {
 };
 
 enum cowdev_map_state cowdev_map_state(uint8_t flags);
-/* "hole", "zero", "resident", "shared", "dirty" */
+/* "hole", "zero", "resident", "shared", "dirty", "swapped" */
 const char *cowdev_map_state_name(enum cowdev_map_state state);
-/* The terminal glyph of a state: '.', '0', 'r', 'S', 'D'. */
+/* The terminal glyph of a state: '.', '0', 'r', 'S', 'D', 'w'. */
 char cowdev_map_state_glyph(enum cowdev_map_state state);
 /* Pages per state, into @counts[COWDEV_NR_STATES]. */
 void cowdev_map_count(const struct cowdev_map *map, uint64_t *counts);
