@@ -82,17 +82,21 @@ void cowdev_views_show(struct seq_file *m)
 	struct cowdev_view *view;
 	struct cowdev_stats st;
 
-	seq_puts(m, "id pid size_pages resident shared faults map_pages_calls map_pages_mapped mkwrite zero_maps demand_allocs private_cow sigbus pool_failures cow_copies cow_reuses clones\n");
+	seq_puts(m, "id pid size_pages resident shared faults map_pages_calls map_pages_mapped mkwrite zero_maps demand_allocs private_cow sigbus pool_failures cow_copies cow_reuses clones limit_failures pinned_copies major_faults page_ins page_outs evictions swapped resident_limit\n");
 	mutex_lock(&cowdev_views_lock);
 	list_for_each_entry(view, &cowdev_views, node) {
 		cowdev_view_get_stats(view, &st);
-		seq_printf(m, "%llu %d %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu\n",
+		seq_printf(m, "%llu %d %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu",
 			   st.view_id, view->owner_pid, st.size_pages,
 			   st.resident_pages, st.shared_pages, st.faults,
 			   st.map_pages_calls, st.map_pages_mapped, st.mkwrite,
 			   st.zero_maps, st.demand_allocs, st.private_cow,
 			   st.sigbus, st.pool_failures, st.cow_copies,
 			   st.cow_reuses, st.clones);
+		seq_printf(m, " %llu %llu %llu %llu %llu %llu %llu %llu\n",
+			   st.limit_failures, st.pinned_copies,
+			   st.major_faults, st.page_ins, st.page_outs,
+			   st.evictions, st.swapped_pages, st.resident_limit);
 	}
 	mutex_unlock(&cowdev_views_lock);
 }

@@ -57,6 +57,10 @@ static const struct {
 	EV(cow_copies, "copy"),
 	EV(cow_reuses, "reuse"),
 	EV(clones, "clone"),
+	EV(major_faults, "major"),
+	EV(page_ins, "pgin"),
+	EV(page_outs, "pgout"),
+	EV(evictions, "evict"),
 #undef EV
 };
 #define NR_VIEW_EVENTS (sizeof(view_events) / sizeof(view_events[0]))
@@ -77,6 +81,13 @@ static const struct {
 	PF(allocs, "allocs", 1),
 	PF(frees, "frees", 1),
 	PF(alloc_failures, "fails", 1),
+	PF(swap_total, "swap", 0),
+	PF(swap_used, "swused", 0),
+	PF(page_outs, "pgout", 1),
+	PF(page_ins, "pgin", 1),
+	PF(evictions, "evict", 1),
+	PF(clean_evictions, "clean", 1),
+	PF(swap_errors, "swerr", 1),
 #undef PF
 };
 #define NR_POOL_FIELDS (sizeof(pool_fields) / sizeof(pool_fields[0]))

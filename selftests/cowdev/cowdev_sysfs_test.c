@@ -28,12 +28,16 @@
 
 #define VIEWS_HEADER "id pid size_pages resident shared faults " \
 	"map_pages_calls map_pages_mapped mkwrite zero_maps demand_allocs " \
-	"private_cow sigbus pool_failures cow_copies cow_reuses clones\n"
-#define NCOLS 17
+	"private_cow sigbus pool_failures cow_copies cow_reuses clones " \
+	"limit_failures pinned_copies major_faults page_ins page_outs " \
+	"evictions swapped resident_limit\n"
+#define NCOLS 25
 
 static const char *const attrs[] = {
 	"total_pages", "free_pages", "used_pages", "peak_used",
 	"alloc_failures", "views", "limbo_pages", "allocs", "frees",
+	"swap_total", "swap_used", "page_outs", "page_ins", "evictions",
+	"clean_evictions", "swap_errors", "kswapd_wakeups",
 };
 #define NATTRS (sizeof(attrs) / sizeof(attrs[0]))
 
@@ -49,6 +53,14 @@ static void pool_fields(const struct cowdev_pool_info *pi, uint64_t *v)
 	v[6] = pi->limbo_pages;
 	v[7] = pi->allocs;
 	v[8] = pi->frees;
+	v[9] = pi->swap_total;
+	v[10] = pi->swap_used;
+	v[11] = pi->page_outs;
+	v[12] = pi->page_ins;
+	v[13] = pi->evictions;
+	v[14] = pi->clean_evictions;
+	v[15] = pi->swap_errors;
+	v[16] = pi->kswapd_wakeups;
 }
 
 /*
@@ -192,13 +204,23 @@ static void stats_cols(const struct cowdev_stats *st, uint64_t pid,
 	c[14] = st->cow_copies;
 	c[15] = st->cow_reuses;
 	c[16] = st->clones;
+	c[17] = st->limit_failures;
+	c[18] = st->pinned_copies;
+	c[19] = st->major_faults;
+	c[20] = st->page_ins;
+	c[21] = st->page_outs;
+	c[22] = st->evictions;
+	c[23] = st->swapped_pages;
+	c[24] = st->resident_limit;
 }
 
 static const char *const col_names[NCOLS] = {
 	"id", "pid", "size_pages", "resident", "shared", "faults",
 	"map_pages_calls", "map_pages_mapped", "mkwrite", "zero_maps",
 	"demand_allocs", "private_cow", "sigbus", "pool_failures",
-	"cow_copies", "cow_reuses", "clones",
+	"cow_copies", "cow_reuses", "clones", "limit_failures",
+	"pinned_copies", "major_faults", "page_ins", "page_outs", "evictions",
+	"swapped", "resident_limit",
 };
 
 static const char *col_name(int i)

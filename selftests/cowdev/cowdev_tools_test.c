@@ -395,21 +395,26 @@ static int json_has_keys(struct json *obj, const char *const *keys, size_t n)
 
 static const char *const pool_keys[] = {
 	"total_pages", "free_pages", "used_pages", "peak_used", "limbo_pages",
-	"views", "allocs", "frees", "alloc_failures"
+	"views", "allocs", "frees", "alloc_failures", "swap_total",
+	"swap_used", "page_outs", "page_ins", "evictions", "clean_evictions",
+	"swap_errors"
 };
 static const char *const pool_delta_keys[] = {
-	"allocs", "frees", "alloc_failures"
+	"allocs", "frees", "alloc_failures", "page_outs", "page_ins",
+	"evictions", "clean_evictions", "swap_errors"
 };
 static const char *const event_keys[] = {
 	"faults", "map_pages_calls", "map_pages_mapped", "mkwrite",
 	"zero_maps", "demand_allocs", "private_cow", "sigbus",
-	"pool_failures", "cow_copies", "cow_reuses", "clones"
+	"pool_failures", "cow_copies", "cow_reuses", "clones",
+	"major_faults", "page_ins", "page_outs", "evictions"
 };
 static const char *const view_keys[] = {
 	"id", "pid", "size_pages", "resident", "shared", "faults",
 	"map_pages_calls", "map_pages_mapped", "mkwrite", "zero_maps",
 	"demand_allocs", "private_cow", "sigbus", "pool_failures",
-	"cow_copies", "cow_reuses", "clones", "delta"
+	"cow_copies", "cow_reuses", "clones", "major_faults", "page_ins",
+	"page_outs", "evictions", "delta"
 };
 static const char *const sample_keys[] = {
 	"sample", "time", "interval", "pool", "pool_delta", "views",
@@ -432,7 +437,9 @@ static unsigned long long stat_field(const struct cowdev_stats *st,
 		F("private_cow", private_cow), F("sigbus", sigbus),
 		F("pool_failures", pool_failures),
 		F("cow_copies", cow_copies), F("cow_reuses", cow_reuses),
-		F("clones", clones),
+		F("clones", clones), F("major_faults", major_faults),
+		F("page_ins", page_ins), F("page_outs", page_outs),
+		F("evictions", evictions),
 #undef F
 	};
 	size_t i;
@@ -453,7 +460,8 @@ static unsigned long long pool_field(const struct cowdev_pool_info *pi,
 #define F(f) { #f, offsetof(struct cowdev_pool_info, f) }
 		F(total_pages), F(free_pages), F(used_pages), F(peak_used),
 		F(limbo_pages), F(views), F(allocs), F(frees),
-		F(alloc_failures),
+		F(alloc_failures), F(swap_total), F(swap_used), F(page_outs),
+		F(page_ins), F(evictions), F(clean_evictions), F(swap_errors),
 #undef F
 	};
 	size_t i;

@@ -394,6 +394,13 @@ static long cowdev_view_column(const char *name)
 		COWDEV_COL("cow_reuses", cow_reuses),
 		COWDEV_COL("clones", clones),
 		COWDEV_COL("limit_failures", limit_failures),
+		COWDEV_COL("pinned_copies", pinned_copies),
+		COWDEV_COL("major_faults", major_faults),
+		COWDEV_COL("page_ins", page_ins),
+		COWDEV_COL("page_outs", page_outs),
+		COWDEV_COL("evictions", evictions),
+		COWDEV_COL("swapped", swapped_pages),
+		COWDEV_COL("resident_limit", resident_limit),
 #undef COWDEV_COL
 	};
 	size_t i;
