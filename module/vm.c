@@ -8,17 +8,23 @@
  *              On 6.5+ it runs under rcu_read_lock(): it must not sleep, so it
  *              maps nothing while the pmd has no page table (vm_insert_page()
  *              would allocate one), takes no sleeping lock, and only
- *              trylocks pages.
+ *              trylocks pages.  It skips swapped-out pages and pages whose
+ *              reference bit a replacement policy cleared (reclaim.c).
  * ->fault      holes: a read maps the pool's zero page; a write through a
  *              MAP_SHARED mapping allocates the page; a write through a
  *              MAP_PRIVATE mapping gets the zero page to copy.  Resident
- *              pages are returned locked.
+ *              pages are returned locked.  A swapped-out page is read back
+ *              (swap.c) and returned with VM_FAULT_MAJOR.
  * ->page_mkwrite  the first write through a read-only pte of a MAP_SHARED
  *              mapping: fills a hole mapped by the zero page, copies a page
  *              another view shares (COW break), or keeps the page.
  *
  * Handlers run under mmap_lock or, on 6.12, only the VMA lock: exclusion
  * against clone and resize comes from view->lock (read here, write there).
+ * A handler that needs a pool page and must evict one for it (the pool is
+ * empty, or the view is at its resident limit) drops view->lock, evicts
+ * (cowdev_make_room(): eviction takes the family's lock and may need this
+ * very view's slots) and starts over.
  *
  * The races, and what closes them (the lock order is in cowdev.h):
  *  - A slot changes (COW break, shrink) while a fault installs a pte for the
@@ -42,6 +48,11 @@
  *  - A write through a pte made writable just before a clone: clone locks
  *    and unlocks each page before it zaps (cow.c), and a reused page stays
  *    locked until its pte is writable, so no writable pte survives a clone.
+ *  - A page is evicted while a fault maps it.  Eviction holds the page
+ *    lock while it zaps every holder and swaps the slots to the swap entry;
+ *    a fault that found the page takes a reference before it locks it, so
+ *    eviction sees the extra reference and leaves the page alone, or the
+ *    fault finds the slot changed under the lock and retries.
  */
 #include <linux/mm.h>
 #include <linux/pagemap.h>
