@@ -7,8 +7,9 @@
  * swap_file, and detached by COWDEV_IOC_SWAPOFF or at unload.  It is cut
  * into page-sized slots; a slot is allocated and freed in O(1) from a stack
  * of free slot numbers, as the pool's pages are.  Page I/O is
- * kernel_read()/kernel_write() of one page at the slot's offset: never
- * under a spinlock, never from ->map_pages.
+ * kernel_read()/kernel_write() of one page at the slot's offset, done by a
+ * worker (cowdev_swap_wq) while the task that needs it waits: never under a
+ * spinlock, never from ->map_pages, never charged to the task.
  *
  * A slot is in use while (@count, under swap.lock):
  *  - view slots hold it as a swap entry (xa_mk_value(slot)): @count is how
@@ -51,6 +52,7 @@
 #include <linux/rwsem.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <linux/workqueue.h>
 
 #include "cowdev.h"
 #include "cowdev_trace.h"
@@ -234,17 +236,51 @@ void cowdev_swap_forget_all(void)
 		cowdev_swap_forget(cowdev_pool_page(i));
 }
 
+/* One page of I/O, done by a worker for a task that waits for it. */
+struct cowdev_swap_io {
+	struct work_struct work;
+	struct page *page;
+	loff_t pos;
+	bool write;
+	ssize_t done;
+};
+
+static struct workqueue_struct *cowdev_swap_wq;
+
+static void cowdev_swap_io_work(struct work_struct *work)
+{
+	struct cowdev_swap_io *io = container_of(work, struct cowdev_swap_io,
+						 work);
+	void *addr = page_address(io->page);
+
+	if (io->write)
+		io->done = kernel_write(swap.file, addr, PAGE_SIZE, &io->pos);
+	else
+		io->done = kernel_read(swap.file, addr, PAGE_SIZE, &io->pos);
+}
+
+/*
+ * Read or write @page at @slot, and wait.  The I/O runs in a kernel worker,
+ * not in the faulting task: the file's page cache is then not charged to
+ * the task's memory cgroup (whose limit could call the OOM killer), and the
+ * task's RLIMIT_FSIZE and signals play no part.  The worker takes none of
+ * cowdev's locks.  Called with swap.rwsem held for read.
+ */
 static int cowdev_swap_io(unsigned int slot, struct page *page, bool write)
 {
-	loff_t pos = (loff_t)slot << PAGE_SHIFT;
-	void *addr = page_address(page);
+	struct cowdev_swap_io io = {
+		.page = page,
+		.pos = (loff_t)slot << PAGE_SHIFT,
+		.write = write,
+	};
 	ssize_t n;
 
 	lockdep_assert_held_read(&swap.rwsem);
-	if (write)
-		n = kernel_write(swap.file, addr, PAGE_SIZE, &pos);
-	else
-		n = kernel_read(swap.file, addr, PAGE_SIZE, &pos);
+	INIT_WORK_ONSTACK(&io.work, cowdev_swap_io_work);
+	queue_work(cowdev_swap_wq, &io.work);
+	flush_work(&io.work);
+	destroy_work_on_stack(&io.work);
+	n = io.done;
 	if (n == PAGE_SIZE)
 		return 0;
 	spin_lock(&swap.lock);
@@ -594,18 +630,29 @@ int cowdev_swap_init(const char *path)
 	struct file *file;
 	int err;
 
+	/* A rescuer thread: page-outs make progress when memory is short. */
+	cowdev_swap_wq = alloc_workqueue("cowdev_swap",
+					 WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
+	if (!cowdev_swap_wq)
+		return -ENOMEM;
 	if (!path || !*path)
 		return 0;
 	file = filp_open(path, O_RDWR | O_LARGEFILE, 0);
 	if (IS_ERR(file)) {
 		pr_err("swap_file=%s: cannot open: %ld\n", path, PTR_ERR(file));
-		return PTR_ERR(file);
+		err = PTR_ERR(file);
+		goto err_wq;
 	}
 	err = cowdev_swap_attach(file);
 	if (err) {
 		pr_err("swap_file=%s: cannot swap to it: %d\n", path, err);
 		fput(file);
+		goto err_wq;
 	}
+	return 0;
+
+err_wq:
+	destroy_workqueue(cowdev_swap_wq);
 	return err;
 }
 
@@ -614,4 +661,5 @@ void cowdev_swap_exit(void)
 {
 	if (swap.file)
 		cowdev_swap_detach();
+	destroy_workqueue(cowdev_swap_wq);
 }
