@@ -66,7 +66,7 @@ shell: all
 
 CHECKPATCH_DIR := build/checkpatch
 CHECKPATCH := $(CHECKPATCH_DIR)/scripts/checkpatch.pl
-LINT_FILES = $(wildcard module/*.c module/*.h) uapi/linux/cowdev.h
+LINT_FILES = $(filter-out %.mod.c,$(wildcard module/*.c module/*.h)) uapi/linux/cowdev.h
 
 $(CHECKPATCH):
 	@mkdir -p $(CHECKPATCH_DIR)

@@ -339,6 +339,35 @@ static vm_fault_t cowdev_fault_locked(struct cowdev_view *view,
 	return cowdev_lock_slot_page(view, vmf, cp, outcome);
 }
 
+typedef vm_fault_t (*cowdev_handler_t)(struct cowdev_view *view,
+				       struct vm_fault *vmf,
+				       enum cowdev_outcome *outcome);
+
+/*
+ * Run @handler with the view's lock held for read.  When it needs a page
+ * evicted first (COWDEV_RECLAIM), evict one without the lock (eviction may
+ * need this view's slots) and run it again.
+ */
+static vm_fault_t cowdev_run_locked(struct cowdev_view *view,
+				    struct vm_fault *vmf,
+				    cowdev_handler_t handler,
+				    enum cowdev_outcome *outcome)
+{
+	vm_fault_t ret;
+	int err;
+
+	for (;;) {
+		down_read(&view->lock);
+		ret = handler(view, vmf, outcome);
+		up_read(&view->lock);
+		if (*outcome != COWDEV_RECLAIM)
+			return ret;
+		err = cowdev_make_room(view);
+		if (err)
+			return cowdev_sigbus(view, err, outcome);
+	}
+}
+
 static vm_fault_t cowdev_fault(struct vm_fault *vmf)
 {
 	struct cowdev_view *view = cowdev_vmf_view(vmf);
@@ -350,18 +379,7 @@ static vm_fault_t cowdev_fault(struct vm_fault *vmf)
 	cowdev_count(view, COWDEV_STAT_FAULTS);
 	if (write && !shared)
 		cowdev_count(view, COWDEV_STAT_PRIVATE_COW);
-	for (;;) {
-		down_read(&view->lock);
-		ret = cowdev_fault_locked(view, vmf, &outcome);
-		up_read(&view->lock);
-		if (outcome != COWDEV_RECLAIM)
-			break;
-		ret = cowdev_make_room(view);
-		if (ret) {
-			ret = cowdev_sigbus(view, ret, &outcome);
-			break;
-		}
-	}
+	ret = cowdev_run_locked(view, vmf, cowdev_fault_locked, &outcome);
 	if (ret & VM_FAULT_MAJOR)
 		cowdev_count(view, COWDEV_STAT_MAJOR_FAULTS);
 	trace_cowdev_fault(view->id, vmf->pgoff, write, shared, false, outcome);
@@ -441,18 +459,7 @@ static vm_fault_t cowdev_page_mkwrite(struct vm_fault *vmf)
 	vm_fault_t ret;
 
 	cowdev_count(view, COWDEV_STAT_MKWRITE);
-	for (;;) {
-		down_read(&view->lock);
-		ret = cowdev_page_mkwrite_locked(view, vmf, &outcome);
-		up_read(&view->lock);
-		if (outcome != COWDEV_RECLAIM)
-			break;
-		ret = cowdev_make_room(view);
-		if (ret) {
-			ret = cowdev_sigbus(view, ret, &outcome);
-			break;
-		}
-	}
+	ret = cowdev_run_locked(view, vmf, cowdev_page_mkwrite_locked, &outcome);
 	trace_cowdev_fault(view->id, vmf->pgoff, true, true, true, outcome);
 	trace_cowdev_mkwrite(view->id, vmf->pgoff, outcome);
 	return ret;
