@@ -199,6 +199,8 @@ enum cowdev_stat {
  * @swapped: slots that hold a swap entry; atomic, changes with @slots.
  * @resident_limit: the most pages the view may hold before it evicts its
  *	own (0: none); READ_ONCE/WRITE_ONCE.
+ * @over_limit: pages the view may take past @resident_limit because its
+ *	own were all busy when it had to evict one (reclaim.c); atomic.
  * @family: the view's family, and @family_node its entry there.  Set at
  *	creation.
  * @inode: an inode of cowdev's pseudo filesystem, giving the view its own
@@ -223,6 +225,7 @@ struct cowdev_view {
 	atomic_long_t resident;
 	atomic_long_t swapped;
 	u64 resident_limit;
+	atomic_t over_limit;
 	struct cowdev_family *family;
 	struct list_head family_node;
 	struct inode *inode;
@@ -251,6 +254,7 @@ struct cowdev_page *cowdev_view_alloc_page(struct cowdev_view *view,
 					   bool grows);
 void cowdev_view_publish(struct cowdev_view *view, pgoff_t index,
 			 struct cowdev_page *cp);
+bool cowdev_view_at_limit(struct cowdev_view *view);
 void cowdev_family_put(struct cowdev_family *family);
 int cowdev_views_swap_in_all(void);
 struct cowdev_page *cowdev_view_store_copy(struct cowdev_view *view,

@@ -434,12 +434,15 @@ out:
 /*
  * Evict one page: one of @only's when it is at its resident limit, else
  * any.  @who is the view that asks, 0 for the background evictor.
- * Return: 0 when a pool page was freed, else -ENOSPC.
+ * Return: 0 when a pool page was freed, -EBUSY when every victim tried
+ * was busy (pinned, or a fault in flight), else -ENOSPC (none, or the
+ * swap area full or failing).
  */
 static int cowdev_evict_one(struct cowdev_view *only, u64 who)
 {
 	struct cowdev_evict_req req = { .only = only };
 	struct cowdev_page *cp;
+	int err = -ENOSPC, ret;
 
 	if (!cowdev_swap_usable())
 		return -ENOSPC;
@@ -447,19 +450,24 @@ static int cowdev_evict_one(struct cowdev_view *only, u64 who)
 		cp = cowdev_pick_victim(&req);
 		if (!cp)
 			break;
-		if (!cowdev_evict(cp, who))
+		ret = cowdev_evict(cp, who);
+		if (!ret)
 			return 0;
+		/* Busy only if every victim tried was busy. */
+		if (req.nr_tried == 1 || err == -EBUSY)
+			err = ret == -EBUSY ? -EBUSY : -ENOSPC;
 		cond_resched();
 	}
-	return -ENOSPC;
+	return err;
 }
 
 /**
  * cowdev_make_room() - evict a page so that a fault of @view can have one
  * @view: the faulting view, whose lock the caller does not hold
  *
- * A view at its resident limit evicts one of its own pages; otherwise a
- * page is evicted from any view, unless the pool has a free page by now.
+ * A view at its resident limit evicts one of its own pages (if all of
+ * them are busy, it may take one page over its limit instead); otherwise
+ * a page is evicted from any view, unless the pool has a free page by now.
  *
  * Return: 0 when the fault may start over, -ENOSPC when nothing could be
  * evicted (the fault gets SIGBUS).
@@ -469,14 +477,22 @@ int cowdev_make_room(struct cowdev_view *view)
 	u64 limit = READ_ONCE(view->resident_limit);
 	int err;
 
-	if (limit && atomic_long_read(&view->resident) >= limit)
-		return cowdev_evict_one(view, view->id);
+	if (limit && atomic_long_read(&view->resident) >= limit) {
+		err = cowdev_evict_one(view, view->id);
+		if (err != -EBUSY)
+			return err;
+		/* Its pages are busy: one page over the limit, no SIGBUS. */
+		atomic_inc(&view->over_limit);
+		return 0;
+	}
 	if (cowdev_pool_nr_free())
 		return 0;
 	err = cowdev_evict_one(NULL, view->id);
-	if (err)
+	if (err) {
 		cowdev_pool_alloc_failed();
-	return err;
+		return -ENOSPC;
+	}
+	return 0;
 }
 
 static void cowdev_kswapd(struct work_struct *work)

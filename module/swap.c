@@ -459,15 +459,18 @@ int cowdev_swap_in(struct cowdev_view *view, pgoff_t index, void *entry,
 {
 	struct cowdev_family *family = view->family;
 	struct cowdev_page *cp;
-	u64 limit = READ_ONCE(view->resident_limit);
 	bool published = false;
 	int err = 0;
 
-	if (fault && limit && atomic_long_read(&view->resident) >= limit)
+	if (fault && cowdev_view_at_limit(view))
 		return cowdev_swap_usable() ? -EAGAIN : -ENOSPC;
 	cp = cowdev_pool_alloc(false);
-	if (!cp)
-		return fault && cowdev_swap_usable() ? -EAGAIN : -ENOSPC;
+	if (!cp && fault && cowdev_swap_usable())
+		return -EAGAIN;
+	if (!cp) {
+		cowdev_pool_alloc_failed();
+		return -ENOSPC;
+	}
 	mutex_lock(&family->lock);
 	/* Else a racing page-in won: the slot holds a pool page already. */
 	if (xa_load(&view->slots, index) == entry) {
@@ -534,16 +537,23 @@ static int cowdev_swap_attach(struct file *file)
 	return 0;
 }
 
-/* Detach the area; nothing is swapped out and nothing is cached. */
-static void cowdev_swap_detach(void)
+/*
+ * Detach the area, once nothing is swapped out and nothing is cached.
+ * Return: 0, or -EBUSY (and still attached) if a slot is in use.
+ */
+static int cowdev_swap_detach(void)
 {
 	struct file *file;
 
 	down_write(&swap.rwsem);
 	spin_lock(&swap.lock);
-	WARN(swap.nr_free != swap.total,
-	     "swap area detached with %lu of %lu slots in use\n",
-	     swap.total - swap.nr_free, swap.total);
+	if (WARN(swap.nr_free != swap.total,
+		 "swap area in use: %lu of %lu slots\n",
+		 swap.total - swap.nr_free, swap.total)) {
+		spin_unlock(&swap.lock);
+		up_write(&swap.rwsem);
+		return -EBUSY;
+	}
 	file = swap.file;
 	swap.file = NULL;
 	spin_unlock(&swap.lock);
@@ -556,6 +566,7 @@ static void cowdev_swap_detach(void)
 	swap.nr_free = 0;
 	fput(file);
 	pr_info("swap area detached\n");
+	return 0;
 }
 
 int cowdev_swapon(const struct cowdev_swapon *req)
@@ -603,10 +614,13 @@ static int cowdev_swapoff_locked(void)
 	if (cowdev_pool_nr_free() < needed)
 		goto out;
 	err = cowdev_views_swap_in_all();
+	/* Pages taken by racing faults since the check: ENOMEM all the same. */
+	if (err == -ENOSPC)
+		err = -ENOMEM;
 	if (err)
 		goto out;
 	cowdev_swap_forget_all();
-	cowdev_swap_detach();
+	err = cowdev_swap_detach();
 out:
 	WRITE_ONCE(swap.stopping, false);
 	return err;
@@ -660,6 +674,6 @@ err_wq:
 void cowdev_swap_exit(void)
 {
 	if (swap.file)
-		cowdev_swap_detach();
+		cowdev_swap_detach();	/* cannot fail: no view is left */
 	destroy_workqueue(cowdev_swap_wq);
 }

@@ -213,17 +213,25 @@ void cowdev_view_destroy(struct cowdev_view *view)
 	unsigned long index;
 	void *entry;
 
+	/*
+	 * Swap entries go before the view leaves the list of views, so that
+	 * swapoff, which reads back what it finds on that list, never
+	 * detaches the area while a view still holds a slot.
+	 */
+	mutex_lock(&family->lock);
+	list_del(&view->family_node);
+	xa_for_each(&view->slots, index, entry) {
+		xa_erase(&view->slots, index);
+		cowdev_view_drop_entry(view, entry);
+	}
+	mutex_unlock(&family->lock);
+
 	mutex_lock(&cowdev_views_lock);
 	list_del(&view->node);
 	cowdev_nr_views--;
 	mutex_unlock(&cowdev_views_lock);
 	cowdev_debugfs_remove_view(view);
-
-	mutex_lock(&family->lock);
-	list_del(&view->family_node);
-	xa_for_each(&view->slots, index, entry)
-		cowdev_view_drop_entry(view, entry);
-	mutex_unlock(&family->lock);
+	/* Until here swapoff's walk may look at the view, and its family. */
 	cowdev_family_put(family);
 	xa_destroy(&view->slots);
 	iput(view->inode);
@@ -262,6 +270,21 @@ void cowdev_view_zap(struct cowdev_view *view, pgoff_t start, pgoff_t nr,
 }
 
 /*
+ * Must @view evict one of its own pages before it takes another?  It is at
+ * its resident limit, and has no pass: when all its pages were busy (pinned,
+ * or faulted on) and none could be evicted, cowdev_make_room() gives the
+ * view one page over its limit (@over_limit) rather than a SIGBUS.
+ */
+bool cowdev_view_at_limit(struct cowdev_view *view)
+{
+	u64 limit = READ_ONCE(view->resident_limit);
+
+	if (!limit || atomic_long_read(&view->resident) < limit)
+		return false;
+	return !atomic_add_unless(&view->over_limit, -1, 0);
+}
+
+/*
  * A new zeroed pool page for @view, charged to its user.  @grows: the page
  * adds to the view's resident pages (not a COW copy, which replaces one),
  * so the view's resident limit applies.
@@ -273,10 +296,9 @@ void cowdev_view_zap(struct cowdev_view *view, pgoff_t start, pgoff_t nr,
 struct cowdev_page *cowdev_view_alloc_page(struct cowdev_view *view,
 					   bool grows)
 {
-	u64 limit = READ_ONCE(view->resident_limit);
 	struct cowdev_page *cp;
 
-	if (grows && limit && atomic_long_read(&view->resident) >= limit)
+	if (grows && cowdev_view_at_limit(view))
 		return ERR_PTR(cowdev_swap_usable() ? -EAGAIN : -ENOSPC);
 	/* Pages of this user that wait in limbo may be free by now. */
 	if (!cowdev_user_charge(view->user) &&
