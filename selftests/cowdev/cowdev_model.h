@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define COWDEV_MODEL_PAGES	48	/* the largest modelled object */
+#define COWDEV_MODEL_PAGES	256	/* the largest modelled object */
 #define COWDEV_MODEL_CHUNKS	8	/* content tags per page */
 
 enum cowdev_model_res {

@@ -33,6 +33,20 @@
  * COWDEV_STRESS_SECONDS (default 8) sets the duration, COWDEV_SEED the seed
  * (printed; the interleaving of threads is not reproducible, the choices of
  * each thread are).
+ *
+ * The swap mode (second test, root only) runs the same operations with a
+ * swap area attached (a file under COWDEV_SWAP_DIR, default /tmp, removed
+ * at once: the module keeps it open) over views of SWAP_NP pages, each with
+ * a resident limit of a few dozen pages (COWDEV_IOC_SET_RESIDENT_LIMIT, set
+ * at open and clone and changed at random), so that every view is several
+ * times the memory it may hold: writes and reads evict pages of their own
+ * view to the swap area and read them back, clones share swapped-out pages,
+ * shrinks free their slots, from the threads and the child processes.  The
+ * model is the same; a page of the model is one the view holds in the pool
+ * or in the swap area (PAGE_STATE RESIDENT or SWAPPED, resident_pages +
+ * swapped_pages).  At the end every slot must be free again before the
+ * area is detached.  It runs for COWDEV_STRESS_SWAP_SECONDS (default half
+ * of COWDEV_STRESS_SECONDS, at least 1).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +55,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <time.h>
+#include <dirent.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 
@@ -49,7 +64,10 @@
 #include "cowdev_model.h"
 
 #define MAXV		8	/* view slots */
-#define NP		32	/* pages per mapping; the largest view size */
+#define COW_NP		32	/* the largest view size (COW mode) */
+#define SWAP_NP		256	/* the largest view size (swap mode) */
+#define NP_MAX		SWAP_NP
+#define SWAP_SLOTS	8192	/* the swap area of the swap mode, in pages */
 #define NCHUNK		COWDEV_MODEL_CHUNKS	/* chunks per page */
 #define NMAP		3	/* mappings of each view in the parent */
 #define NTHREADS	4	/* worker threads */
@@ -62,19 +80,27 @@ enum op {
 	OP_WRITE, OP_READ, OP_CHECK_VIEW, OP_CLONE, OP_CLOSE, OP_OPEN,
 	OP_DONTNEED, OP_REMAP, OP_SET_SIZE, OP_STATE, OP_FORK,
 	OP_CHILD_WRITE, OP_CHILD_READ, OP_CHILD_CLONE, OP_CHILD_LOCAL,
-	NR_OPS
+	OP_LIMIT, NR_OPS
 };
 
 static const char *const op_names[NR_OPS] = {
 	"write", "read", "check_view", "clone", "close", "open", "dontneed",
 	"remap", "set_size", "page_state", "fork", "child_write",
-	"child_read", "child_clone", "child_local_op",
+	"child_read", "child_clone", "child_local_op", "resident_limit",
 };
+
+_Static_assert(NP_MAX <= COWDEV_MODEL_PAGES, "a view is larger than the model");
+
+/* The mode of this run: view sizes, and the swap area with its limits. */
+static struct {
+	unsigned int np;	/* pages per mapping; the largest view size */
+	int swap;
+} mode = { .np = COW_NP };
 
 /* One view slot, in memory shared with the child processes. */
 struct view {
 	pthread_rwlock_t lock;
-	pthread_mutex_t page_lock[NP];
+	pthread_mutex_t page_lock[NP_MAX];
 	int state;		/* under lock (write) and the table lock */
 	uint64_t gen;		/* bumped each time the slot gets a view */
 	int fd;			/* the parent's fd */
@@ -88,6 +114,7 @@ struct shared {
 	_Atomic uint64_t stamp;
 	_Atomic uint64_t ops[NR_OPS];
 	_Atomic uint64_t copies, reuses, demand;
+	_Atomic uint64_t state_retries;	/* check_state looked again */
 	_Atomic int failures;
 	_Atomic int logged;
 	_Atomic int stop;
@@ -105,6 +132,7 @@ struct worker {
 	int id;
 	uint64_t rng;
 	int mem;		/* /proc/self/mem */
+	int how;		/* the way the last put() or get() went */
 	int pipe[2];
 	char *buf, *rbuf, *ebuf;	/* one page each */
 	pthread_t thread;
@@ -140,7 +168,7 @@ static void count(enum op op)
 /* Report a failure (async-signal-safe enough for a forked child). */
 static void fail(const char *fmt, ...)
 {
-	char msg[512];
+	char msg[1024];
 	va_list ap;
 	int n;
 
@@ -183,7 +211,7 @@ static int put(struct worker *w, char *dst, const char *buf, size_t len)
 {
 	struct iovec local = { (void *)buf, len }, remote = { dst, len };
 
-	switch (rnd_below(w, 4)) {
+	switch ((w->how = rnd_below(w, 4))) {
 	case 0:
 		memcpy(dst, buf, len);
 		return 0;
@@ -205,7 +233,7 @@ static int get(struct worker *w, char *buf, const char *src, size_t len)
 {
 	struct iovec local = { buf, len }, remote = { (void *)src, len };
 
-	switch (rnd_below(w, 4)) {
+	switch ((w->how = rnd_below(w, 4))) {
 	case 0:
 		memcpy(buf, src, len);
 		return 0;
@@ -220,6 +248,47 @@ static int get(struct worker *w, char *buf, const char *src, size_t len)
 			return -1;
 		return read(w->pipe[0], buf, len) == (ssize_t)len ? 0 : -1;
 	}
+}
+
+static const char *const how_names[] = {
+	"memcpy", "/proc/self/mem", "process_vm_readv/writev", "a pipe",
+};
+
+static int local_fd = -1;	/* a child's own clone, for diag() */
+
+/*
+ * Swap mode, for the report of an access that failed: what the module says
+ * of slot @slot's view (-1: the child's own clone) and of the pool, and
+ * whether reading a byte of @page_addr again works.
+ */
+static void diag(char *buf, size_t len, int slot, const char *page_addr)
+{
+	int fd = slot >= 0 ? sh->v[slot].fd : local_fd;
+	struct cowdev_pool_info pi;
+	struct cowdev_stats st;
+	char c;
+	int sig;
+
+	buf[0] = 0;
+	if (!mode.swap)
+		return;
+	sig = cowdev_try_read(page_addr, &c);
+	if (fd < 0 || cowdev_get_stats(fd, &st) || cowdev_pool_info(fd, &pi)) {
+		snprintf(buf, len, "; a read again: %s",
+			 sig ? strsignal(sig) : "ok");
+		return;
+	}
+	snprintf(buf, len, "; a read again: %s; view: resident %" PRIu64
+		 " swapped %" PRIu64 " limit %" PRIu64 " sigbus %" PRIu64
+		 " pool_failures %" PRIu64 " major %" PRIu64 "; pool: free %"
+		 PRIu64 " alloc_failures %" PRIu64 " swap_errors %" PRIu64
+		 " swap %" PRIu64 "/%" PRIu64, sig ? strsignal(sig) : "ok",
+		 (uint64_t)st.resident_pages, (uint64_t)st.swapped_pages,
+		 (uint64_t)st.resident_limit, (uint64_t)st.sigbus,
+		 (uint64_t)st.pool_failures, (uint64_t)st.major_faults,
+		 (uint64_t)pi.free_pages, (uint64_t)pi.alloc_failures,
+		 (uint64_t)pi.swap_errors, (uint64_t)pi.swap_used,
+		 (uint64_t)pi.swap_total);
 }
 
 /*
@@ -244,8 +313,12 @@ static int write_page(struct worker *w, char *page_addr, unsigned int p,
 	stamp = atomic_fetch_add(&sh->stamp, 1) + 1;
 	cowdev_model_build(w->buf, p, c0, c1, stamp);
 	if (put(w, page_addr + c0 * cs, w->buf, (c1 - c0) * cs)) {
-		fail("%s: slot %d gen %" PRIu64 " page %u: write failed: %s",
-		     what, slot, gen, p, strerror(errno));
+		int err = errno;
+		char more[400];
+
+		diag(more, sizeof(more), slot, page_addr);
+		fail("%s: slot %d gen %" PRIu64 " page %u: write through %s failed: %s%s",
+		     what, slot, gen, p, how_names[w->how], strerror(err), more);
 		return -1;
 	}
 	cowdev_model_write(model, p, c0, c1, stamp, 0);
@@ -258,8 +331,12 @@ static int read_page(struct worker *w, const char *page_addr, unsigned int p,
 		     uint64_t gen)
 {
 	if (get(w, w->rbuf, page_addr, ps)) {
-		fail("%s: slot %d gen %" PRIu64 " page %u: read failed: %s",
-		     what, slot, gen, p, strerror(errno));
+		int err = errno;
+		char more[400];
+
+		diag(more, sizeof(more), slot, page_addr);
+		fail("%s: slot %d gen %" PRIu64 " page %u: read through %s failed: %s%s",
+		     what, slot, gen, p, how_names[w->how], strerror(err), more);
 		return -1;
 	}
 	return compare(what, slot, gen, p, model, w->rbuf);
@@ -270,6 +347,26 @@ static int read_page(struct worker *w, const char *page_addr, unsigned int p,
 static int pick_slot(struct worker *w)
 {
 	return rnd_below(w, MAXV);
+}
+
+/*
+ * Swap mode: give view @fd a resident limit of a few dozen pages, a small
+ * part of its SWAP_NP pages (never so few that the threads and children
+ * faulting on it at once could hold every page it has).
+ */
+static void set_limit(struct worker *w, int fd, const char *what)
+{
+	static const unsigned int limits[] = { 16, 24, 32, 32, 48, 64 };
+	unsigned int limit;
+	int err;
+
+	if (!mode.swap)
+		return;
+	limit = limits[rnd_below(w, sizeof(limits) / sizeof(limits[0]))];
+	err = cowdev_set_resident_limit(fd, limit);
+	if (err)
+		fail("%s: SET_RESIDENT_LIMIT %u: %s", what, limit,
+		     strerror(-err));
 }
 
 /*
@@ -362,7 +459,7 @@ static void map_slot(int s, int fd)
 
 		pthread_rwlock_wrlock(&m->lock);
 		m->off = k == 0 ? 0 : k * 5;
-		m->len = NP - m->off;
+		m->len = mode.np - m->off;
 		a = mmap(NULL, m->len * ps, PROT_READ | PROT_WRITE, MAP_SHARED,
 			 fd, m->off * ps);
 		m->addr = a == MAP_FAILED ? NULL : a;
@@ -448,6 +545,7 @@ static void op_clone(struct worker *w)
 		unreserve(d);
 		return;
 	}
+	set_limit(w, fd, "clone");
 	publish(d, fd, &model);
 	count(OP_CLONE);
 }
@@ -455,7 +553,7 @@ static void op_clone(struct worker *w)
 static void op_open(struct worker *w)
 {
 	static __thread struct cowdev_model model;
-	unsigned int size = 1 + rnd_below(w, NP);
+	unsigned int size = 1 + rnd_below(w, mode.np);
 	int d, fd, err;
 
 	d = reserve_slot();
@@ -474,6 +572,7 @@ static void op_open(struct worker *w)
 		unreserve(d);
 		return;
 	}
+	set_limit(w, fd, "open");
 	cowdev_model_init(&model, size);
 	publish(d, fd, &model);
 	count(OP_OPEN);
@@ -546,8 +645,8 @@ static void op_remap(struct worker *w)
 	pthread_rwlock_wrlock(&m->lock);
 	if (m->addr)
 		munmap(m->addr, m->len * ps);
-	m->off = k == 0 ? 0 : rnd_below(w, NP);
-	m->len = NP - m->off;
+	m->off = k == 0 ? 0 : rnd_below(w, mode.np);
+	m->len = mode.np - m->off;
 	a = mmap(NULL, m->len * ps, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd,
 		 m->off * ps);
 	m->addr = a == MAP_FAILED ? NULL : a;
@@ -563,7 +662,7 @@ static void op_set_size(struct worker *w)
 {
 	int s = pick_slot(w), err;
 	struct view *v = &sh->v[s];
-	unsigned int size = 1 + rnd_below(w, NP);
+	unsigned int size = 1 + rnd_below(w, mode.np);
 
 	pthread_rwlock_wrlock(&v->lock);
 	if (v->state != LIVE)
@@ -579,21 +678,47 @@ out:
 	pthread_rwlock_unlock(&v->lock);
 }
 
+/* Swap mode: a new resident limit for a live view (its contents stay). */
+static void op_limit(struct worker *w)
+{
+	int s = pick_slot(w);
+	struct view *v = &sh->v[s];
+
+	pthread_rwlock_rdlock(&v->lock);
+	if (v->state == LIVE) {
+		set_limit(w, v->fd, "resident_limit");
+		count(OP_LIMIT);
+	}
+	pthread_rwlock_unlock(&v->lock);
+}
+
 /*
  * The page-state map and the gauges against the model: a page is resident
  * exactly when some chunk was written; SHARED and DIRTY only on resident
  * pages, never both (a page becomes shared only by a clone of this view,
  * which we exclude, and a clone clears DIRTY).  And the pool's balance.
+ *
+ * Swap mode: a written page is RESIDENT (in the pool) or SWAPPED (in the
+ * swap area), never both; resident_pages and swapped_pages count them.
+ * Faults through a clone that shares pages with this view may move a
+ * shared page between the pool and the swap area while we look (eviction
+ * zaps it in every view, a page-in brings it back for every view), so the
+ * counts are compared again, a few times, before a difference is a failure.
  */
 static void check_state(int fd, const struct cowdev_model *model,
 			const char *what, int slot)
 {
+	const uint8_t known = COWDEV_PAGE_RESIDENT | COWDEV_PAGE_SHARED |
+			      COWDEV_PAGE_DIRTY |
+			      (mode.swap ? COWDEV_PAGE_SWAPPED : 0);
 	struct cowdev_pool_info pi;
 	struct cowdev_stats st;
-	unsigned int p, size = model->size, nres = 0;
-	uint8_t map[NP];
-	int err;
+	unsigned int p, size = model->size, nres, nin, nout, tries = 0;
+	uint8_t map[NP_MAX];
+	int err, ok, bad;
 
+again:
+	nres = nin = nout = bad = 0;
 	err = cowdev_page_state(fd, 0, size, map);
 	if (err) {
 		fail("%s: page_state slot %d: %s", what, slot, strerror(-err));
@@ -602,26 +727,47 @@ static void check_state(int fd, const struct cowdev_model *model,
 	for (p = 0; p < size; p++) {
 		int res = cowdev_model_resident(model, p);
 		uint8_t b = map[p];
+		int held = !!(b & (COWDEV_PAGE_RESIDENT | COWDEV_PAGE_SWAPPED));
 
 		nres += res;
-		if (!!(b & COWDEV_PAGE_RESIDENT) != res ||
-		    (b & ~(COWDEV_PAGE_RESIDENT | COWDEV_PAGE_SHARED |
-			   COWDEV_PAGE_DIRTY)) ||
-		    ((b & COWDEV_PAGE_SHARED) && (b & COWDEV_PAGE_DIRTY)))
+		nin += !!(b & COWDEV_PAGE_RESIDENT);
+		nout += !!(b & COWDEV_PAGE_SWAPPED);
+		if (held != res || (b & ~known) ||
+		    ((b & COWDEV_PAGE_RESIDENT) && (b & COWDEV_PAGE_SWAPPED)) ||
+		    ((b & COWDEV_PAGE_SHARED) && (b & COWDEV_PAGE_DIRTY))) {
 			fail("%s: slot %d page %u: state %#x, model %s", what,
 			     slot, p, b, res ? "written" : "hole");
+			bad = 1;
+		}
 	}
-	if (cowdev_get_stats(fd, &st) || st.resident_pages != nres ||
-	    st.size_pages != size || st.shared_pages > st.resident_pages)
-		fail("%s: slot %d: resident %" PRIu64 " (model %u) shared %"
+	err = cowdev_get_stats(fd, &st);
+	ok = !err && st.resident_pages + st.swapped_pages == nres &&
+	     st.size_pages == size && st.shared_pages <= st.resident_pages;
+	if (mode.swap)
+		ok = ok && st.resident_pages == nin && st.swapped_pages == nout;
+	if (!ok && mode.swap && !bad && !err && st.size_pages == size &&
+	    ++tries < 5) {
+		atomic_fetch_add(&sh->state_retries, 1);
+		usleep(1000);
+		goto again;
+	}
+	if (!ok)
+		fail("%s: slot %d: resident %" PRIu64 " swapped %" PRIu64
+		     " (model %u pages; the map: %u resident, %u swapped) shared %"
 		     PRIu64 " size %" PRIu64 " (model %u)", what, slot,
-		     (uint64_t)st.resident_pages, nres,
-		     (uint64_t)st.shared_pages, (uint64_t)st.size_pages, size);
+		     (uint64_t)st.resident_pages, (uint64_t)st.swapped_pages,
+		     nres, nin, nout, (uint64_t)st.shared_pages,
+		     (uint64_t)st.size_pages, size);
 	if (cowdev_pool_info(fd, &pi) ||
 	    pi.total_pages != pi.free_pages + pi.used_pages + 1)
 		fail("pool: total %" PRIu64 " free %" PRIu64 " used %" PRIu64,
 		     (uint64_t)pi.total_pages, (uint64_t)pi.free_pages,
 		     (uint64_t)pi.used_pages);
+	if (mode.swap && !pi.swap_total)
+		fail("pool: the swap area is gone (swap_total 0)");
+	if (mode.swap && pi.swap_used > pi.swap_total)
+		fail("pool: swap_used %" PRIu64 " of %" PRIu64 " slots",
+		     (uint64_t)pi.swap_used, (uint64_t)pi.swap_total);
 }
 
 static void op_state(struct worker *w)
@@ -684,7 +830,7 @@ static void local_check_all(struct worker *w, struct local_view *lv)
 static void local_close(struct worker *w, struct local_view *lv)
 {
 	local_check_all(w, lv);
-	munmap(lv->map, NP * ps);
+	munmap(lv->map, mode.np * ps);
 	close(lv->fd);
 	lv->fd = -1;
 }
@@ -715,6 +861,7 @@ static void child_op(struct worker *w, struct child_view *cvs, int n,
 		if (child_lock(cv, 1))
 			return;
 		lv->fd = cowdev_clone(v->fd);
+		local_fd = lv->fd;
 		if (lv->fd < 0) {
 			fail("child clone of slot %d: %s", cv->slot,
 			     strerror(-lv->fd));
@@ -724,7 +871,8 @@ static void child_op(struct worker *w, struct child_view *cvs, int n,
 		pthread_rwlock_unlock(&v->lock);
 		if (lv->fd < 0)
 			return;
-		lv->map = mmap(NULL, NP * ps, PROT_READ | PROT_WRITE,
+		set_limit(w, lv->fd, "child clone");
+		lv->map = mmap(NULL, mode.np * ps, PROT_READ | PROT_WRITE,
 			       MAP_SHARED, lv->fd, 0);
 		if (lv->map == MAP_FAILED) {
 			fail("child mmap of its clone: %s", strerror(errno));
@@ -737,7 +885,7 @@ static void child_op(struct worker *w, struct child_view *cvs, int n,
 		return;
 	}
 	if (r < 15) {
-		madvise(cv->map, NP * ps, MADV_DONTNEED);
+		madvise(cv->map, mode.np * ps, MADV_DONTNEED);
 		return;
 	}
 	if (child_lock(cv, 0))
@@ -769,7 +917,7 @@ static void child_main(struct worker *w, struct child_view *cvs, int n)
 		_exit(1);
 	}
 	for (i = 0; i < n; i++) {
-		cvs[i].map = mmap(NULL, NP * ps, PROT_READ | PROT_WRITE,
+		cvs[i].map = mmap(NULL, mode.np * ps, PROT_READ | PROT_WRITE,
 				  MAP_SHARED, cvs[i].fd, 0);
 		if (cvs[i].map == MAP_FAILED) {
 			fail("child mmap: %s", strerror(errno));
@@ -895,6 +1043,9 @@ static void one_op(struct worker *w)
 	} else if (r < 950) {
 		atomic_store(&w->op, OP_SET_SIZE);
 		op_set_size(w);
+	} else if (mode.swap && r < 970) {
+		atomic_store(&w->op, OP_LIMIT);
+		op_limit(w);
 	} else {
 		atomic_store(&w->op, OP_STATE);
 		op_state(w);
@@ -946,11 +1097,16 @@ static uint64_t env_u64(const char *name, uint64_t def)
 static struct {
 	double limit;
 	struct worker w[NTHREADS];
+	char phase[128];	/* what the main thread does, for a hang */
 } run;
 
 /* Past run.limit the run is declared hung: report and end the process. */
 static void *watchdog(void *arg)
 {
+	char path[300], line[256];
+	struct dirent *de;
+	DIR *d;
+	FILE *f;
 	int i, op;
 
 	while (cowdev_now() < run.limit)
@@ -962,6 +1118,22 @@ static void *watchdog(void *arg)
 			op < 0 ? "(done)" : op_names[op],
 			(uint64_t)run.w[i].nops);
 	}
+	fprintf(stderr, "#   main thread: %s\n", run.phase);
+	/* Where each thread is in the kernel (root only). */
+	d = opendir("/proc/self/task");
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/stack",
+			 de->d_name);
+		f = fopen(path, "r");
+		while (f && fgets(line, sizeof(line), f))
+			fprintf(stderr, "#   task %s: %s", de->d_name, line);
+		if (f)
+			fclose(f);
+	}
+	if (d)
+		closedir(d);
 	for (i = 0; i < NCHILDREN; i++)
 		if (children[i].pid)
 			kill(children[i].pid, SIGKILL);
@@ -1002,12 +1174,14 @@ static void dump_leftovers(void)
 FIXTURE(stress) {
 	int probe;
 	uint64_t used0, views0;
+	int swapped_on;		/* this test attached the swap area */
 };
 
 FIXTURE_SETUP(stress)
 {
 	struct cowdev_pool_info pi;
 
+	self->swapped_on = 0;
 	self->probe = cowdev_open();
 	ASSERT_LE(0, self->probe) TH_LOG("open: %s", strerror(-self->probe));
 	ASSERT_EQ(0, cowdev_pool_info(self->probe, &pi));
@@ -1017,27 +1191,60 @@ FIXTURE_SETUP(stress)
 
 FIXTURE_TEARDOWN(stress)
 {
+	/* A test that ended early must not leave the swap area attached. */
+	if (self->swapped_on)
+		cowdev_swapoff(self->probe);
 	close(self->probe);
 }
 
-TEST_F_TIMEOUT(stress, random_ops_against_a_model, 86400)
+/*
+ * Swap mode: attach a swap area of @slots pages, a file under
+ * COWDEV_SWAP_DIR (default /tmp) that is unlinked at once.  0, or the
+ * negative errno of what failed (-EPERM: not root; -EBUSY: some other area
+ * is attached).
+ */
+static int attach_swap(int probe, size_t slots, char *path, size_t len)
+{
+	const char *dir = getenv("COWDEV_SWAP_DIR");
+	int sfd, err;
+
+	snprintf(path, len, "%s/cowdev-stress-swap.XXXXXX",
+		 dir && *dir ? dir : "/tmp");
+	sfd = mkostemp(path, O_CLOEXEC);
+	if (sfd < 0)
+		return -errno;
+	unlink(path);
+	if (ftruncate(sfd, (off_t)(slots * cowdev_page_size()))) {
+		err = -errno;
+		close(sfd);
+		return err;
+	}
+	err = cowdev_swapon(probe, sfd);
+	close(sfd);
+	return err;
+}
+
+static void run_stress(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(stress) *self, uint64_t seconds)
 {
 	pthread_rwlockattr_t rwa;
 	pthread_mutexattr_t ma;
-	struct cowdev_pool_info pi;
-	uint64_t seconds, total = 0;
+	struct cowdev_pool_info pi, pi0;
+	uint64_t total = 0;
 	pthread_t wd;
 	double t0;
 	int i, s, p, k;
 
 	ps = cowdev_page_size();
 	cs = ps / NCHUNK;
-	seconds = env_u64("COWDEV_STRESS_SECONDS", 8);
 	seed = env_u64("COWDEV_SEED", (uint64_t)time(NULL) ^
 				      ((uint64_t)getpid() << 32));
 	TH_LOG("seed %" PRIu64 " (COWDEV_SEED), %" PRIu64
-	       " s (COWDEV_STRESS_SECONDS), %d threads, %d children at once",
-	       seed, seconds, NTHREADS, NCHILDREN);
+	       " s (%s), %d threads, %d children at once, views of up to %u pages%s",
+	       seed, seconds, mode.swap ? "COWDEV_STRESS_SWAP_SECONDS" :
+	       "COWDEV_STRESS_SECONDS", NTHREADS, NCHILDREN, mode.np,
+	       mode.swap ? " with resident limits of 16 to 64, a swap area" :
+	       "");
 
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
 		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -1054,7 +1261,7 @@ TEST_F_TIMEOUT(stress, random_ops_against_a_model, 86400)
 	ASSERT_EQ(0, pthread_mutex_init(&sh->table, &ma));
 	for (s = 0; s < MAXV; s++) {
 		ASSERT_EQ(0, pthread_rwlock_init(&sh->v[s].lock, &rwa));
-		for (p = 0; p < NP; p++)
+		for (p = 0; p < (int)mode.np; p++)
 			ASSERT_EQ(0, pthread_mutex_init(&sh->v[s].page_lock[p],
 							&ma));
 		for (k = 0; k < NMAP; k++)
@@ -1063,6 +1270,7 @@ TEST_F_TIMEOUT(stress, random_ops_against_a_model, 86400)
 	}
 	for (i = 0; i < NTHREADS; i++)
 		ASSERT_EQ(0, worker_init(&run.w[i], i));
+	ASSERT_EQ(0, cowdev_pool_info(self->probe, &pi0));
 
 	/* Start with three views, one of them with data and a clone. */
 	for (i = 0; i < 3; i++)
@@ -1079,9 +1287,11 @@ TEST_F_TIMEOUT(stress, random_ops_against_a_model, 86400)
 	for (i = 0; i < NTHREADS; i++)
 		ASSERT_EQ(0, pthread_create(&run.w[i].thread, NULL,
 					    worker_main, &run.w[i]));
+	snprintf(run.phase, sizeof(run.phase), "waiting for the workers");
 	for (i = 0; i < NTHREADS; i++)
 		pthread_join(run.w[i].thread, NULL);
 	atomic_store(&sh->stop, 1);
+	snprintf(run.phase, sizeof(run.phase), "reaping the children");
 	TH_LOG("workers done after %.1f s", cowdev_now() - t0);
 	reap_children(1);
 	TH_LOG("children reaped after %.1f s", cowdev_now() - t0);
@@ -1096,6 +1306,8 @@ TEST_F_TIMEOUT(stress, random_ops_against_a_model, 86400)
 			struct mapping *m;
 			char *addr = lock_mapping_for(&run.w[0], s, p, &m);
 
+			snprintf(run.phase, sizeof(run.phase),
+				 "final check of slot %d page %d", s, p);
 			EXPECT_NE(NULL, addr);
 			if (!addr)
 				continue;
@@ -1103,11 +1315,42 @@ TEST_F_TIMEOUT(stress, random_ops_against_a_model, 86400)
 				  v->gen);
 			pthread_rwlock_unlock(&m->lock);
 		}
+		snprintf(run.phase, sizeof(run.phase),
+			 "final page-state check and close of slot %d", s);
 		check_state(v->fd, &v->model, "final", s);
 		close_slot(s, 1);
 	}
+	snprintf(run.phase, sizeof(run.phase), "after the final checks");
 	EXPECT_EQ(0, sh->live);
 	ASSERT_EQ(0, cowdev_pool_info(self->probe, &pi));
+	if (mode.swap) {
+		TH_LOG("swap: %" PRIu64 " evictions (%" PRIu64 " clean), %"
+		       PRIu64 " page-outs, %" PRIu64 " page-ins, %" PRIu64
+		       " swap errors; %" PRIu64 " of %" PRIu64
+		       " slots in use after every view was closed; %" PRIu64
+		       " page-state checks looked again",
+		       (uint64_t)(pi.evictions - pi0.evictions),
+		       (uint64_t)(pi.clean_evictions - pi0.clean_evictions),
+		       (uint64_t)(pi.page_outs - pi0.page_outs),
+		       (uint64_t)(pi.page_ins - pi0.page_ins),
+		       (uint64_t)(pi.swap_errors - pi0.swap_errors),
+		       (uint64_t)pi.swap_used, (uint64_t)pi.swap_total,
+		       (uint64_t)sh->state_retries);
+		/* The last holder of a swapped-out page frees its slot. */
+		EXPECT_EQ(pi0.swap_used, pi.swap_used);
+		EXPECT_EQ(pi0.swap_errors, pi.swap_errors);
+		/*
+		 * The mode did what it is for, given the time: a run of a
+		 * second (the load cycles of run) may end before any view
+		 * reaches its limit on a slow kernel.
+		 */
+		if (seconds >= 2) {
+			EXPECT_LT(pi0.page_outs, pi.page_outs);
+			EXPECT_LT(pi0.page_ins, pi.page_ins);
+		}
+		EXPECT_LE(pi.clean_evictions - pi0.clean_evictions,
+			  pi.evictions - pi0.evictions);
+	}
 	EXPECT_EQ(self->used0, pi.used_pages)
 		TH_LOG("pool used_pages %" PRIu64 " after everything was closed, %"
 		       PRIu64 " before (limbo %" PRIu64 ")",
@@ -1126,10 +1369,71 @@ TEST_F_TIMEOUT(stress, random_ops_against_a_model, 86400)
 	       (uint64_t)sh->copies, (uint64_t)sh->reuses,
 	       (uint64_t)sh->demand);
 	for (i = 0; i < NR_OPS; i++)
-		TH_LOG("  %-14s %" PRIu64, op_names[i], (uint64_t)sh->ops[i]);
+		if (i != OP_LIMIT || mode.swap)
+			TH_LOG("  %-14s %" PRIu64, op_names[i],
+			       (uint64_t)sh->ops[i]);
 	EXPECT_EQ(0, sh->failures) TH_LOG("seed %" PRIu64, seed);
 	EXPECT_LT(0, sh->ops[OP_WRITE]);
 	EXPECT_LT(0, sh->ops[OP_CLONE]);
+}
+
+TEST_F_TIMEOUT(stress, random_ops_against_a_model, 86400)
+{
+	mode.np = COW_NP;
+	mode.swap = 0;
+	run_stress(_metadata, self, env_u64("COWDEV_STRESS_SECONDS", 8));
+}
+
+/*
+ * The same with a swap area: views of SWAP_NP pages, each at most a few
+ * dozen of them in the pool.  The run is a process of its own, so that the
+ * area is detached here however it ends (a SIGBUS that kills it, the
+ * watchdog).
+ */
+TEST_F_TIMEOUT(stress, swap_random_ops_against_a_model, 86400)
+{
+	uint64_t seconds = env_u64("COWDEV_STRESS_SECONDS", 8) / 2;
+	struct cowdev_pool_info pi;
+	char path[512];
+	int err, status;
+	pid_t pid;
+
+	if (seconds < 1)
+		seconds = 1;
+	seconds = env_u64("COWDEV_STRESS_SWAP_SECONDS", seconds);
+	if (geteuid())
+		SKIP(return, "attaching a swap area needs root");
+	err = attach_swap(self->probe, SWAP_SLOTS, path, sizeof(path));
+	if (err == -EBUSY)
+		SKIP(return, "a swap area is attached already");
+	ASSERT_EQ(0, err) TH_LOG("swapon of %s: %s", path, strerror(-err));
+	self->swapped_on = 1;
+	ASSERT_EQ(0, cowdev_pool_info(self->probe, &pi));
+	ASSERT_EQ(SWAP_SLOTS, pi.swap_total);
+	ASSERT_EQ(0, pi.swap_used);
+	mode.np = SWAP_NP;
+	mode.swap = 1;
+	fflush(NULL);
+	pid = fork();
+	ASSERT_LE(0, pid) TH_LOG("fork: %s", strerror(errno));
+	if (!pid) {
+		self->swapped_on = 0;	/* the parent detaches it */
+		run_stress(_metadata, self, seconds);
+		fflush(NULL);
+		_exit(_metadata->passed ? 0 : 1);
+	}
+	status = cowdev_child_status(pid);
+	EXPECT_EQ(0, status)
+		TH_LOG("the stress process %s %d", status > 128 ?
+		       "was killed by signal" : "exited with",
+		       status > 128 ? status - 128 : status);
+	err = cowdev_swapoff(self->probe);
+	EXPECT_EQ(0, err) TH_LOG("swapoff: %s", strerror(-err));
+	if (!err)
+		self->swapped_on = 0;
+	ASSERT_EQ(0, cowdev_pool_info(self->probe, &pi));
+	EXPECT_EQ(0, pi.swap_total);
+	EXPECT_EQ(0, pi.swap_used);
 }
 
 TEST_HARNESS_MAIN

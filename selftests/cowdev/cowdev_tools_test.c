@@ -1262,6 +1262,10 @@ DEMO(demo3_shared_private);
 DEMO(demo4_fork);
 DEMO(demo5_snapshot);
 DEMO(demo6_fault_counting);
+DEMO(demo7_majflt);
+DEMO(demo8_thrashing);
+DEMO(demo9_belady);
+DEMO(demo10_dirty_clean);
 
 /* Each demo checks its own numbers: exit 0 and "all N checks passed". */
 TEST_F_TIMEOUT(demo, exits_0, 240)

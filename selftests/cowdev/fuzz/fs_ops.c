@@ -92,8 +92,10 @@ void op_sysfs(struct fz_thread *t)
 {
 	static const char *const attrs[] = { "total_pages", "free_pages",
 		"used_pages", "peak_used", "alloc_failures", "views",
-		"limbo_pages", "allocs", "frees" };
-	const char *a = attrs[rn(t, 9)];
+		"limbo_pages", "allocs", "frees", "swap_total", "swap_used",
+		"page_outs", "page_ins", "evictions", "clean_evictions",
+		"swap_errors", "kswapd_wakeups" };
+	const char *a = attrs[rn(t, ARRAY_SIZE(attrs))];
 	char path[96], b[64];
 	int fd;
 	long r;

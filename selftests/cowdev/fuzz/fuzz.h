@@ -15,6 +15,8 @@
  *   fs_ops.c     debugfs and sysfs
  *   procs.c      processes: fork, clone(CLONE_VM), reaping
  *   own_ops.c    ops on the owned objects
+ *   swap_ops.c   the swap area (SWAPON, SWAPOFF), resident limits and the
+ *                replacement policy
  */
 #ifndef FUZZ_H
 #define FUZZ_H
@@ -84,6 +86,8 @@
 #define FZ_MAX_DEPTH	2	/* fork generations */
 #define FZ_CHILD_ALARM	60	/* watchdog of a forked child, seconds */
 #define FZ_TOUCH_PAGES	4096	/* accesses stay in the first 16 MiB */
+#define FZ_SWAP_FDS	12	/* files SWAPON is tried with, per process */
+#define FZ_SWAP_PAGES	192	/* the largest swap file the fuzzer attaches */
 
 #define BIT(x) (1u << (x))
 /*
@@ -112,7 +116,7 @@ enum fz_op_id {
 	OP_SYSFS, OP_FORK, OP_CLONE_VM, OP_REAP, OP_HOG, OP_RACE,
 	OP_OWN_OPEN, OP_OWN_CLOSE, OP_OWN_CLONE, OP_OWN_SETSIZE, OP_OWN_MMAP,
 	OP_OWN_MUNMAP, OP_OWN_MREMAP, OP_OWN_MPROTECT, OP_OWN_MADVISE,
-	OP_OWN_ACCESS, OP_OWN_KPATH, OP_OWN_CHECK,
+	OP_OWN_ACCESS, OP_OWN_KPATH, OP_OWN_CHECK, OP_SWAP,
 	OP_NR
 };
 
@@ -122,6 +126,10 @@ struct fz_report {
 	unsigned long forks;
 	unsigned long sigbus, sigsegv;
 	unsigned long ioctl_res[32];	/* ioctl results by FR_* */
+	unsigned long swapons;		/* successful SWAPONs, any process */
+	unsigned long swapoffs;		/* successful SWAPOFFs */
+	int swapoff_running;		/* SWAPOFFs in flight (for reports) */
+	unsigned long swap_res[32];	/* SWAPON and SWAPOFF results */
 	unsigned int nfail;
 	char msg[FZ_MAX_MSGS][FZ_MSG_LEN];
 };
@@ -135,6 +143,7 @@ struct fz_cfg {
 	size_t ps;
 	unsigned long max_pages;
 	unsigned long pool_pages;
+	uint64_t swap_max;	/* largest swap_total POOL_INFO may show */
 	bool root;
 	bool debugfs;
 	struct fz_report *rep;
@@ -175,6 +184,7 @@ struct fz_proc {
 	struct fz_child child[FZ_CHILDREN];
 	int race_fd;			/* a cowdev fd number op_race swaps */
 	int depth;
+	int swap_fd[FZ_SWAP_FDS];	/* SWAPON candidates (swap_ops.c) */
 };
 extern struct fz_proc P;
 
@@ -184,6 +194,7 @@ struct fz_own {
 	bool live;
 	int fd;			/* -1 once closed (mappings may keep it) */
 	int nmaps;
+	uint64_t limit;		/* resident limit set, 0 for none */
 	/*
 	 * Size, and per page: every byte is the tag, resident (or unknown),
 	 * dirty, the pool page's id, the iteration of the last write.
@@ -262,8 +273,9 @@ enum {
 	FR_OK, FR_EFAULT, FR_EINVAL, FR_E2BIG, FR_ENOTTY, FR_EFBIG, FR_EMFILE,
 	FR_ENOMEM, FR_EACCES, FR_EPERM, FR_EOVERFLOW, FR_EAGAIN, FR_ENXIO, FR_ENOENT,
 	FR_EIO, FR_EOPNOTSUPP, FR_EEXIST, FR_ENODEV, FR_ESPIPE, FR_ENOSPC, FR_EDQUOT,
-	FR_OTHER, FR_NR
+	FR_EBADF, FR_EBUSY, FR_OTHER, FR_NR
 };
+_Static_assert(FR_NR <= 32, "results are bits of an unsigned int");
 
 /* errno of a syscall result: 0 on success. */
 static inline int fz_err(long ret)
@@ -362,6 +374,15 @@ void fz_reap(struct fz_thread *t, bool wait);
 fz_op_fn op_own_open, op_own_close, op_own_clone, op_own_setsize,
 	 op_own_mmap, op_own_munmap, op_own_mremap, op_own_mprotect,
 	 op_own_madvise, op_own_access, op_own_kpath, op_own_check;
+
+/* swap_ops.c */
+fz_op_fn op_swap;
+void fz_swap_init(void);
+unsigned int fz_swapon_set(int fd, uint32_t flags, bool *attaches);
+int fz_swap_fd(struct fz_thread *t, bool valid);
+uint64_t fz_gen_limit(struct fz_thread *t);
+bool fz_swap_seen(void);
+uint64_t fz_own_failures(struct fz_thread *t, const struct fz_own *a);
 
 /* main.c */
 double fz_now(void);

@@ -22,6 +22,9 @@ static const struct fz_desc fz_descs[] = {
 	FZ_DESC(COWDEV_IOC_POOL_INFO, COWDEV_POOL_INFO_SIZE_VER0),
 	FZ_DESC(COWDEV_IOC_CLONE, 0),
 	FZ_DESC(COWDEV_IOC_PAGE_STATE, COWDEV_PAGE_STATE_SIZE_VER0),
+	FZ_DESC(COWDEV_IOC_SWAPON, COWDEV_SWAPON_SIZE_VER0),
+	FZ_DESC(COWDEV_IOC_SWAPOFF, 0),
+	FZ_DESC(COWDEV_IOC_SET_RESIDENT_LIMIT, sizeof(__u64)),
 };
 #define FZ_NDESC ARRAY_SIZE(fz_descs)
 
@@ -403,6 +406,24 @@ static unsigned int fz_input_set(struct fz_thread *t, struct fz_call *c)
 		return v > (uint64_t)cfg.max_pages * cfg.ps ? BIT(FR_EFBIG) :
 							      BIT(FR_OK);
 	}
+	if (c->d->nr == 0x0a)
+		return BIT(FR_OK);	/* any limit */
+	if (c->d->nr == 0x08) {
+		struct cowdev_swapon sw;
+		unsigned int set;
+		bool attaches;
+		int i;
+
+		memcpy(&sw, c->eff, sizeof(sw));
+		set = fz_swapon_set(sw.fd, sw.flags, &attaches);
+		/* Attach only our own files (the read-only pages may have
+		 * turned the fd into another one).
+		 */
+		for (i = 0; attaches && i < FZ_SWAP_FDS; i++)
+			if (P.swap_fd[i] == sw.fd)
+				return set;
+		return attaches ? 0 : set;
+	}
 	memset(&c->ps, 0, sizeof(c->ps));
 	memcpy(&c->ps, c->eff, MIN(c->usize, sizeof(c->ps)));
 	if (c->ps.buf != c->buf && !c->ps.flags) {
@@ -474,7 +495,10 @@ void op_ioctl(struct fz_thread *t)
 		c->set = BIT(FR_ENOTTY);
 		c->d = NULL;
 	} else if (c->d->dir == _IOC_NONE) {
-		c->set = c->d->nr == 0x06 ? BIT(FR_OK) : BIT(FR_OK);
+		/* SWAPOFF: none attached, or the pool cannot take it back. */
+		c->set = c->d->nr == 0x09 ?
+			 BIT(FR_OK) | BIT(FR_EINVAL) | BIT(FR_ENOMEM) :
+			 BIT(FR_OK);
 	} else if (c->usize < c->d->ver0) {
 		c->set = BIT(FR_EINVAL);
 	} else if (c->usize > 4096) {
@@ -492,8 +516,11 @@ void op_ioctl(struct fz_thread *t)
 		c->pcls = P_BAD;
 		c->arg = fz_bad_ptr(t, c->usize, c->pname, sizeof(c->pname));
 		c->set = BIT(FR_EFAULT);
-	} else if (i < 20 && map >= 0 && c->d->nr != 0x07) {
-		/* (Never a PAGE_STATE struct: its buf would be anything.) */
+	} else if (i < 20 && map >= 0 && c->d->nr != 0x07 && c->d->nr != 0x08) {
+		/*
+		 * (Never a PAGE_STATE struct: its buf would be anything; nor a
+		 * SWAPON one: its fd could be a file SWAPON takes.)
+		 */
 		struct fz_map *fm = &P.map[map];
 		size_t pages = MIN(fm->len / cfg.ps, FZ_TOUCH_PAGES);
 
@@ -523,6 +550,21 @@ void op_ioctl(struct fz_thread *t)
 				uint64_t v = fz_gen_bytes(t, c->own >= 0);
 
 				memcpy(want, &v, 8);
+			} else if (c->d->nr == 0x0a) {
+				uint64_t v = fz_gen_limit(t);
+
+				memcpy(want, &v, 8);
+			} else if (c->d->nr == 0x08) {
+				struct cowdev_swapon sw = {
+					.fd = fz_swap_fd(t, chance(t, 40)),
+				};
+
+				if (chance(t, 20))
+					sw.fd = chance(t, 50) ? c->fd :
+						t->pipe[rn(t, 2)];
+				if (chance(t, 10))
+					sw.flags = 1U << rn(t, 32);
+				memcpy(want, &sw, sizeof(sw));
 			} else {
 				struct cowdev_page_state ps;
 
@@ -591,8 +633,12 @@ void op_ioctl(struct fz_thread *t)
 	if (cfg.verbose)
 		fprintf(stderr, "# %s %lu ioctl fd %d cmd %#x arg %s\n", t->who,
 			t->iter, c->fd, c->cmd, c->pname);
+	if (c->d && c->d->nr == 0x09)
+		__atomic_fetch_add(&cfg.rep->swapoff_running, 1, __ATOMIC_RELAXED);
 	ret = fz_ioctl(c->fd, c->cmd, c->arg);
 	err = fz_err(ret);
+	if (c->d && c->d->nr == 0x09)
+		__atomic_fetch_sub(&cfg.rep->swapoff_running, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&cfg.rep->ioctl_res[fz_res(err)], 1,
 			   __ATOMIC_RELAXED);
 	if (!fz_expect(t, err, c->set,
@@ -627,6 +673,22 @@ void op_ioctl(struct fz_thread *t)
 			fz_check_states(t, c->own, c->ps.start, c->ps.count,
 					(const uint8_t *)c->buf);
 	}
+	if (c->d->nr == 0x0a && !err && c->own >= 0) {
+		struct cowdev_stats st;
+
+		if (!cowdev_get_stats(c->fd, &st)) {
+			if (c->pcls == P_ARENA &&
+			    memcmp(&st.resident_limit, c->eff, 8))
+				fz_fail(t, "GET_STATS: resident_limit %llu after SET_RESIDENT_LIMIT",
+					(unsigned long long)st.resident_limit);
+			t->own[c->own].limit = st.resident_limit;
+		} else {
+			t->own[c->own].limit = ~0ULL;	/* some limit */
+		}
+	}
+	if ((c->d->nr == 0x08 || c->d->nr == 0x09) && !err)
+		__atomic_fetch_add(c->d->nr == 0x08 ? &cfg.rep->swapons :
+				   &cfg.rep->swapoffs, 1, __ATOMIC_RELAXED);
 	if (c->d->nr == 0x01 && !err && c->own >= 0 && c->pcls == P_ARENA) {
 		uint64_t v;
 

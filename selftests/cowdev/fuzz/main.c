@@ -25,7 +25,13 @@
  *    pins pages);
  *  - fork (children fuzz on, under a watchdog alarm), clone(CLONE_VM) whose
  *    child uses and closes copies of the fds, a lowered RLIMIT_NOFILE;
- *  - debugfs pagemap and views reads racing with view teardown, sysfs reads.
+ *  - debugfs pagemap and views reads racing with view teardown, sysfs reads;
+ *  - the swap area (swap_ops.c): SWAPON with files it must take (a file, a
+ *    one-page file, a memfd) and files it must refuse for each documented
+ *    reason, SWAPOFF, both from an unprivileged child (EPERM), resident
+ *    limits on shared and owned views, evict_policy switched at run time,
+ *    all racing with everything above: pages of every view, owned ones
+ *    included, are evicted to the area and read back.
  *
  * Checks: every call gets a result from the set the documented semantics
  * allow for its input (a valid GET_STATS succeeds, a bad pointer is EFAULT,
@@ -38,7 +44,10 @@
  * its value before the run and pool_info.views counts only the checker's own
  * view.  Each thread also owns a few objects nobody else touches, with a
  * model of their size, content and page states, checked after every access
- * and through GET_STATS and PAGE_STATE.  The guest runner fails the run on
+ * and through GET_STATS and PAGE_STATE (a page of the model is in the pool
+ * or in the swap area: RESIDENT or SWAPPED, resident_pages +
+ * swapped_pages).  At the end no swap slot is in use, the swap area is
+ * detached (whoever attached it) and evict_policy is put back.  The guest runner fails the run on
  * any kernel warning, so the kernel side is checked too.
  *
  * Environment:
@@ -75,7 +84,7 @@ const char *const fz_op_names[OP_NR] = {
 	"clone_vm", "reap", "hog", "race",
 	"own_open", "own_close", "own_clone", "own_setsize", "own_mmap",
 	"own_munmap", "own_mremap", "own_mprotect", "own_madvise",
-	"own_access", "own_kpath", "own_check",
+	"own_access", "own_kpath", "own_check", "swap",
 };
 
 double fz_now(void)
@@ -127,6 +136,7 @@ static const struct {
 	[OP_OWN_ACCESS] = { op_own_access, 14 },
 	[OP_OWN_KPATH] = { op_own_kpath, 3 },
 	[OP_OWN_CHECK] = { op_own_check, 4 },
+	[OP_SWAP] = { op_swap, 3 },
 };
 
 static int fz_pick_op(struct fz_thread *t)
@@ -252,6 +262,7 @@ static void __noreturn fz_worker(int w)
 		P.dbg_fd[i] = -1;
 	if (!ts || !tids)
 		_exit(3);
+	fz_swap_init();
 	for (i = 0; i < cfg.threads; i++) {
 		snprintf(who, sizeof(who), "w%d.t%d", w, i);
 		fz_thread_init(&ts[i], who,
@@ -289,6 +300,59 @@ static const char *fz_env(const char *name)
 	return v && *v ? v : NULL;
 }
 
+/* evict_policy before the run, put back at the end ("" if none). */
+static char fz_policy0[32];
+
+#define FZ_POLICY_PARAM "/sys/module/cowdev/parameters/evict_policy"
+
+static void fz_policy_save(void)
+{
+	FILE *f = fopen(FZ_POLICY_PARAM, "r");
+	char *b, *e;
+
+	fz_policy0[0] = 0;
+	if (!f)
+		return;
+	if (!fgets(fz_policy0, sizeof(fz_policy0), f))
+		fz_policy0[0] = 0;
+	fclose(f);
+	/* "name", or a "[name] other ..." list. */
+	b = strchr(fz_policy0, '[');
+	if (b && (e = strchr(b, ']'))) {
+		*e = 0;
+		memmove(fz_policy0, b + 1, strlen(b + 1) + 1);
+	}
+	fz_policy0[strcspn(fz_policy0, " \n")] = 0;
+}
+
+/* Put evict_policy back; 0, or the errno of the write. */
+static int fz_policy_restore(void)
+{
+	int fd, err = 0;
+
+	if (!fz_policy0[0])
+		return 0;
+	fd = open(FZ_POLICY_PARAM, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	if (write(fd, fz_policy0, strlen(fz_policy0)) < 0)
+		err = errno;
+	close(fd);
+	return err;
+}
+
+/* Detach the swap area if one is attached; 0 or the errno. */
+static int fz_swap_detach(void)
+{
+	int fd = cowdev_open(), err;
+
+	if (fd < 0)
+		return -fd;
+	err = -cowdev_swapoff(fd);
+	close(fd);
+	return err == EINVAL ? 0 : err;
+}
+
 FIXTURE(fuzz) {
 	int unused;
 };
@@ -297,8 +361,11 @@ FIXTURE_SETUP(fuzz)
 {
 }
 
+/* Whatever happened, the swap area is detached and the policy restored. */
 FIXTURE_TEARDOWN(fuzz)
 {
+	fz_swap_detach();
+	fz_policy_restore();
 }
 
 /*
@@ -353,6 +420,12 @@ TEST_F_TIMEOUT(fuzz, interface, 7200)
 	ASSERT_EQ(0, cowdev_pool_info(fd, &base));
 	ASSERT_EQ(0, close(fd));
 	base.views--;
+	cfg.swap_max = base.swap_total > FZ_SWAP_PAGES ? base.swap_total :
+						       FZ_SWAP_PAGES;
+	if (base.swap_total)
+		ksft_print_msg("cowdev_fuzz: a swap area of %llu pages is attached already: the fuzzer may detach it\n",
+			       (unsigned long long)base.swap_total);
+	fz_policy_save();
 
 	ksft_print_msg("cowdev_fuzz: seed=%#" PRIx64 " seconds=%g procs=%d threads=%d%s (replay: COWDEV_SEED=%#" PRIx64 ")\n",
 		       cfg.seed, cfg.seconds, cfg.procs, cfg.threads,
@@ -416,6 +489,13 @@ TEST_F_TIMEOUT(fuzz, interface, 7200)
 			n += snprintf(line + n, sizeof(line) - n, " %s=%lu",
 				      fz_res_names[i], cfg.rep->ioctl_res[i]);
 	ksft_print_msg("cowdev_fuzz: ioctl results:%s\n", line);
+	n = 0;
+	for (i = 0; i < FR_NR; i++)
+		if (cfg.rep->swap_res[i])
+			n += snprintf(line + n, sizeof(line) - n, " %s=%lu",
+				      fz_res_names[i], cfg.rep->swap_res[i]);
+	ksft_print_msg("cowdev_fuzz: SWAPON/SWAPOFF results:%s; %lu attached, %lu detached\n",
+		       n ? line : " none", cfg.rep->swapons, cfg.rep->swapoffs);
 
 	if (!left) {
 		/* Every fd and mapping is gone: the pool is back. */
@@ -428,6 +508,25 @@ TEST_F_TIMEOUT(fuzz, interface, 7200)
 				break;
 			usleep(50000);
 		}
+		/*
+		 * Every view is gone, so is every page it had in the swap
+		 * area; then the area is detached whoever attached it.
+		 */
+		if (pi.swap_total && !base.swap_total)
+			EXPECT_EQ(0, pi.swap_used);
+		EXPECT_EQ(0, fz_swap_detach());
+		EXPECT_EQ(0, fz_policy_restore());
+		ASSERT_EQ(0, cowdev_pool_info(fd, &pi));
+		EXPECT_EQ(0, pi.swap_total);
+		EXPECT_EQ(0, pi.swap_used);
+		ksft_print_msg("cowdev_fuzz: swap: %llu evictions (%llu clean), %llu page-outs, %llu page-ins, %llu swap errors during the run\n",
+			       (unsigned long long)(pi.evictions - base.evictions),
+			       (unsigned long long)(pi.clean_evictions -
+						    base.clean_evictions),
+			       (unsigned long long)(pi.page_outs - base.page_outs),
+			       (unsigned long long)(pi.page_ins - base.page_ins),
+			       (unsigned long long)(pi.swap_errors -
+						    base.swap_errors));
 		EXPECT_EQ(base.used_pages, pi.used_pages);
 		EXPECT_EQ(base.views + 1, pi.views);
 		EXPECT_EQ(pi.total_pages, pi.free_pages + pi.used_pages + 1);

@@ -164,6 +164,39 @@ void op_own_mprotect(struct fz_thread *t)
 		t->omap[m].prot = prot;
 }
 
+/*
+ * For a report: what the module says of owned view @a (when its fd is
+ * open) and of the pool and the swap area, after an unexpected answer.
+ */
+static const char *fz_own_diag(struct fz_thread *t, const struct fz_own *a)
+{
+	static __thread char buf[320];
+	struct cowdev_pool_info pi;
+	struct cowdev_stats st;
+	int n = 0;
+
+	buf[0] = 0;
+	if (a->fd >= 0 && !cowdev_get_stats(a->fd, &st))
+		n = snprintf(buf, sizeof(buf), "; view: resident %llu swapped %llu limit %llu (model %llu) sigbus %llu pool_failures %llu major %llu",
+			     (unsigned long long)st.resident_pages,
+			     (unsigned long long)st.swapped_pages,
+			     (unsigned long long)st.resident_limit,
+			     (unsigned long long)a->limit,
+			     (unsigned long long)st.sigbus,
+			     (unsigned long long)st.pool_failures,
+			     (unsigned long long)st.major_faults);
+	if (!cowdev_pool_info(t->info_fd, &pi))
+		snprintf(buf + n, sizeof(buf) - n, "; pool: free %llu alloc_failures %llu swap %llu/%llu swap_errors %llu; SWAPOFFs running %d",
+			 (unsigned long long)pi.free_pages,
+			 (unsigned long long)pi.alloc_failures,
+			 (unsigned long long)pi.swap_used,
+			 (unsigned long long)pi.swap_total,
+			 (unsigned long long)pi.swap_errors,
+			 __atomic_load_n(&cfg.rep->swapoff_running,
+					 __ATOMIC_RELAXED));
+	return buf;
+}
+
 /* Expected signal of an access to page @i of owned mapping @om. */
 static int fz_omap_sig(struct fz_thread *t, struct fz_omap *om,
 		       unsigned long i, bool write)
@@ -204,7 +237,7 @@ void op_own_madvise(struct fz_thread *t)
 		else
 			n = in;
 	}
-	af0 = fz_alloc_failures(t);
+	af0 = fz_own_failures(t, a);
 	err = fz_err(madvise(om->addr + s * cfg.ps, n * cfg.ps, adv));
 	switch (adv) {
 	case MADV_DONTNEED:
@@ -214,10 +247,20 @@ void op_own_madvise(struct fz_thread *t)
 				om->priv[i] = 0;
 		break;
 	case MADV_POPULATE_READ:
-		fz_expect(t, err, BIT(FR_OK), "madvise(POPULATE_READ) inside the size");
+		/* A page in the swap area needs a pool page to come back. */
+		if (!(err == EFAULT && fz_swap_seen() &&
+		      fz_own_failures(t, a) != af0))
+			fz_expect(t, err, BIT(FR_OK),
+				  "madvise(POPULATE_READ) inside the size");
 		break;
 	case MADV_POPULATE_WRITE:
 		if (!om->shared) {
+			if (err == EFAULT && fz_swap_seen() &&
+			    fz_own_failures(t, a) != af0) {
+				/* Which pages got private copies is unknown. */
+				fz_own_unmap(t, om - t->omap);
+				break;
+			}
 			if (fz_expect(t, err, BIT(FR_OK),
 				      "madvise(POPULATE_WRITE) of a private mapping"))
 				for (i = s; i < s + n; i++)
@@ -228,7 +271,7 @@ void op_own_madvise(struct fz_thread *t)
 					}
 			break;
 		}
-		if (err && (err != EFAULT || fz_alloc_failures(t) == af0))
+		if (err && (err != EFAULT || fz_own_failures(t, a) == af0))
 			fz_fail(t, "madvise(POPULATE_WRITE) of a shared mapping inside the size: %s without a pool failure",
 				strerror(err));
 		for (i = s; i < s + n; i++) {
@@ -263,21 +306,28 @@ void op_own_access(struct fz_thread *t)
 	p = om->pgoff + i;
 	page = om->addr + i * cfg.ps;
 	want = fz_omap_sig(t, om, i, write);
-	if (write) {
-		if (om->shared && !want)
-			af0 = fz_alloc_failures(t);
+	/*
+	 * A SIGBUS inside the size needs a failure to explain it: a shared
+	 * write that found no pool page (empty pool, or the view at its
+	 * resident limit with no swap area), or, once a swap area was
+	 * attached, any access whose page had to come back from it.
+	 */
+	if (!want && ((write && om->shared) || fz_swap_seen()))
+		af0 = fz_own_failures(t, a);
+	if (write)
 		sig = fz_fill(page, val, cfg.ps);
-	} else {
+	else
 		sig = fz_read(page + rn(t, cfg.ps), &v);
-	}
 	fz_count_sig(sig);
 	if (sig != want) {
-		if (!(write && om->shared && !want && sig == SIGBUS &&
-		      fz_alloc_failures(t) != af0))
-			fz_fail(t, "%s of page %lu (size %lu) through a %s mapping with prot %#x: %s, expected %s",
+		if (!(!want && sig == SIGBUS &&
+		      ((write && om->shared) || fz_swap_seen()) &&
+		      fz_own_failures(t, a) != af0))
+			fz_fail(t, "%s of page %lu (size %lu) through a %s mapping with prot %#x: %s, expected %s%s",
 				write ? "write" : "read", p, a->m.size,
 				om->shared ? "shared" : "private", om->prot,
-				fz_sig_name(sig), fz_sig_name(want));
+				fz_sig_name(sig), fz_sig_name(want),
+				fz_own_diag(t, a));
 		return;
 	}
 	if (sig)
@@ -319,7 +369,7 @@ void op_own_kpath(struct fz_thread *t)
 		return;
 	i = rn(t, om->npages);
 	p = om->pgoff + i;
-	af0 = fz_alloc_failures(t);
+	af0 = fz_own_failures(t, a);
 	r = fz_kpath(t, om->addr + i * cfg.ps, kind);
 	denied = fz_omap_sig(t, om, i, write);
 	if (kind >= 4) {
@@ -335,11 +385,12 @@ void op_own_kpath(struct fz_thread *t)
 		return;
 	}
 	if (r != (long)cfg.ps) {
-		if (!(r == -ferr && write && om->shared &&
-		      fz_alloc_failures(t) != af0))
-			fz_fail(t, "kernel %s (path %d) of page %lu (size %lu) through a %s mapping: %ld",
+		if (!(r == -ferr && ((write && om->shared) || fz_swap_seen()) &&
+		      fz_own_failures(t, a) != af0))
+			fz_fail(t, "kernel %s (path %d) of page %lu (size %lu) through a %s mapping: %ld%s",
 				write ? "write" : "read", kind, p, a->m.size,
-				om->shared ? "shared" : "private", r);
+				om->shared ? "shared" : "private", r,
+				fz_own_diag(t, a));
 		return;
 	}
 	if (write) {

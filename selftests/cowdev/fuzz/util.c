@@ -12,7 +12,7 @@ const char *const fz_res_names[FR_NR] = {
 	"success", "EFAULT", "EINVAL", "E2BIG", "ENOTTY", "EFBIG", "EMFILE",
 	"ENOMEM", "EACCES", "EPERM", "EOVERFLOW", "EAGAIN", "ENXIO", "ENOENT",
 	"EIO", "EOPNOTSUPP", "EEXIST", "ENODEV", "ESPIPE", "ENOSPC", "EDQUOT",
-	"other",
+	"EBADF", "EBUSY", "other",
 };
 
 int fz_res(int err)
@@ -60,6 +60,10 @@ int fz_res(int err)
 		return FR_ENOSPC;
 	case EDQUOT:
 		return FR_EDQUOT;
+	case EBADF:
+		return FR_EBADF;
+	case EBUSY:
+		return FR_EBUSY;
 	default:
 		return FR_OTHER;
 	}
@@ -292,22 +296,31 @@ static int fz_pool_info(int fd, struct cowdev_pool_info *pi)
 	return cowdev_pool_info(fd, pi);
 }
 
-/* The pool's alloc_failures now (for "SIGBUS because the pool is empty"). */
+/*
+ * The pool's alloc_failures plus swap_errors now (for "SIGBUS because the
+ * pool is empty", or because the swap area could not be read or written).
+ */
 uint64_t fz_alloc_failures(struct fz_thread *t)
 {
 	struct cowdev_pool_info pi;
 
 	if (fz_pool_info(t->info_fd, &pi))
 		return 0;
-	return pi.alloc_failures;
+	return pi.alloc_failures + pi.swap_errors;
 }
 
+/*
+ * A page-state byte: a hole (0), or a page in the pool (RESIDENT) or in the
+ * swap area (SWAPPED), not both, maybe SHARED and DIRTY.
+ */
 bool fz_state_ok(uint8_t s)
 {
 	if (s & ~(COWDEV_PAGE_RESIDENT | COWDEV_PAGE_SHARED |
-		  COWDEV_PAGE_DIRTY))
+		  COWDEV_PAGE_DIRTY | COWDEV_PAGE_SWAPPED))
 		return false;
-	return !s || (s & COWDEV_PAGE_RESIDENT);
+	if ((s & COWDEV_PAGE_RESIDENT) && (s & COWDEV_PAGE_SWAPPED))
+		return false;
+	return !s || (s & (COWDEV_PAGE_RESIDENT | COWDEV_PAGE_SWAPPED));
 }
 
 /* Invariants of a POOL_INFO answer. */
@@ -320,8 +333,11 @@ void fz_check_pool(struct fz_thread *t,
 	if (pi->total_pages != cfg.pool_pages ||
 	    pi->total_pages != pi->free_pages + pi->used_pages + 1 ||
 	    pi->limbo_pages > pi->used_pages || pi->peak_used < pi->used_pages ||
-	    pi->allocs - pi->frees != pi->used_pages || !pi->views)
-		fz_fail(t, "%s: inconsistent pool info: total %llu free %llu used %llu peak %llu limbo %llu allocs %llu frees %llu views %llu",
+	    pi->allocs - pi->frees != pi->used_pages || !pi->views ||
+	    pi->swap_used > pi->swap_total ||
+	    pi->swap_total > cfg.swap_max ||
+	    pi->clean_evictions > pi->evictions)
+		fz_fail(t, "%s: inconsistent pool info: total %llu free %llu used %llu peak %llu limbo %llu allocs %llu frees %llu views %llu swap %llu of %llu evictions %llu clean %llu",
 			what, (unsigned long long)pi->total_pages,
 			(unsigned long long)pi->free_pages,
 			(unsigned long long)pi->used_pages,
@@ -329,7 +345,11 @@ void fz_check_pool(struct fz_thread *t,
 			(unsigned long long)pi->limbo_pages,
 			(unsigned long long)pi->allocs,
 			(unsigned long long)pi->frees,
-			(unsigned long long)pi->views);
+			(unsigned long long)pi->views,
+			(unsigned long long)pi->swap_used,
+			(unsigned long long)pi->swap_total,
+			(unsigned long long)pi->evictions,
+			(unsigned long long)pi->clean_evictions);
 }
 
 /* ---- locking of the shared tables ---- */
