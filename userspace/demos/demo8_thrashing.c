@@ -21,6 +21,7 @@
  * Usage: demo8_thrashing [OUTDIR]: the data, script and plot go to OUTDIR
  * (default $TMPDIR or /tmp).  Needs root (swapon, evict_policy).
  */
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "demo.h"
@@ -102,6 +103,7 @@ static int have_gnuplot(void)
 static void write_plot(const char *dir)
 {
 	char dat[600], gp[600], svg[600], cmd[1400];
+	struct stat st = { 0 };
 	FILE *f;
 	int k, p;
 
@@ -158,10 +160,9 @@ static void write_plot(const char *dir)
 		return;
 	}
 	snprintf(cmd, sizeof(cmd), "gnuplot '%s'", gp);
-	if (system(cmd))
-		printf("    gnuplot failed: no plot (the data are fine)\n");
-	else
-		printf("    plot:   %s\n", svg);
+	DEMO_CHECK(!system(cmd), "gnuplot %s", gp);
+	DEMO_CHECK(!stat(svg, &st) && st.st_size > 0, "%s", svg);
+	printf("    plot:   %s (%lld bytes)\n", svg, (long long)st.st_size);
 }
 
 int main(int argc, char **argv)
