@@ -442,7 +442,8 @@ static int cowdev_evict_one(struct cowdev_view *only, u64 who)
 {
 	struct cowdev_evict_req req = { .only = only };
 	struct cowdev_page *cp;
-	int err = -ENOSPC, ret;
+	bool all_busy = true;
+	int ret;
 
 	if (!cowdev_swap_usable())
 		return -ENOSPC;
@@ -453,12 +454,10 @@ static int cowdev_evict_one(struct cowdev_view *only, u64 who)
 		ret = cowdev_evict(cp, who);
 		if (!ret)
 			return 0;
-		/* Busy only if every victim tried was busy. */
-		if (req.nr_tried == 1 || err == -EBUSY)
-			err = ret == -EBUSY ? -EBUSY : -ENOSPC;
+		all_busy &= ret == -EBUSY;
 		cond_resched();
 	}
-	return err;
+	return req.nr_tried && all_busy ? -EBUSY : -ENOSPC;
 }
 
 /**
