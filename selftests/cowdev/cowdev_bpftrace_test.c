@@ -157,15 +157,21 @@ static int bt_start(struct bpftrace *b, const char *script)
 static int bt_stop(struct bpftrace *b)
 {
 	int status = -1, i;
+	size_t heard;
 
 	if (b->pid <= 0)
 		return -1;
 	/*
 	 * Now and then (about once in a few dozen runs under TCG) bpftrace
-	 * misses the SIGINT and sleeps on: say it again, as at a terminal.
+	 * misses the SIGINT and sleeps on: say it again, as at a terminal,
+	 * but only while it has printed nothing since the first one.  Once
+	 * it prints its maps it has heard; a second SIGINT that lands while
+	 * it tears down kills it with the default action.
 	 */
+	heard = b->len;
 	for (i = 0; i < STOP_TIMEOUT / SIGINT_EVERY; i++) {
-		kill(b->pid, SIGINT);
+		if (b->len == heard)
+			kill(b->pid, SIGINT);
 		if (bt_read(b, NULL, SIGINT_EVERY))
 			break;
 	}
