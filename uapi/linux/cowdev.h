@@ -63,6 +63,13 @@
  *                 the pool (gauge)
  * @resident_limit: the view's resident limit in pages, 0 for none (gauge,
  *                  COWDEV_IOC_SET_RESIDENT_LIMIT)
+ * @diffs: COWDEV_IOC_DIFF calls made on this view that succeeded
+ * @rollbacks: COWDEV_IOC_ROLLBACK calls that rolled this view back
+ * @rollback_pages: pages whose contents those rollbacks changed (the slot
+ *                  now holds another page, or a hole where a page was)
+ * @written_queries: COWDEV_IOC_WRITTEN calls on this view that succeeded
+ * @written_clears: part of @written_queries: calls with
+ *                  COWDEV_WRITTEN_CLEAR, which re-armed write tracking
  *
  * Gauges are not changed by COWDEV_IOC_RESET_STATS; event counters are.
  */
@@ -91,6 +98,11 @@ struct cowdev_stats {
 	__u64 evictions;
 	__u64 swapped_pages;
 	__u64 resident_limit;
+	__u64 diffs;
+	__u64 rollbacks;
+	__u64 rollback_pages;
+	__u64 written_queries;
+	__u64 written_clears;
 };
 #define COWDEV_STATS_SIZE_VER0	128
 
@@ -153,13 +165,21 @@ struct cowdev_pool_info {
 #define COWDEV_PAGE_SWAPPED	(1U << 3) /* the page is in the swap area,
 					   * not in the pool (RESIDENT clear)
 					   */
+#define COWDEV_PAGE_WRITTEN	(1U << 4) /* written since write tracking
+					   * was last re-armed: the bit
+					   * COWDEV_IOC_WRITTEN reports.
+					   * Alone on a hole whose page went
+					   * away since (shrink, rollback).
+					   */
 
 /**
  * struct cowdev_page_state - page-state map request (COWDEV_IOC_PAGE_STATE)
  * @start: first page index
  * @count: number of pages; @start + @count must not exceed the view's size
  * @buf: user pointer (u64_to_user_ptr) to @count bytes, one per page
- * @flags: must be 0
+ * @flags: 0, or COWDEV_PAGE_STATE_WRITTEN to have COWDEV_PAGE_WRITTEN
+ *         reported too (without it the bytes are as they were before write
+ *         tracking existed: a hole is 0)
  */
 struct cowdev_page_state {
 	__u64 start;
@@ -168,6 +188,7 @@ struct cowdev_page_state {
 	__u64 flags;
 };
 #define COWDEV_PAGE_STATE_SIZE_VER0	32
+#define COWDEV_PAGE_STATE_WRITTEN	(1U << 0)
 
 /**
  * struct cowdev_swapon - attach a swap area (COWDEV_IOC_SWAPON)
@@ -181,6 +202,84 @@ struct cowdev_swapon {
 	__u32 flags;
 };
 #define COWDEV_SWAPON_SIZE_VER0	8
+
+/*
+ * One byte per page of COWDEV_IOC_DIFF: what this view (the fd the ioctl is
+ * called on) and the other one hold at that index.  Pages are compared by
+ * identity (the same pool page, or the same swap slot), never by contents.
+ */
+#define COWDEV_DIFF_HOLES	0 /* a hole in both */
+#define COWDEV_DIFF_SAME	1 /* the same page in both (shared) */
+#define COWDEV_DIFF_DIFFERENT	2 /* a page in each, not the same one */
+#define COWDEV_DIFF_ONLY_THIS	3 /* a page here, a hole in the other */
+#define COWDEV_DIFF_ONLY_OTHER	4 /* a hole here, a page in the other */
+
+/**
+ * struct cowdev_diff - compare two views page by page (COWDEV_IOC_DIFF)
+ * @fd: the other view, any cowdev fd (of this family or not; views that
+ *      clones do not relate hold no page in common)
+ * @flags: must be 0
+ * @start: first page index
+ * @count: number of pages; @start + @count must not exceed the larger of
+ *         the two views' sizes (beyond a view's size it holds holes)
+ * @buf: user pointer to @count bytes, one COWDEV_DIFF_* per page, or 0 for
+ *       the counts alone
+ * @same: out: pages that are COWDEV_DIFF_SAME
+ * @different: out: pages that are COWDEV_DIFF_DIFFERENT
+ * @only_this: out: pages that are COWDEV_DIFF_ONLY_THIS
+ * @only_other: out: pages that are COWDEV_DIFF_ONLY_OTHER
+ *
+ * Exact while neither view changes during the call; it takes neither
+ * view's lock and costs time in proportion to the pages the two views hold
+ * in the range (plus @count to clear and copy @buf).
+ */
+struct cowdev_diff {
+	__s32 fd;
+	__u32 flags;
+	__u64 start;
+	__u64 count;
+	__u64 buf;
+	__u64 same;
+	__u64 different;
+	__u64 only_this;
+	__u64 only_other;
+};
+#define COWDEV_DIFF_SIZE_VER0	64
+
+/**
+ * struct cowdev_rollback - roll this view back to a snapshot
+ *	(COWDEV_IOC_ROLLBACK)
+ * @fd: the snapshot: another view of the same family (this view, a clone
+ *      of it, its source, a clone of those...)
+ * @flags: must be 0
+ */
+struct cowdev_rollback {
+	__s32 fd;
+	__u32 flags;
+};
+#define COWDEV_ROLLBACK_SIZE_VER0	8
+
+/* COWDEV_IOC_WRITTEN: clear the bits it returns and re-arm tracking. */
+#define COWDEV_WRITTEN_CLEAR	(1U << 0)
+
+/**
+ * struct cowdev_written - pages written since the last re-arm
+ *	(COWDEV_IOC_WRITTEN)
+ * @start: first page index
+ * @count: number of pages; @start + @count must not exceed the view's size
+ * @buf: user pointer to (@count + 7) / 8 bytes: page @start + i is bit
+ *       (i % 8) of byte i / 8, 1 when written; 0 for the count alone
+ * @flags: 0 or COWDEV_WRITTEN_CLEAR
+ * @written: out: pages of the range that are written (bits set in @buf)
+ */
+struct cowdev_written {
+	__u64 start;
+	__u64 count;
+	__u64 buf;
+	__u64 flags;
+	__u64 written;
+};
+#define COWDEV_WRITTEN_SIZE_VER0	40
 
 /* Set the view's size in bytes (rounded up to pages). */
 #define COWDEV_IOC_SET_SIZE	_IOW(COWDEV_IOC_MAGIC, 0x01, __u64)
@@ -210,5 +309,18 @@ struct cowdev_swapon {
  * replacement); without a swap area that fault gets SIGBUS.
  */
 #define COWDEV_IOC_SET_RESIDENT_LIMIT _IOW(COWDEV_IOC_MAGIC, 0x0a, __u64)
+/* Compare this view with another, page by page (struct cowdev_diff). */
+#define COWDEV_IOC_DIFF		_IOWR(COWDEV_IOC_MAGIC, 0x0b, struct cowdev_diff)
+/*
+ * Make this view's contents and size those of another view of its family
+ * by sharing its pages, like zfs rollback: nothing is copied (except pages
+ * that may be pinned, as clone copies them), this view's pages that are
+ * no longer held go back to the pool, and its ptes in every process are
+ * zapped.  EINVAL for itself or a file that is not a view, EXDEV for a
+ * view of another family, EBADF for a bad fd.
+ */
+#define COWDEV_IOC_ROLLBACK	_IOW(COWDEV_IOC_MAGIC, 0x0c, struct cowdev_rollback)
+/* Which pages were written since tracking was last re-armed. */
+#define COWDEV_IOC_WRITTEN	_IOWR(COWDEV_IOC_MAGIC, 0x0d, struct cowdev_written)
 
 #endif /* _UAPI_LINUX_COWDEV_H */

@@ -91,6 +91,48 @@ int cowdev_set_resident_limit(int fd, uint64_t pages)
 	return cowdev_ioctl(fd, COWDEV_IOC_SET_RESIDENT_LIMIT, &pages);
 }
 
+int cowdev_diff(int fd, int other, uint64_t start, uint64_t count,
+		uint8_t *buf, struct cowdev_diff *out)
+{
+	struct cowdev_diff d = {
+		.fd = other,
+		.start = start,
+		.count = count,
+		.buf = (uintptr_t)buf,
+	};
+	int ret = cowdev_ioctl(fd, COWDEV_IOC_DIFF, &d);
+
+	if (!ret && out)
+		*out = d;
+	return ret;
+}
+
+int cowdev_rollback(int fd, int snap)
+{
+	struct cowdev_rollback rb = {
+		.fd = snap,
+		.flags = 0,
+	};
+
+	return cowdev_ioctl(fd, COWDEV_IOC_ROLLBACK, &rb);
+}
+
+int cowdev_written(int fd, uint64_t start, uint64_t count, uint8_t *bits,
+		   unsigned int flags, uint64_t *written)
+{
+	struct cowdev_written w = {
+		.start = start,
+		.count = count,
+		.buf = (uintptr_t)bits,
+		.flags = flags,
+	};
+	int ret = cowdev_ioctl(fd, COWDEV_IOC_WRITTEN, &w);
+
+	if (!ret && written)
+		*written = w.written;
+	return ret;
+}
+
 /* ---- accesses that may fault, and smaps ------------------------------ */
 
 /*

@@ -39,6 +39,21 @@ int cowdev_swapoff(int fd);
 int cowdev_set_resident_limit(int fd, uint64_t pages);
 
 /*
+ * Snapshots as storage systems use them.  cowdev_diff(): one COWDEV_DIFF_*
+ * byte per page of [@start, @start + @count) into @buf (NULL: the counts
+ * alone), comparing view @fd with view @other; @out (may be NULL) gets the
+ * whole reply, counts included.  cowdev_rollback(): view @fd becomes what
+ * view @snap holds.  cowdev_written(): one bit per page into @bits (NULL:
+ * the count alone), (@count + 7) / 8 bytes; @flags 0 or
+ * COWDEV_WRITTEN_CLEAR; *@written (may be NULL) the pages written.
+ */
+int cowdev_diff(int fd, int other, uint64_t start, uint64_t count,
+		uint8_t *buf, struct cowdev_diff *out);
+int cowdev_rollback(int fd, int snap);
+int cowdev_written(int fd, uint64_t start, uint64_t count, uint8_t *bits,
+		   unsigned int flags, uint64_t *written);
+
+/*
  * Accesses to a mapping that may fault, as the demos and selftests make to
  * show SIGBUS past the end or with an empty pool: 0 if the access
  * completed, or the signal (SIGBUS, SIGSEGV) it raised.
