@@ -1262,10 +1262,10 @@ DEMO(demo3_shared_private);
 DEMO(demo4_fork);
 DEMO(demo5_snapshot);
 DEMO(demo6_fault_counting);
-DEMO(demo7_majflt);
 DEMO(demo8_thrashing);
 DEMO(demo9_belady);
 DEMO(demo10_dirty_clean);
+DEMO(demo11_majflt);
 
 /* Each demo checks its own numbers: exit 0 and "all N checks passed". */
 TEST_F_TIMEOUT(demo, exits_0, 240)
@@ -1274,7 +1274,7 @@ TEST_F_TIMEOUT(demo, exits_0, 240)
 	int status;
 
 	/*
-	 * demo7 walks twice a resident limit of 1024 frames rather than
+	 * demo11 walks twice a resident limit of 1024 frames rather than
 	 * twice the suite's pool of 16384 pages: the same claims, a minute
 	 * less on a debug kernel.  make run shows the whole pool.
 	 */

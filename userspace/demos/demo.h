@@ -218,7 +218,7 @@ static inline void demo_recv(int fd, char *buf, size_t size)
 	}
 }
 
-/* ---- swap area, resident limits, policies (demos 7 to 10) ---------- */
+/* ---- swap area, resident limits, policies (demos 8 to 11) ---------- */
 
 #define DEMO_POLICY_PARAM "/sys/module/cowdev/parameters/evict_policy"
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * demo7: major faults, the majflt column of `ps -o majflt,minflt`.  With a
+ * demo11: major faults, the majflt column of `ps -o majflt,minflt`.  With a
  * swap area attached, one process walks an object twice the size of the
  * pool twice: the first pass writes every page, the second reads every
  * page.  The demo prints the process's own fault counts (/proc/self/stat
@@ -17,7 +17,7 @@
  * the number of pages; the pages read back hold what the first pass wrote;
  * closing the object frees every swap slot.
  *
- * Usage: demo7_majflt [SWAPFILE]; without SWAPFILE the swap file is created
+ * Usage: demo11_majflt [SWAPFILE]; without SWAPFILE the swap file is created
  * under $COWDEV_SWAP_DIR (default /tmp).  Needs root (swapon).
  * COWDEV_DEMO_FRAMES=N stands a resident limit of N frames for the pool
  * (the same walk, local replacement): a quick run with a big pool.
@@ -127,7 +127,7 @@ int main(int argc, char **argv)
 	long long r1;
 	int fd;
 
-	demo_name = "demo7_majflt";
+	demo_name = "demo11_majflt";
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	demo_title("major faults: an object twice the size of the pool");
 	pi = demo_pool();
