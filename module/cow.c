@@ -55,7 +55,7 @@
  * clone gets a copy and the source keeps the page, as fork() copies pinned
  * anonymous pages: the write lands in the view it was aimed at.
  */
-static bool cowdev_page_maybe_pinned(struct page *page)
+bool cowdev_page_maybe_pinned(struct page *page)
 {
 	return folio_maybe_dma_pinned(page_folio(page));
 }
@@ -99,6 +99,16 @@ static int cowdev_clone_share(struct cowdev_view *dst, unsigned long index,
 }
 
 /*
+ * @view's page at @index is shared from now on, and no longer its own:
+ * marks as clone sets them on its source (see the top).
+ */
+void cowdev_share_marks(struct cowdev_view *view, unsigned long index)
+{
+	xa_set_mark(&view->slots, index, COWDEV_SLOT_WAS_SHARED);
+	xa_clear_mark(&view->slots, index, COWDEV_SLOT_DIRTY);
+}
+
+/*
  * Fill @dst (new and unreachable) with the contents of @src: every page is
  * shared, except pages that may be pinned, which are copied.  Only after
  * all of it succeeded are the source's marks changed, so on error the
@@ -112,13 +122,7 @@ static int cowdev_share_slots(struct cowdev_view *src, struct cowdev_view *dst)
 	int ret = 0;
 
 	down_write(&src->lock);
-	xa_for_each(&src->slots, index, entry) {
-		cp = cowdev_entry_page(entry);
-		if (!cp)
-			continue;
-		lock_page(cp->page);
-		unlock_page(cp->page);
-	}
+	cowdev_view_wait_pages(src, 0, ULONG_MAX);
 	/* After the zap no new pin can reach the source's pages (see top). */
 	cowdev_view_zap(src, 0, 0, false);
 	/* Eviction and page-in change slots under the family's lock. */
@@ -135,8 +139,7 @@ static int cowdev_share_slots(struct cowdev_view *src, struct cowdev_view *dst)
 	xa_for_each(&src->slots, index, entry) {
 		if (xa_load(&dst->slots, index) != entry)
 			continue;	/* copied: still the source's own */
-		xa_set_mark(&src->slots, index, COWDEV_SLOT_WAS_SHARED);
-		xa_clear_mark(&src->slots, index, COWDEV_SLOT_DIRTY);
+		cowdev_share_marks(src, index);
 	}
 	WRITE_ONCE(dst->size_pages, src->size_pages);
 out:

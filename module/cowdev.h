@@ -9,7 +9,8 @@
  *   swap.admin (mutex: swapon, swapoff)
  *   cowdev_views_lock (mutex; outer only for swapoff's walk of every view)
  *   mmap_lock or the per-VMA lock (held by core mm around a fault)
- *     view->lock (rw_semaphore)
+ *     view->lock (rw_semaphore; two of them only in rollback, the
+ *                 lower view id first: snap.c)
  *       family->lock (mutex: the slots of every view of a family that hold
  *                     a swap entry, and eviction; swap.c, reclaim.c)
  *         swap.rwsem (read: swap I/O; write: attach and detach)
@@ -169,12 +170,20 @@ enum cowdev_stat {
 	COWDEV_STAT_PAGE_INS,
 	COWDEV_STAT_PAGE_OUTS,
 	COWDEV_STAT_EVICTIONS,
+	COWDEV_STAT_DIFFS,
+	COWDEV_STAT_ROLLBACKS,
+	COWDEV_STAT_ROLLBACK_PAGES,
+	COWDEV_STAT_WRITTEN_QUERIES,
+	COWDEV_STAT_WRITTEN_CLEARS,
 	COWDEV_NR_STATS
 };
 
 /* Marks on a view's slots. */
 #define COWDEV_SLOT_DIRTY	XA_MARK_0	/* written since it became ours */
 #define COWDEV_SLOT_WAS_SHARED	XA_MARK_1	/* shared since the last write */
+#define COWDEV_SLOT_WRITTEN	XA_MARK_2	/* written since tracking was
+						 * re-armed (snap.c)
+						 */
 
 /**
  * struct cowdev_view - one view of a memory object (view.c)
@@ -191,8 +200,16 @@ enum cowdev_stat {
  *	the page lock of the page it holds (COW break).  A swap entry, and a
  *	resident slot that becomes one, change only under @family->lock
  *	(swap.c, reclaim.c), which eviction and page-in take without @lock:
- *	clone, shrink and destroy take @family->lock too.  Marks
- *	%COWDEV_SLOT_DIRTY and %COWDEV_SLOT_WAS_SHARED change with the slot.
+ *	clone, shrink, rollback and destroy take @family->lock too.  Marks
+ *	%COWDEV_SLOT_DIRTY and %COWDEV_SLOT_WAS_SHARED change with the slot;
+ *	%COWDEV_SLOT_WRITTEN is set by ->page_mkwrite (@lock for read) and
+ *	cleared by COWDEV_IOC_WRITTEN (@lock for write), under the xarray's
+ *	lock, and stays with the index when the slot is swapped out and in.
+ * @gone: write tracking's record of the indices whose page went away (a
+ *	shrink or a rollback left a hole there) since tracking was re-armed:
+ *	a value entry per index.  Changed under @lock held for write; an
+ *	index is reserved (xa_reserve()) before the change that may need it,
+ *	so that the change itself cannot fail (snap.c).
  * @size_pages: written under @lock held for write (WRITE_ONCE), read with
  *	READ_ONCE anywhere; faults re-check it under @lock held for read.
  * @resident: slots that hold a page; atomic, changes with @slots.
@@ -221,6 +238,7 @@ enum cowdev_stat {
 struct cowdev_view {
 	struct rw_semaphore lock;
 	struct xarray slots;
+	struct xarray gone;
 	unsigned long size_pages;
 	atomic_long_t resident;
 	atomic_long_t swapped;
@@ -263,7 +281,12 @@ struct cowdev_page *cowdev_view_store_copy(struct cowdev_view *view,
 int cowdev_page_state(struct cowdev_view *view,
 		      const struct cowdev_page_state *req);
 void cowdev_fill_page_map(struct cowdev_view *view, unsigned long start,
-			  unsigned long count, u8 *map);
+			  unsigned long count, u8 *map, bool written);
+void cowdev_view_wait_pages(struct cowdev_view *view, unsigned long first,
+			    unsigned long last);
+void cowdev_view_drop_entry(struct cowdev_view *view, void *entry);
+unsigned long cowdev_view_shrink_locked(struct cowdev_view *view,
+					unsigned long new_size);
 
 static inline void cowdev_count(struct cowdev_view *view, enum cowdev_stat s)
 {
@@ -293,6 +316,21 @@ int cowdev_mmap(struct file *file, struct vm_area_struct *vma);
 
 /* cow.c */
 int cowdev_clone(struct cowdev_view *src);
+bool cowdev_page_maybe_pinned(struct page *page);
+void cowdev_share_marks(struct cowdev_view *view, unsigned long index);
+
+/* snap.c */
+int cowdev_diff(struct cowdev_view *view, struct cowdev_diff *req);
+int cowdev_rollback(struct cowdev_view *view,
+		    const struct cowdev_rollback *req);
+int cowdev_written(struct cowdev_view *view, struct cowdev_written *req);
+int cowdev_gone_reserve_beyond(struct cowdev_view *view,
+			       unsigned long new_size);
+void cowdev_gone_release_beyond(struct cowdev_view *view,
+				unsigned long new_size);
+void cowdev_gone_mark(struct cowdev_view *view, unsigned long index);
+void cowdev_written_fill_map(struct cowdev_view *view, unsigned long start,
+			     unsigned long count, u8 *map);
 
 /* swap.c */
 int cowdev_swap_init(const char *path);

@@ -155,6 +155,89 @@ TRACE_EVENT(cowdev_clone,
 		  __entry->clone, __entry->pages)
 );
 
+/* Once per COWDEV_IOC_DIFF: the view it ran on, the other, the counts. */
+TRACE_EVENT(cowdev_diff,
+	TP_PROTO(u64 view, u64 other, u64 start, u64 count,
+		 const struct cowdev_diff *d),
+	TP_ARGS(view, other, start, count, d),
+	TP_STRUCT__entry(
+		__field(u64, view)
+		__field(u64, other)
+		__field(u64, start)
+		__field(u64, count)
+		__field(u64, same)
+		__field(u64, different)
+		__field(u64, only_this)
+		__field(u64, only_other)
+	),
+	TP_fast_assign(
+		__entry->view = view;
+		__entry->other = other;
+		__entry->start = start;
+		__entry->count = count;
+		__entry->same = d->same;
+		__entry->different = d->different;
+		__entry->only_this = d->only_this;
+		__entry->only_other = d->only_other;
+	),
+	TP_printk("view=%llu other=%llu start=%llu count=%llu same=%llu different=%llu only_this=%llu only_other=%llu",
+		  __entry->view, __entry->other, __entry->start,
+		  __entry->count, __entry->same, __entry->different,
+		  __entry->only_this, __entry->only_other)
+);
+
+/*
+ * Once per COWDEV_IOC_ROLLBACK that succeeded: @pages slots changed,
+ * @copied of them got a copy of a page that may be pinned.
+ */
+TRACE_EVENT(cowdev_rollback,
+	TP_PROTO(u64 view, u64 snapshot, u64 old_size, u64 new_size,
+		 u64 pages, u64 copied),
+	TP_ARGS(view, snapshot, old_size, new_size, pages, copied),
+	TP_STRUCT__entry(
+		__field(u64, view)
+		__field(u64, snapshot)
+		__field(u64, old_size)
+		__field(u64, new_size)
+		__field(u64, pages)
+		__field(u64, copied)
+	),
+	TP_fast_assign(
+		__entry->view = view;
+		__entry->snapshot = snapshot;
+		__entry->old_size = old_size;
+		__entry->new_size = new_size;
+		__entry->pages = pages;
+		__entry->copied = copied;
+	),
+	TP_printk("view=%llu snapshot=%llu old_size=%llu new_size=%llu pages=%llu copied=%llu",
+		  __entry->view, __entry->snapshot, __entry->old_size,
+		  __entry->new_size, __entry->pages, __entry->copied)
+);
+
+/* Once per COWDEV_IOC_WRITTEN: @written pages of the range; @clear re-armed. */
+TRACE_EVENT(cowdev_written,
+	TP_PROTO(u64 view, u64 start, u64 count, u64 written, bool clear),
+	TP_ARGS(view, start, count, written, clear),
+	TP_STRUCT__entry(
+		__field(u64, view)
+		__field(u64, start)
+		__field(u64, count)
+		__field(u64, written)
+		__field(bool, clear)
+	),
+	TP_fast_assign(
+		__entry->view = view;
+		__entry->start = start;
+		__entry->count = count;
+		__entry->written = written;
+		__entry->clear = clear;
+	),
+	TP_printk("view=%llu start=%llu count=%llu written=%llu clear=%d",
+		  __entry->view, __entry->start, __entry->count,
+		  __entry->written, __entry->clear)
+);
+
 TRACE_EVENT(cowdev_pool_alloc,
 	TP_PROTO(u64 pfn, bool ok, u64 free, u64 used),
 	TP_ARGS(pfn, ok, free, used),

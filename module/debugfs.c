@@ -47,7 +47,7 @@ static ssize_t cowdev_pagemap_read(struct file *file, char __user *buf,
 	map = kmalloc(count, GFP_KERNEL);
 	if (!map)
 		return -ENOMEM;
-	cowdev_fill_page_map(view, *ppos, count, map);
+	cowdev_fill_page_map(view, *ppos, count, map, false);
 	ret = count;
 	if (copy_to_user(buf, map, count))
 		ret = -EFAULT;

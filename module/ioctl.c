@@ -24,6 +24,9 @@ union cowdev_ioctl_arg {
 	struct cowdev_pool_info pool;
 	struct cowdev_page_state page_state;
 	struct cowdev_swapon swapon;
+	struct cowdev_diff diff;
+	struct cowdev_rollback rollback;
+	struct cowdev_written written;
 };
 
 struct cowdev_ioctl_desc {
@@ -97,6 +100,24 @@ static long cowdev_ioc_set_resident_limit(struct cowdev_view *view,
 	return 0;
 }
 
+static long cowdev_ioc_diff(struct cowdev_view *view,
+			    union cowdev_ioctl_arg *arg)
+{
+	return cowdev_diff(view, &arg->diff);
+}
+
+static long cowdev_ioc_rollback(struct cowdev_view *view,
+				union cowdev_ioctl_arg *arg)
+{
+	return cowdev_rollback(view, &arg->rollback);
+}
+
+static long cowdev_ioc_written(struct cowdev_view *view,
+			       union cowdev_ioctl_arg *arg)
+{
+	return cowdev_written(view, &arg->written);
+}
+
 static const struct cowdev_ioctl_desc cowdev_ioctls[] = {
 	{ COWDEV_IOC_SET_SIZE, sizeof(u64), cowdev_ioc_set_size },
 	{ COWDEV_IOC_GET_SIZE, sizeof(u64), cowdev_ioc_get_size },
@@ -111,6 +132,9 @@ static const struct cowdev_ioctl_desc cowdev_ioctls[] = {
 	{ COWDEV_IOC_SWAPOFF, 0, cowdev_ioc_swapoff },
 	{ COWDEV_IOC_SET_RESIDENT_LIMIT, sizeof(u64),
 	  cowdev_ioc_set_resident_limit },
+	{ COWDEV_IOC_DIFF, COWDEV_DIFF_SIZE_VER0, cowdev_ioc_diff },
+	{ COWDEV_IOC_ROLLBACK, COWDEV_ROLLBACK_SIZE_VER0, cowdev_ioc_rollback },
+	{ COWDEV_IOC_WRITTEN, COWDEV_WRITTEN_SIZE_VER0, cowdev_ioc_written },
 };
 
 static const struct cowdev_ioctl_desc *cowdev_ioctl_find(unsigned int cmd)

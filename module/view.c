@@ -170,6 +170,7 @@ struct cowdev_view *cowdev_view_create(struct cowdev_view *relative)
 	}
 	init_rwsem(&view->lock);
 	xa_init(&view->slots);
+	xa_init(&view->gone);
 	ret = cowdev_view_join(view, relative);
 	if (ret)
 		goto err_iput;
@@ -195,7 +196,7 @@ err_free:
  * A slot of @view lets go of @entry (a page or a swap entry).  Called with
  * the family's lock, or for a page the caller otherwise keeps still.
  */
-static void cowdev_view_drop_entry(struct cowdev_view *view, void *entry)
+void cowdev_view_drop_entry(struct cowdev_view *view, void *entry)
 {
 	if (xa_is_value(entry)) {
 		atomic_long_dec(&view->swapped);
@@ -234,6 +235,7 @@ void cowdev_view_destroy(struct cowdev_view *view)
 	/* Until here swapoff's walk may look at the view, and its family. */
 	cowdev_family_put(family);
 	xa_destroy(&view->slots);
+	xa_destroy(&view->gone);
 	iput(view->inode);
 	simple_release_fs(&cowdev_mnt, &cowdev_mnt_count);
 	kfree(view);
@@ -359,53 +361,92 @@ struct cowdev_page *cowdev_view_store_copy(struct cowdev_view *view,
 }
 
 /*
- * Drop every slot at or beyond @new_size.  The size is lowered first, so no
- * fault maps those pages again; locking and unlocking each page waits for a
- * fault that checked the old size and is installing its pte, and the zero
- * page's lock waits the same way for a MAP_PRIVATE write to a hole that core
- * mm is copying (vm.c); then the ptes go (private copies too, as truncate
- * does) and last the pages.
+ * Lock and unlock every resident page of @view from index @first to @last:
+ * waits for each fault that decided to keep a page and holds it locked
+ * until core mm has installed its pte (vm.c).
  */
-static void cowdev_view_shrink(struct cowdev_view *view,
-			       unsigned long new_size)
+void cowdev_view_wait_pages(struct cowdev_view *view, unsigned long first,
+			    unsigned long last)
 {
-	unsigned long old_size = view->size_pages, index;
 	struct cowdev_page *cp;
+	unsigned long index;
 	void *entry;
 
-	WRITE_ONCE(view->size_pages, new_size);
-	xa_for_each_start(&view->slots, index, entry, new_size) {
+	xa_for_each_range(&view->slots, index, entry, first, last) {
 		cp = cowdev_entry_page(entry);
 		if (!cp)
 			continue;
 		lock_page(cp->page);
 		unlock_page(cp->page);
 	}
+}
+
+/**
+ * cowdev_view_shrink_locked() - drop every slot at or beyond @new_size
+ * @view: the view, its lock held for write and its family's lock held
+ * @new_size: the new size in pages, below the current one
+ *
+ * The size is lowered first, so no fault maps those pages again; waiting
+ * on each page's lock waits for a fault that checked the old size and is
+ * installing its pte, and the zero page's lock waits the same way for a
+ * MAP_PRIVATE write to a hole that core mm is copying (vm.c); then the
+ * ptes go (private copies too, as truncate does) and last the pages.  Each
+ * index that held a page is recorded for write tracking; the caller
+ * reserved those records (cowdev_gone_reserve_beyond()).
+ *
+ * Return: the number of slots dropped.
+ */
+unsigned long cowdev_view_shrink_locked(struct cowdev_view *view,
+					unsigned long new_size)
+{
+	unsigned long old_size = view->size_pages, index, dropped = 0;
+	void *entry;
+
+	WRITE_ONCE(view->size_pages, new_size);
+	cowdev_view_wait_pages(view, new_size, ULONG_MAX);
 	lock_page(cowdev_zero_page()->page);
 	unlock_page(cowdev_zero_page()->page);
 	cowdev_view_zap(view, new_size, old_size - new_size, true);
-	/* Eviction or a page-in may change these slots until we hold it. */
-	mutex_lock(&view->family->lock);
 	xa_for_each_start(&view->slots, index, entry, new_size) {
 		xa_erase(&view->slots, index);
+		cowdev_gone_mark(view, index);
 		cowdev_view_drop_entry(view, entry);
+		dropped++;
 	}
+	return dropped;
+}
+
+/*
+ * Shrinking needs write tracking's records first (the only step that can
+ * fail); eviction or a page-in may change the slots beyond the size until
+ * the family's lock is held.
+ */
+static int cowdev_view_shrink(struct cowdev_view *view, unsigned long new_size)
+{
+	int ret = cowdev_gone_reserve_beyond(view, new_size);
+
+	if (ret)
+		return ret;
+	mutex_lock(&view->family->lock);
+	cowdev_view_shrink_locked(view, new_size);
 	mutex_unlock(&view->family->lock);
+	return 0;
 }
 
 int cowdev_view_set_size(struct cowdev_view *view, u64 bytes)
 {
 	u64 pages = DIV_ROUND_UP_ULL(bytes, PAGE_SIZE);
+	int ret = 0;
 
 	if (bytes > (u64)cowdev_max_object_pages << PAGE_SHIFT)
 		return -EFBIG;
 	down_write(&view->lock);
 	if (pages < view->size_pages)
-		cowdev_view_shrink(view, pages);
+		ret = cowdev_view_shrink(view, pages);
 	else
 		WRITE_ONCE(view->size_pages, pages);
 	up_write(&view->lock);
-	return 0;
+	return ret;
 }
 
 void cowdev_view_get_stats(struct cowdev_view *view, struct cowdev_stats *st)
@@ -446,6 +487,14 @@ void cowdev_view_get_stats(struct cowdev_view *view, struct cowdev_stats *st)
 	st->page_ins = atomic64_read(&view->stats[COWDEV_STAT_PAGE_INS]);
 	st->page_outs = atomic64_read(&view->stats[COWDEV_STAT_PAGE_OUTS]);
 	st->evictions = atomic64_read(&view->stats[COWDEV_STAT_EVICTIONS]);
+	st->diffs = atomic64_read(&view->stats[COWDEV_STAT_DIFFS]);
+	st->rollbacks = atomic64_read(&view->stats[COWDEV_STAT_ROLLBACKS]);
+	st->rollback_pages =
+		atomic64_read(&view->stats[COWDEV_STAT_ROLLBACK_PAGES]);
+	st->written_queries =
+		atomic64_read(&view->stats[COWDEV_STAT_WRITTEN_QUERIES]);
+	st->written_clears =
+		atomic64_read(&view->stats[COWDEV_STAT_WRITTEN_CLEARS]);
 	st->swapped_pages = atomic_long_read(&view->swapped);
 	st->resident_limit = READ_ONCE(view->resident_limit);
 	st->resident_pages = atomic_long_read(&view->resident);
@@ -484,11 +533,11 @@ static u8 cowdev_slot_state(struct cowdev_view *view, unsigned long index,
 
 /*
  * Fill @map with the state of @count pages from @start, which the caller
- * checked against the size.  @count may be 0 (then nothing is written: the
- * range below would wrap).
+ * checked against the size, with COWDEV_PAGE_WRITTEN if @written.  @count
+ * may be 0 (then nothing is written: the range below would wrap).
  */
 void cowdev_fill_page_map(struct cowdev_view *view, unsigned long start,
-			  unsigned long count, u8 *map)
+			  unsigned long count, u8 *map, bool written)
 {
 	unsigned long index;
 	void *entry;
@@ -499,6 +548,8 @@ void cowdev_fill_page_map(struct cowdev_view *view, unsigned long start,
 	down_read(&view->lock);
 	xa_for_each_range(&view->slots, index, entry, start, start + count - 1)
 		map[index - start] = cowdev_slot_state(view, index, entry);
+	if (written)
+		cowdev_written_fill_map(view, start, count, map);
 	up_read(&view->lock);
 }
 
@@ -519,7 +570,7 @@ int cowdev_page_state(struct cowdev_view *view,
 	u8 *map;
 	int ret = 0;
 
-	if (req->flags)
+	if (req->flags & ~COWDEV_PAGE_STATE_WRITTEN)
 		return -EINVAL;
 	if (check_add_overflow(req->start, req->count, &end) ||
 	    end > READ_ONCE(view->size_pages))
@@ -529,7 +580,8 @@ int cowdev_page_state(struct cowdev_view *view,
 	map = kvmalloc(req->count, GFP_KERNEL | __GFP_NOWARN);
 	if (!map)
 		return -ENOMEM;
-	cowdev_fill_page_map(view, req->start, req->count, map);
+	cowdev_fill_page_map(view, req->start, req->count, map,
+			     req->flags & COWDEV_PAGE_STATE_WRITTEN);
 	if (copy_to_user(u64_to_user_ptr(req->buf), map, req->count))
 		ret = -EFAULT;
 	kvfree(map);

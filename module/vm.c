@@ -413,6 +413,9 @@ static vm_fault_t cowdev_write_resident(struct cowdev_view *view,
 		}
 		if (!xa_get_mark(&view->slots, index, COWDEV_SLOT_DIRTY))
 			xa_set_mark(&view->slots, index, COWDEV_SLOT_DIRTY);
+		/* Write tracking (snap.c): before the pte is writable. */
+		if (!xa_get_mark(&view->slots, index, COWDEV_SLOT_WRITTEN))
+			xa_set_mark(&view->slots, index, COWDEV_SLOT_WRITTEN);
 		/* Its copy in the swap area, if any, is stale from now on. */
 		cowdev_swap_forget(cp);
 		cowdev_page_referenced(cp);
