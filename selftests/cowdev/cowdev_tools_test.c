@@ -10,7 +10,8 @@
  *    one rect per page in the state of a pattern built here, page for page;
  *    the text grid, the --start/--count window, errors, --example;
  *  - libcowdev's map of the process's own fd, where read holes are "zero";
- *  - every demo exits 0 having passed its own checks.
+ *  - every demo exits 0 having passed its own checks; demo7's table of
+ *    increments adds up and its rebuild matched.
  * Binaries are found relative to this test binary: ../../userspace/.
  */
 #include <ctype.h>
@@ -1262,6 +1263,7 @@ DEMO(demo3_shared_private);
 DEMO(demo4_fork);
 DEMO(demo5_snapshot);
 DEMO(demo6_fault_counting);
+DEMO(demo7_incremental_backup);
 DEMO(demo8_thrashing);
 DEMO(demo9_belady);
 DEMO(demo10_dirty_clean);
@@ -1283,6 +1285,109 @@ TEST_F_TIMEOUT(demo, exits_0, 240)
 	EXPECT_EQ(0, status) TH_LOG("%s:\n%s", variant->name, p.buf);
 	EXPECT_NE(NULL, strstr(p.buf, "checks passed"));
 	EXPECT_EQ(NULL, strstr(p.buf, "SKIPPED")) TH_LOG("%s", p.buf);
+	free(p.buf);
+}
+
+/* One row of demo7's table: increment, writes, WRITTEN, DIFF, sent... */
+struct inc_row {
+	long long k, writes, written, diff, sent, w_only, d_only, kb;
+};
+
+/*
+ * The rows after demo7's table header; returns how many, or -1 when the
+ * header or the "sum" row is missing.  @sum gets the sum row's numbers.
+ */
+static int demo7_table(const char *out, struct inc_row *rows, int max,
+		       struct inc_row *sum)
+{
+	const char *l = strstr(out, "incr  writes  WRITTEN");
+	int n = 0;
+
+	if (!l)
+		return -1;
+	for (l = strchr(l, '\n'); l && *++l; l = strchr(l, '\n')) {
+		struct inc_row *r = &rows[n];
+
+		if (sscanf(l, " sum %lld %lld %lld %lld", &sum->writes,
+			   &sum->written, &sum->diff, &sum->sent) == 4)
+			return n;
+		if (n == max || sscanf(l, "%lld %lld %lld %lld %lld %lld %lld "
+				       "%lld", &r->k, &r->writes, &r->written,
+				       &r->diff, &r->sent, &r->w_only,
+				       &r->d_only, &r->kb) != 8)
+			return -1;
+		n++;
+	}
+	return -1;
+}
+
+/*
+ * demo7 with its sizes from the environment: 128 pages, 4 increments of
+ * 150 writes.  One row per increment in order; in each, the pages sent
+ * are the union of WRITTEN and DIFF (at least either, at most both, and
+ * WRITTEN + DIFF-only = DIFF + WRITTEN-only = sent); both halves of the
+ * union are non-empty (the writer's log always puts new pages in the
+ * window between re-arm and clone, which only DIFF sees, and WRITTEN
+ * repeats the previous window's); the sums add up; the rebuild applied
+ * every increment and matched.
+ */
+FIXTURE(demo7) {};
+FIXTURE_SETUP(demo7) {}
+FIXTURE_TEARDOWN(demo7) {}
+
+TEST_F_TIMEOUT(demo7, incremental_backup_numbers, 240)
+{
+	const char *out, *l;
+	struct inc_row rows[8], sum = { 0 };
+	long long written = 0, diff = 0, sent = 0, all = -1;
+	struct proc p;
+	int n, i;
+
+	ASSERT_EQ(0, setenv("COWDEV_DEMO_PAGES", "128", 1));
+	ASSERT_EQ(0, setenv("COWDEV_DEMO_INCREMENTS", "4", 1));
+	ASSERT_EQ(0, setenv("COWDEV_DEMO_WRITES", "150", 1));
+	ASSERT_EQ(0, run_tool(&p, "demos/demo7_incremental_backup", NULL, 1,
+			      230)) TH_LOG("%s", p.buf);
+	out = p.buf;
+	n = demo7_table(out, rows, 8, &sum);
+	ASSERT_EQ(4, n) TH_LOG("%s", out);
+	for (i = 0; i < n; i++) {
+		struct inc_row *r = &rows[i];
+
+		EXPECT_EQ(i + 1, r->k);
+		EXPECT_EQ(150, r->writes);
+		EXPECT_GE(r->sent, r->written);
+		EXPECT_GE(r->sent, r->diff);
+		EXPECT_LE(r->sent, r->written + r->diff);
+		EXPECT_EQ(r->sent, r->written + r->d_only);
+		EXPECT_EQ(r->sent, r->diff + r->w_only);
+		EXPECT_LT(0, r->w_only);
+		EXPECT_LT(0, r->d_only);
+		EXPECT_GE(128, r->sent);
+		EXPECT_EQ(r->sent * getpagesize() / 1024, r->kb);
+		written += r->written;
+		diff += r->diff;
+		sent += r->sent;
+	}
+	EXPECT_EQ(4 * 150, sum.writes);
+	EXPECT_EQ(written, sum.written);
+	EXPECT_EQ(diff, sum.diff);
+	EXPECT_EQ(sent, sum.sent);
+	l = strstr(out, "pages sent in all: ");
+	ASSERT_NE(NULL, l);
+	n = sscanf(l, "pages sent in all: %lld", &all);
+	EXPECT_EQ(1, n);
+	EXPECT_EQ(sent, all);
+	for (i = 1; i <= 4; i++) {
+		char want[64];
+
+		snprintf(want, sizeof(want), "+ increment %d: %3lld pages = "
+			 "snapshot %d\n", i, rows[i - 1].sent, i);
+		EXPECT_NE(NULL, strstr(out, want)) TH_LOG("no \"%s\"", want);
+	}
+	EXPECT_NE(NULL, strstr(out, "rebuild matches the last snapshot: "
+			       "128 pages, byte for byte"));
+	EXPECT_NE(NULL, strstr(out, "checks passed"));
 	free(p.buf);
 }
 
