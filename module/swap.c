@@ -239,6 +239,7 @@ void cowdev_swap_forget_all(void)
 /* One page of I/O, done by a worker for a task that waits for it. */
 struct cowdev_swap_io {
 	struct work_struct work;
+	struct completion finished;
 	struct page *page;
 	loff_t pos;
 	bool write;
@@ -257,6 +258,8 @@ static void cowdev_swap_io_work(struct work_struct *work)
 		io->done = kernel_write(swap.file, addr, PAGE_SIZE, &io->pos);
 	else
 		io->done = kernel_read(swap.file, addr, PAGE_SIZE, &io->pos);
+	/* The waiter may free @io (on its stack) as soon as this is done. */
+	complete(&io->finished);
 }
 
 /*
@@ -265,6 +268,16 @@ static void cowdev_swap_io_work(struct work_struct *work)
  * the task's memory cgroup (whose limit could call the OOM killer), and the
  * task's RLIMIT_FSIZE and signals play no part.  The worker takes none of
  * cowdev's locks.  Called with swap.rwsem held for read.
+ *
+ * The task waits on a completion, as the loop driver's submitter waits for
+ * its worker's file I/O, not with flush_work(): lockdep would join the
+ * worker's filesystem locks to whatever the task holds (an eviction holds
+ * its family's lock, which a clone takes inside its view's lock) and
+ * report a cycle with any write(2) from a cowdev mapping into another file
+ * of the swap file's filesystem, one i_rwsem class for two inodes.  The
+ * one real cycle is a write(2) from a cowdev mapping into the swap file
+ * itself, which root must not do (as with a loop device's backing file;
+ * Documentation/cowdev.rst).
  */
 static int cowdev_swap_io(unsigned int slot, struct page *page, bool write)
 {
@@ -277,8 +290,9 @@ static int cowdev_swap_io(unsigned int slot, struct page *page, bool write)
 
 	lockdep_assert_held_read(&swap.rwsem);
 	INIT_WORK_ONSTACK(&io.work, cowdev_swap_io_work);
+	init_completion(&io.finished);
 	queue_work(cowdev_swap_wq, &io.work);
-	flush_work(&io.work);
+	wait_for_completion(&io.finished);
 	destroy_work_on_stack(&io.work);
 	n = io.done;
 	if (n == PAGE_SIZE)
