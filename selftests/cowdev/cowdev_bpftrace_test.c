@@ -19,7 +19,8 @@
  *
  * bpftrace takes seconds to start under TCG and minutes on a debug kernel
  * (KASAN): there the tests are skipped, as they are without bpftrace.
- * Scripts are found at ../../scripts/bpftrace/ from this binary.
+ * Scripts are found at ../../scripts/bpftrace/ from this binary in the
+ * repository, beside it in a kernel tree (cowdev_find()).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -84,18 +85,13 @@ static int have_bpftrace(void)
 	return found;
 }
 
-/* ../../scripts/bpftrace/@name from the directory of this binary. */
+/* scripts/bpftrace/@name of the repository, or beside this binary. */
 static int script_path(const char *name, char *path, size_t len)
 {
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char repo_rel[PATH_MAX];
 
-	if (n < 0)
-		return -1;
-	exe[n] = 0;
-	snprintf(path, len, "%s/../../scripts/bpftrace/%s", dirname(exe),
-		 name);
-	return access(path, R_OK);
+	snprintf(repo_rel, sizeof(repo_rel), "scripts/bpftrace/%s", name);
+	return cowdev_find(path, len, repo_rel);
 }
 
 /*

@@ -1475,7 +1475,7 @@ TEST_F_TIMEOUT(stress, swap_random_ops_against_a_model, 86400)
 		self->swapped_on = 0;	/* the parent detaches it */
 		run_stress(_metadata, self, seconds);
 		fflush(NULL);
-		_exit(_metadata->passed ? 0 : 1);
+		_exit(cowdev_test_passed(_metadata) ? 0 : 1);
 	}
 	status = cowdev_child_status(pid);
 	EXPECT_EQ(0, status)

@@ -2677,7 +2677,7 @@ TEST_F_TIMEOUT(swap, tracepoints, 120)
 	EXPECT_EQ(3, trace_count(&t, want, " ns="));
 	EXPECT_EQ(3, trace_count(&t, "cowdev_fault: ", "outcome=SWAP_IN"));
 	EXPECT_EQ(0, trace_count(&t, "cowdev_kswapd: ", NULL));
-	if (_metadata->passed == 0 && t.buf)
+	if (!cowdev_test_passed(_metadata) && t.buf)
 		fprintf(stderr, "%s", t.buf);
 	trace_end(&t);
 	drop_view(e, fd, m);
@@ -2699,7 +2699,7 @@ TEST_F_TIMEOUT(swap, tracepoints, 120)
 				 "free=7 low=8 high=16"));
 	EXPECT_EQ(9, trace_count(&t, "cowdev_evict: view=0 ", NULL));
 	EXPECT_EQ(9, trace_count(&t, "cowdev_page_out: ", "err=0"));
-	if (_metadata->passed == 0 && t.buf)
+	if (!cowdev_test_passed(_metadata) && t.buf)
 		fprintf(stderr, "%s", t.buf);
 	trace_end(&t);
 }

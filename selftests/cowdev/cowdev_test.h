@@ -10,6 +10,8 @@
 #define COWDEV_TEST_H
 
 #include <errno.h>
+#include <libgen.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,11 +27,60 @@
 #include "libcowdev.h"
 
 /*
- * SKIP() for a FIXTURE_SETUP.  The 6.1 harness, which the build uses, runs
- * a test's body even after its setup called SKIP(): end the test's process
- * instead, with the exit status that harness reads as "skipped".
+ * Two harnesses: the 6.1 one (the standalone build takes it from Debian's
+ * linux-source-6.1) and the 6.9+ one of a 6.12 tree the suite is dropped
+ * into (FIXTURE_TEARDOWN_PARENT is new in it).
+ *
+ * SKIP() for a FIXTURE_SETUP.  The 6.1 harness runs a test's body even
+ * after its setup called SKIP(): end the test's process instead, with the
+ * exit status that harness reads as "skipped" (255).  The newer one ends
+ * the test itself after a setup that skipped, and reads 255 as a failure.
+ *
+ * cowdev_test_passed(): has the running test not failed so far?
  */
+#ifdef FIXTURE_TEARDOWN_PARENT
+#define SKIP_SETUP(fmt, ...) SKIP(return, fmt, ##__VA_ARGS__)
+#define cowdev_test_passed(m) ((m)->exit_code != KSFT_FAIL)
+#else
 #define SKIP_SETUP(fmt, ...) SKIP(_exit(255), fmt, ##__VA_ARGS__)
+#define cowdev_test_passed(m) ((m)->passed)
+#endif
+
+/*
+ * Without the module there is nothing to test: a binary skips as a whole
+ * (exit KSFT_SKIP, 4), before the harness runs anything, as kselftests do
+ * for a feature the kernel lacks.  A node that exists but cannot be opened
+ * is the permission tests' business.
+ */
+__attribute__((constructor)) static void cowdev_test_require_device(void)
+{
+	if (access(COWDEV_PATH, F_OK) && errno == ENOENT)
+		ksft_exit_skip(COWDEV_PATH " not found: cowdev is not loaded\n");
+}
+
+/*
+ * The path of a file the tests use from elsewhere in cowdev, given as its
+ * path in the repository (@repo_rel: "userspace/cowstat",
+ * "scripts/bpftrace/faults.bt"): beside this binary under its base name
+ * (a kernel tree's build and kselftest_install.sh put it there), or at
+ * ../../@repo_rel from this binary (the repository).  0 if found, else -1
+ * with the repository's path in @buf.
+ */
+static inline int cowdev_find(char *buf, size_t size, const char *repo_rel)
+{
+	const char *base = strrchr(repo_rel, '/');
+	char exe[PATH_MAX], *dir;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	exe[n < 0 ? 0 : n] = '\0';
+	dir = dirname(exe);
+	if (snprintf(buf, size, "%s/%s", dir, base ? base + 1 : repo_rel) <
+	    (int)size && !access(buf, F_OK))
+		return 0;
+	if (snprintf(buf, size, "%s/../../%s", dir, repo_rel) >= (int)size)
+		return -1;
+	return access(buf, F_OK) ? -1 : 0;
+}
 
 /* ioctl(): the result, or -errno. */
 static inline long cowdev_xioctl(int fd, unsigned long cmd, void *arg)

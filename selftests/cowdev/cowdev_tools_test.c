@@ -2,17 +2,20 @@
 /*
  * The userspace tools and demos, run as the user runs them:
  *  - cowstat --json: every line is one valid JSON object (checked by a
- *    strict parser here) with the documented keys; its pool numbers equal
+ *    strict parser here, and by python3 -m json.tool) with the documented
+ *    keys; its pool numbers equal
  *    COWDEV_IOC_POOL_INFO and its views equal COWDEV_IOC_GET_STATS; the
  *    per-interval deltas are exact; without debugfs it says so;
  *  - cowstat's text output and option handling;
- *  - cowmap --svg: a well-formed SVG (checked by a small XML parser) with
+ *  - cowmap --svg: a well-formed SVG (checked by a small XML parser, and by
+ *    xmllint) with
  *    one rect per page in the state of a pattern built here, page for page;
  *    the text grid, the --start/--count window, errors, --example;
  *  - libcowdev's map of the process's own fd, where read holes are "zero";
  *  - every demo exits 0 having passed its own checks; demo7's table of
  *    increments adds up and its rebuild matched.
- * Binaries are found relative to this test binary: ../../userspace/.
+ * Binaries are found relative to this test binary: ../../userspace/ in the
+ * repository, beside it in a kernel tree (cowdev_find()).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -31,15 +34,13 @@
 
 /* ---- running the tools -------------------------------------------- */
 
+/* userspace/@rel of the repository, or beside this binary (cowdev_find). */
 static void tool_path(char *buf, size_t size, const char *rel)
 {
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char repo_rel[PATH_MAX];
 
-	if (n < 0)
-		n = 0;
-	exe[n] = '\0';
-	snprintf(buf, size, "%s/../../userspace/%s", dirname(exe), rel);
+	snprintf(repo_rel, sizeof(repo_rel), "userspace/%s", rel);
+	cowdev_find(buf, size, repo_rel);
 }
 
 struct proc {
@@ -149,6 +150,57 @@ static int run_tool(struct proc *p, const char *rel, const char *const *args,
 		return -1;
 	return proc_finish(p, timeout);
 }
+
+/* ---- the same documents through independent tools from Debian ----- */
+
+static const char *const json_tool[] = {
+	"python3", "-m", "json.tool", "--json-lines", NULL
+};
+static const char *const xml_tool[] = { "xmllint", "--noout", NULL };
+
+/*
+ * Check @text with @tool (argv, NULL-terminated; the text's file is added
+ * as its last argument), besides this file's own parsers, which the tools'
+ * authors wrote.  Return: the tool's exit status, 0 when it accepts the
+ * text; 127 when it is not installed (scripts/deps installs both).
+ */
+static int external_check(const char *const *tool, const char *text)
+{
+	char path[] = "/tmp/cowdev-doc.XXXXXX", *argv[8];
+	size_t len = strlen(text), done = 0;
+	int fd = mkstemp(path), status = -1, i;
+	ssize_t n;
+	pid_t pid;
+
+	if (fd < 0)
+		return -1;
+	while (done < len && (n = write(fd, text + done, len - done)) > 0)
+		done += n;
+	close(fd);
+	for (i = 0; tool[i] && i < 6; i++)
+		argv[i] = (char *)tool[i];
+	argv[i++] = path;
+	argv[i] = NULL;
+	pid = done == len ? fork() : -1;
+	if (!pid) {
+		dup2(open("/dev/null", O_WRONLY), STDOUT_FILENO);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	if (pid > 0 && waitpid(pid, &status, 0) == pid)
+		status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	unlink(path);
+	return status;
+}
+
+#define EXPECT_VALID(tool, text) do {					\
+	int _st = external_check(tool, text);				\
+									\
+	if (_st == 127)							\
+		TH_LOG("%s is not installed: not checked", (tool)[0]);	\
+	else								\
+		EXPECT_EQ(0, _st) TH_LOG("%s rejects it", (tool)[0]);	\
+} while (0)
 
 /* ---- a strict JSON parser (RFC 8259) ------------------------------ */
 
@@ -638,6 +690,7 @@ TEST_F(views, cowstat_json_equals_ioctls)
 	ASSERT_EQ(0, cowdev_pool_info(self->fd[0], &after));
 	ASSERT_EQ(0, memcmp(&before, &after, sizeof(before)))
 		TH_LOG("the pool changed while cowstat ran");
+	EXPECT_VALID(json_tool, p.buf);
 	ASSERT_EQ(2, split_lines(p.buf, lines, 8)) TH_LOG("%s", p.buf);
 	check_sample(_metadata, lines[0], 1, &before, self->fd, 3);
 	check_sample(_metadata, lines[1], 2, &before, self->fd, 3);
@@ -1071,6 +1124,7 @@ static void check_view_svg(struct __test_metadata *_metadata,
 	doc = slurp(svgfile);
 	ASSERT_NE(NULL, doc);
 	ASSERT_EQ(0, svg_check(doc, st)) TH_LOG("malformed SVG");
+	EXPECT_VALID(xml_tool, doc);
 	EXPECT_TRUE(st->root_ok);
 	ASSERT_EQ(count, st->page_rects);
 	for (i = 0; i < count; i++) {
@@ -1113,6 +1167,7 @@ TEST_F(pattern, cowmap_svg_two_views)
 	doc = slurp(self->svg);
 	ASSERT_NE(NULL, doc);
 	ASSERT_EQ(0, svg_check(doc, st));
+	EXPECT_VALID(xml_tool, doc);
 	ASSERT_EQ(2 * MAP_PAGES, st->page_rects);
 	for (i = 0; i < MAP_PAGES; i++) {
 		EXPECT_EQ(self->want_v[i], st->state[i]);
@@ -1194,6 +1249,7 @@ TEST_F(pattern, library_own_fd)
 	ASSERT_EQ(0, cowdev_map_fd_svg(self->v, self->p, f, 16, "a <title>"));
 	fclose(f);
 	ASSERT_EQ(0, svg_check(buf, st)) TH_LOG("malformed SVG");
+	EXPECT_VALID(xml_tool, buf);
 	EXPECT_EQ(MAP_PAGES, st->page_rects);
 	EXPECT_EQ(4, st->per_state[COWDEV_STATE_ZERO]);
 	EXPECT_EQ(10, st->per_state[COWDEV_STATE_DIRTY]);
