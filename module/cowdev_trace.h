@@ -52,8 +52,8 @@ TRACE_DEFINE_ENUM(COWDEV_POLICY_LRU);
 /* Once per ->fault and once per ->page_mkwrite call. */
 TRACE_EVENT(cowdev_fault,
 	TP_PROTO(u64 view, u64 pgoff, bool write, bool shared, bool mkwrite,
-		 int outcome),
-	TP_ARGS(view, pgoff, write, shared, mkwrite, outcome),
+		 int outcome, u64 address, u64 pfn),
+	TP_ARGS(view, pgoff, write, shared, mkwrite, outcome, address, pfn),
 	TP_STRUCT__entry(
 		__field(u64, view)
 		__field(u64, pgoff)
@@ -61,6 +61,8 @@ TRACE_EVENT(cowdev_fault,
 		__field(bool, shared)
 		__field(bool, mkwrite)
 		__field(int, outcome)
+		__field(u64, address)
+		__field(u64, pfn)
 	),
 	TP_fast_assign(
 		__entry->view = view;
@@ -69,11 +71,14 @@ TRACE_EVENT(cowdev_fault,
 		__entry->shared = shared;
 		__entry->mkwrite = mkwrite;
 		__entry->outcome = outcome;
+		__entry->address = address;
+		__entry->pfn = pfn;
 	),
-	TP_printk("view=%llu pgoff=%llu write=%d shared=%d mkwrite=%d outcome=%s",
+	TP_printk("view=%llu pgoff=%llu write=%d shared=%d mkwrite=%d outcome=%s address=0x%llx pfn=0x%llx",
 		  __entry->view, __entry->pgoff, __entry->write,
 		  __entry->shared, __entry->mkwrite,
-		  cowdev_show_outcome(__entry->outcome))
+		  cowdev_show_outcome(__entry->outcome), __entry->address,
+		  __entry->pfn)
 );
 
 TRACE_EVENT(cowdev_mkwrite,

@@ -368,6 +368,45 @@ static vm_fault_t cowdev_run_locked(struct cowdev_view *view,
 	}
 }
 
+/*
+ * For the cowdev_fault event: the pfn the faulting access will find at its
+ * address, 0 when none (SIGBUS, a retry).  The page a handler returned
+ * locked, the zero page it mapped, or, after a COW copy or a hole filled
+ * by ->page_mkwrite (which retry the access), the page now in the slot;
+ * read without a lock, as a trace may.
+ */
+static u64 cowdev_trace_pfn(struct cowdev_view *view, struct vm_fault *vmf,
+			    vm_fault_t ret, enum cowdev_outcome outcome)
+{
+	struct cowdev_page *cp;
+
+	if ((ret & VM_FAULT_LOCKED) && vmf->page)
+		return page_to_pfn(vmf->page);
+	switch (outcome) {
+	case COWDEV_ZERO:
+		return page_to_pfn(cowdev_zero_page()->page);
+	case COWDEV_COPY:
+	case COWDEV_ALLOC:
+		cp = cowdev_entry_page(xa_load(&view->slots, vmf->pgoff));
+		return cp ? page_to_pfn(cp->page) : 0;
+	default:
+		return 0;
+	}
+}
+
+/* One cowdev_fault event per handler call; nothing to compute when off. */
+static void cowdev_trace_fault(struct cowdev_view *view, struct vm_fault *vmf,
+			       bool mkwrite, enum cowdev_outcome outcome,
+			       vm_fault_t ret)
+{
+	if (!trace_cowdev_fault_enabled())
+		return;
+	trace_cowdev_fault(view->id, vmf->pgoff, vmf->flags & FAULT_FLAG_WRITE,
+			   cowdev_vmf_shared(vmf), mkwrite, outcome,
+			   vmf->address,
+			   cowdev_trace_pfn(view, vmf, ret, outcome));
+}
+
 static vm_fault_t cowdev_fault(struct vm_fault *vmf)
 {
 	struct cowdev_view *view = cowdev_vmf_view(vmf);
@@ -382,7 +421,7 @@ static vm_fault_t cowdev_fault(struct vm_fault *vmf)
 	ret = cowdev_run_locked(view, vmf, cowdev_fault_locked, &outcome);
 	if (ret & VM_FAULT_MAJOR)
 		cowdev_count(view, COWDEV_STAT_MAJOR_FAULTS);
-	trace_cowdev_fault(view->id, vmf->pgoff, write, shared, false, outcome);
+	cowdev_trace_fault(view, vmf, false, outcome, ret);
 	return ret;
 }
 
@@ -463,7 +502,7 @@ static vm_fault_t cowdev_page_mkwrite(struct vm_fault *vmf)
 
 	cowdev_count(view, COWDEV_STAT_MKWRITE);
 	ret = cowdev_run_locked(view, vmf, cowdev_page_mkwrite_locked, &outcome);
-	trace_cowdev_fault(view->id, vmf->pgoff, true, true, true, outcome);
+	cowdev_trace_fault(view, vmf, true, outcome, ret);
 	trace_cowdev_mkwrite(view->id, vmf->pgoff, outcome);
 	return ret;
 }

@@ -254,6 +254,20 @@ static void dump(const struct tracer *t)
 			t->ev[i].text);
 }
 
+/*
+ * @text without the " address=... pfn=..." that ends every cowdev_fault
+ * event: most tests compare what happened; fault_address_and_pfn checks
+ * where.
+ */
+static const char *without_where(const char *text)
+{
+	const char *w = strstr(text, " address=0x");
+
+	if (strncmp(text, "cowdev_fault:", 13) || !w)
+		return text;
+	return fmt("%.*s", (int)(w - text), text);
+}
+
 /* The traced events, all from this process, are exactly @want[0..n). */
 static void expect_events(struct __test_metadata *_metadata,
 			  const struct tracer *t, const char *const *want,
@@ -266,7 +280,7 @@ static void expect_events(struct __test_metadata *_metadata,
 		dump(t);
 	}
 	for (i = 0; i < n && i < t->nev; i++)
-		EXPECT_STREQ(want[i], t->ev[i].text) {
+		EXPECT_STREQ(want[i], without_where(t->ev[i].text)) {
 			dump(t);
 		}
 }
@@ -384,9 +398,10 @@ FIXTURE_TEARDOWN(trace)
 /* Each event's fields, with the types the documentation gives. */
 TEST_F(trace, event_formats)
 {
-	static const char *const fields[][7] = {
+	static const char *const fields[][9] = {
 		{ "cowdev_fault", "u64 view", "u64 pgoff", "bool write",
-		  "bool shared", "bool mkwrite", "int outcome" },
+		  "bool shared", "bool mkwrite", "int outcome", "u64 address",
+		  "u64 pfn" },
 		{ "cowdev_map_pages", "u64 view", "u64 start", "u64 end",
 		  "u64 pgoff", "u32 mapped" },
 		{ "cowdev_mkwrite", "u64 view", "u64 pgoff", "int outcome" },
@@ -397,6 +412,13 @@ TEST_F(trace, event_formats)
 		  "u64 used" },
 		{ "cowdev_pool_free", "u64 pfn", "bool limbo", "u64 free",
 		  "u64 used" },
+		{ "cowdev_diff", "u64 view", "u64 other", "u64 start",
+		  "u64 count", "u64 same", "u64 different", "u64 only_this",
+		  "u64 only_other" },
+		{ "cowdev_rollback", "u64 view", "u64 snapshot", "u64 old_size",
+		  "u64 new_size", "u64 pages", "u64 copied" },
+		{ "cowdev_written", "u64 view", "u64 start", "u64 count",
+		  "u64 written", "bool clear" },
 	};
 	char path[512], want[64], *f;
 	unsigned int i, j;
@@ -406,7 +428,7 @@ TEST_F(trace, event_formats)
 			 tracefs_root(), fields[i][0]);
 		f = read_all(path, NULL);
 		ASSERT_NE(NULL, f) TH_LOG("%s: %s", path, strerror(errno));
-		for (j = 1; j < 7 && fields[i][j]; j++) {
+		for (j = 1; j < 9 && fields[i][j]; j++) {
 			snprintf(want, sizeof(want), "field:%s;", fields[i][j]);
 			EXPECT_NE(NULL, strstr(f, want))
 				TH_LOG("%s has no %s", fields[i][0], want);
@@ -427,6 +449,74 @@ TEST_F(trace, fault_zero_on_hole_read)
 	want[0] = map_pages_ev(self->id, 0, NP - 1, 3, 0);
 	want[1] = fault_ev(self->id, 3, 0, 1, 0, "ZERO");
 	expect_events(_metadata, &self->tr, want, 2);
+}
+
+/*
+ * The pfn of @addr in this process's page tables (/proc/self/pagemap, bits
+ * 0-54, which only root is shown), 0 when none.
+ */
+static uint64_t pagemap_pfn(const void *addr)
+{
+	uint64_t e = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &e, sizeof(e), (uintptr_t)addr / getpagesize() * 8) !=
+	    sizeof(e))
+		e = 0;
+	close(fd);
+	return e >> 63 ? e & ((1ULL << 55) - 1) : 0;
+}
+
+/*
+ * Each cowdev_fault event says where: the faulting user address, and the
+ * pfn the access then finds there, the one /proc/self/pagemap shows (the
+ * zero page for a read of a hole; the new page for a first write; after a
+ * clone, the copy the COW break made).
+ */
+TEST_F(trace, fault_address_and_pfn)
+{
+	char *hole = self->map + 3 * self->ps, *page = self->map + 5 * self->ps;
+	uint64_t hole_pfn, first_pfn;
+	int i, clone, n;
+	char c;
+
+	if (geteuid())
+		SKIP(return, "pfns in /proc/self/pagemap need root");
+	c = *hole;
+	ASSERT_EQ(0, c);
+	hole_pfn = pagemap_pfn(hole);	/* the clone zaps it */
+	*page = 1;
+	first_pfn = pagemap_pfn(page);
+	clone = cowdev_clone(self->fd);
+	ASSERT_LE(0, clone);
+	*page = 2;
+	ASSERT_EQ(0, tracer_stop(&self->tr));
+	n = ev_count(&self->tr, "cowdev_fault");
+	ASSERT_LE(4, n) dump(&self->tr);
+	i = ev_find(&self->tr, "cowdev_fault", 0);
+	EXPECT_EQ((uintptr_t)hole, ev_u64(&self->tr, i, "address"));
+	EXPECT_EQ(hole_pfn, ev_u64(&self->tr, i, "pfn"));
+	EXPECT_NE(0, hole_pfn);
+	/* The first write: ALLOC, then REUSE, both on the new page. */
+	i = ev_find(&self->tr, "cowdev_fault", 1);
+	EXPECT_EQ((uintptr_t)page, ev_u64(&self->tr, i, "address"));
+	EXPECT_EQ(first_pfn, ev_u64(&self->tr, i, "pfn"));
+	EXPECT_NE(0, first_pfn);
+	/* The last ->page_mkwrite (REUSE of the copy) and the COPY before. */
+	i = ev_find(&self->tr, "cowdev_fault", n - 1);
+	EXPECT_EQ((uintptr_t)page, ev_u64(&self->tr, i, "address"));
+	EXPECT_EQ(pagemap_pfn(page), ev_u64(&self->tr, i, "pfn"));
+	for (i = 0; i < n; i++) {
+		int e = ev_find(&self->tr, "cowdev_fault", i);
+
+		if (!strstr(self->tr.ev[e].text, "outcome=COPY"))
+			continue;
+		EXPECT_EQ(pagemap_pfn(page), ev_u64(&self->tr, e, "pfn"));
+	}
+	EXPECT_NE(0, pagemap_pfn(page));
+	close(clone);
 }
 
 /*
