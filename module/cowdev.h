@@ -366,6 +366,9 @@ void cowdev_kswapd_wake(unsigned long nr_free);
 void cowdev_kswapd_stop(void);
 void cowdev_reclaim_get_info(struct cowdev_pool_info *info);
 
+/* trace.c */
+const char *cowdev_outcome_name(int outcome);
+
 /* debugfs.c */
 void cowdev_debugfs_init(void);
 void cowdev_debugfs_exit(void);

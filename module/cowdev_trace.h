@@ -14,34 +14,23 @@
 
 #include "cowdev.h"
 
-TRACE_DEFINE_ENUM(COWDEV_ZERO);
-TRACE_DEFINE_ENUM(COWDEV_ALLOC);
-TRACE_DEFINE_ENUM(COWDEV_RESIDENT);
-TRACE_DEFINE_ENUM(COWDEV_COPY);
-TRACE_DEFINE_ENUM(COWDEV_REUSE);
-TRACE_DEFINE_ENUM(COWDEV_SIGBUS);
-TRACE_DEFINE_ENUM(COWDEV_POOL_EMPTY);
-TRACE_DEFINE_ENUM(COWDEV_RETRY);
-TRACE_DEFINE_ENUM(COWDEV_NOMEM);
-TRACE_DEFINE_ENUM(COWDEV_SWAP_IN);
-TRACE_DEFINE_ENUM(COWDEV_SWAP_ERROR);
 TRACE_DEFINE_ENUM(COWDEV_POLICY_FIFO);
 TRACE_DEFINE_ENUM(COWDEV_POLICY_CLOCK);
 TRACE_DEFINE_ENUM(COWDEV_POLICY_LRU);
 
-#define cowdev_show_outcome(o)					\
-	__print_symbolic(o,					\
-			 { COWDEV_ZERO, "ZERO" },		\
-			 { COWDEV_ALLOC, "ALLOC" },		\
-			 { COWDEV_RESIDENT, "RESIDENT" },	\
-			 { COWDEV_COPY, "COPY" },		\
-			 { COWDEV_REUSE, "REUSE" },		\
-			 { COWDEV_SIGBUS, "SIGBUS" },		\
-			 { COWDEV_POOL_EMPTY, "POOL_EMPTY" },	\
-			 { COWDEV_RETRY, "RETRY" },		\
-			 { COWDEV_NOMEM, "NOMEM" },		\
-			 { COWDEV_SWAP_IN, "SWAP_IN" },		\
-			 { COWDEV_SWAP_ERROR, "SWAP_ERROR" })
+/*
+ * Outcomes travel as the number (outcome) and as the name (outcome_name,
+ * from cowdev_outcome_name(), the one table of names), so that scripts
+ * and perf read the name and never copy a number.  6.10 dropped
+ * __assign_str()'s source argument, which __string() now names.
+ */
+#ifndef cowdev_assign_str
+#ifdef COWDEV_HAVE_ASSIGN_STR_DST_ONLY
+#define cowdev_assign_str(dst, ...) __assign_str(dst)
+#else
+#define cowdev_assign_str(dst, ...) __assign_str(dst, __VA_ARGS__)
+#endif
+#endif
 
 #define cowdev_show_policy(p)					\
 	__print_symbolic(p,					\
@@ -63,6 +52,7 @@ TRACE_EVENT(cowdev_fault,
 		__field(int, outcome)
 		__field(u64, address)
 		__field(u64, pfn)
+		__string(outcome_name, cowdev_outcome_name(outcome))
 	),
 	TP_fast_assign(
 		__entry->view = view;
@@ -73,12 +63,12 @@ TRACE_EVENT(cowdev_fault,
 		__entry->outcome = outcome;
 		__entry->address = address;
 		__entry->pfn = pfn;
+		cowdev_assign_str(outcome_name, cowdev_outcome_name(outcome));
 	),
 	TP_printk("view=%llu pgoff=%llu write=%d shared=%d mkwrite=%d outcome=%s address=0x%llx pfn=0x%llx",
 		  __entry->view, __entry->pgoff, __entry->write,
-		  __entry->shared, __entry->mkwrite,
-		  cowdev_show_outcome(__entry->outcome), __entry->address,
-		  __entry->pfn)
+		  __entry->shared, __entry->mkwrite, __get_str(outcome_name),
+		  __entry->address, __entry->pfn)
 );
 
 TRACE_EVENT(cowdev_mkwrite,
@@ -88,14 +78,16 @@ TRACE_EVENT(cowdev_mkwrite,
 		__field(u64, view)
 		__field(u64, pgoff)
 		__field(int, outcome)
+		__string(outcome_name, cowdev_outcome_name(outcome))
 	),
 	TP_fast_assign(
 		__entry->view = view;
 		__entry->pgoff = pgoff;
 		__entry->outcome = outcome;
+		cowdev_assign_str(outcome_name, cowdev_outcome_name(outcome));
 	),
 	TP_printk("view=%llu pgoff=%llu outcome=%s", __entry->view,
-		  __entry->pgoff, cowdev_show_outcome(__entry->outcome))
+		  __entry->pgoff, __get_str(outcome_name))
 );
 
 TRACE_EVENT(cowdev_map_pages,
