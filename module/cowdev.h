@@ -118,7 +118,7 @@ struct cowdev_page {
 int cowdev_pool_init(unsigned long nr_pages);
 void cowdev_pool_exit(void);
 struct cowdev_page *cowdev_pool_alloc(bool zero);
-void cowdev_pool_alloc_failed(void);
+void cowdev_pool_alloc_failed(bool injected);
 unsigned long cowdev_pool_nr_free(void);
 void cowdev_page_hold(struct cowdev_page *cp);
 void cowdev_page_release(struct cowdev_page *cp);
@@ -365,6 +365,17 @@ int cowdev_make_room(struct cowdev_view *view);
 void cowdev_kswapd_wake(unsigned long nr_free);
 void cowdev_kswapd_stop(void);
 void cowdev_reclaim_get_info(struct cowdev_pool_info *info);
+
+/* inject.c */
+enum cowdev_fail_point {
+	COWDEV_FAIL_ALLOC,
+	COWDEV_FAIL_SWAP_IN,
+	COWDEV_FAIL_SWAP_OUT,
+};
+
+bool cowdev_should_fail(enum cowdev_fail_point point, u64 view);
+u64 cowdev_injected_failures(void);
+void cowdev_inject_debugfs_init(struct dentry *root);
 
 /* trace.c */
 const char *cowdev_outcome_name(int outcome);

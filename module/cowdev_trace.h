@@ -236,22 +236,25 @@ TRACE_EVENT(cowdev_written,
 );
 
 TRACE_EVENT(cowdev_pool_alloc,
-	TP_PROTO(u64 pfn, bool ok, u64 free, u64 used),
-	TP_ARGS(pfn, ok, free, used),
+	TP_PROTO(u64 pfn, bool ok, u64 free, u64 used, bool injected),
+	TP_ARGS(pfn, ok, free, used, injected),
 	TP_STRUCT__entry(
 		__field(u64, pfn)
 		__field(bool, ok)
 		__field(u64, free)
 		__field(u64, used)
+		__field(bool, injected)
 	),
 	TP_fast_assign(
 		__entry->pfn = pfn;
 		__entry->ok = ok;
 		__entry->free = free;
 		__entry->used = used;
+		__entry->injected = injected;
 	),
-	TP_printk("pfn=0x%llx ok=%d free=%llu used=%llu", __entry->pfn,
-		  __entry->ok, __entry->free, __entry->used)
+	TP_printk("pfn=0x%llx ok=%d free=%llu used=%llu injected=%d",
+		  __entry->pfn, __entry->ok, __entry->free, __entry->used,
+		  __entry->injected)
 );
 
 /* A page leaves its last view: to the free stack, or to limbo. */
@@ -306,28 +309,32 @@ TRACE_EVENT(cowdev_evict,
 
 /* One page written to the swap area; @err is 0 or the write's error. */
 TRACE_EVENT(cowdev_page_out,
-	TP_PROTO(u64 pgoff, u64 pfn, u32 slot, int err),
-	TP_ARGS(pgoff, pfn, slot, err),
+	TP_PROTO(u64 pgoff, u64 pfn, u32 slot, int err, bool injected),
+	TP_ARGS(pgoff, pfn, slot, err, injected),
 	TP_STRUCT__entry(
 		__field(u64, pgoff)
 		__field(u64, pfn)
 		__field(u32, slot)
 		__field(int, err)
+		__field(bool, injected)
 	),
 	TP_fast_assign(
 		__entry->pgoff = pgoff;
 		__entry->pfn = pfn;
 		__entry->slot = slot;
 		__entry->err = err;
+		__entry->injected = injected;
 	),
-	TP_printk("pgoff=%llu pfn=0x%llx slot=%u err=%d", __entry->pgoff,
-		  __entry->pfn, __entry->slot, __entry->err)
+	TP_printk("pgoff=%llu pfn=0x%llx slot=%u err=%d injected=%d",
+		  __entry->pgoff, __entry->pfn, __entry->slot, __entry->err,
+		  __entry->injected)
 );
 
 /* One page read back for @view; @ns is the time the read took. */
 TRACE_EVENT(cowdev_page_in,
-	TP_PROTO(u64 view, u64 pgoff, u64 pfn, u32 slot, u64 ns, int err),
-	TP_ARGS(view, pgoff, pfn, slot, ns, err),
+	TP_PROTO(u64 view, u64 pgoff, u64 pfn, u32 slot, u64 ns, int err,
+		 bool injected),
+	TP_ARGS(view, pgoff, pfn, slot, ns, err, injected),
 	TP_STRUCT__entry(
 		__field(u64, view)
 		__field(u64, pgoff)
@@ -335,6 +342,7 @@ TRACE_EVENT(cowdev_page_in,
 		__field(u32, slot)
 		__field(u64, ns)
 		__field(int, err)
+		__field(bool, injected)
 	),
 	TP_fast_assign(
 		__entry->view = view;
@@ -343,10 +351,11 @@ TRACE_EVENT(cowdev_page_in,
 		__entry->slot = slot;
 		__entry->ns = ns;
 		__entry->err = err;
+		__entry->injected = injected;
 	),
-	TP_printk("view=%llu pgoff=%llu pfn=0x%llx slot=%u ns=%llu err=%d",
+	TP_printk("view=%llu pgoff=%llu pfn=0x%llx slot=%u ns=%llu err=%d injected=%d",
 		  __entry->view, __entry->pgoff, __entry->pfn, __entry->slot,
-		  __entry->ns, __entry->err)
+		  __entry->ns, __entry->err, __entry->injected)
 );
 
 /* The background evictor was woken with @free pages left. */

@@ -7,6 +7,8 @@
  *                   shared and the counters (header line first)
  *   pagemap/<id>    one byte of COWDEV_PAGE_* flags per page of view <id>;
  *                   pread at offset = first page index
+ *   fail_alloc/, fail_swap_in/, fail_swap_out/   failure injection
+ *                   (inject.c)
  *
  * A pagemap file is created with its view and removed before the view is
  * freed; debugfs_remove() waits for readers, which is what keeps the view
@@ -86,6 +88,7 @@ void cowdev_debugfs_init(void)
 			    &cowdev_views_debugfs_fops);
 	cowdev_debugfs_pagemaps = debugfs_create_dir("pagemap",
 						     cowdev_debugfs_root);
+	cowdev_inject_debugfs_init(cowdev_debugfs_root);
 }
 
 void cowdev_debugfs_exit(void)

@@ -182,7 +182,7 @@ static struct cowdev_page *cowdev_pop_free(void)
 	spin_unlock(&pool.lock);
 	if (cp)
 		trace_cowdev_pool_alloc(page_to_pfn(cp->page), true, nr_free,
-					used);
+					used, false);
 	if (nr_free < READ_ONCE(cowdev_low_watermark))
 		cowdev_kswapd_wake(nr_free);
 	return cp;
@@ -216,8 +216,11 @@ struct cowdev_page *cowdev_pool_alloc(bool zero)
 	return cp;
 }
 
-/* An allocation found the pool empty and nothing could be evicted. */
-void cowdev_pool_alloc_failed(void)
+/*
+ * An allocation found the pool empty and nothing could be evicted, or
+ * was made to fail as if it had (@injected: inject.c).
+ */
+void cowdev_pool_alloc_failed(bool injected)
 {
 	unsigned long nr_free, used;
 
@@ -226,7 +229,7 @@ void cowdev_pool_alloc_failed(void)
 	nr_free = pool.nr_free;
 	used = pool.used;
 	spin_unlock(&pool.lock);
-	trace_cowdev_pool_alloc(0, false, nr_free, used);
+	trace_cowdev_pool_alloc(0, false, nr_free, used, injected);
 }
 
 unsigned long cowdev_pool_nr_free(void)
@@ -303,6 +306,7 @@ void cowdev_pool_get_info(struct cowdev_pool_info *info)
 	info->views = cowdev_views_count();
 	cowdev_swap_get_info(info);
 	cowdev_reclaim_get_info(info);
+	info->injected_failures = cowdev_injected_failures();
 }
 
 static void cowdev_pool_free_pages(unsigned long nr)

@@ -488,7 +488,7 @@ int cowdev_make_room(struct cowdev_view *view)
 		return 0;
 	err = cowdev_evict_one(NULL, view->id);
 	if (err) {
-		cowdev_pool_alloc_failed();
+		cowdev_pool_alloc_failed(false);
 		return -ENOSPC;
 	}
 	return 0;

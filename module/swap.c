@@ -321,6 +321,15 @@ static int cowdev_swap_read(unsigned int slot, struct page *page)
 	return cowdev_swap_io(slot, page, false);
 }
 
+/* A read or write made to fail (inject.c): counted as the real one is. */
+static int cowdev_swap_injected_error(void)
+{
+	spin_lock(&swap.lock);
+	swap.errors++;
+	spin_unlock(&swap.lock);
+	return -EIO;
+}
+
 static void cowdev_swap_count_page_in(void)
 {
 	spin_lock(&swap.lock);
@@ -346,6 +355,7 @@ int cowdev_swap_out_begin(struct cowdev_page *cp, unsigned int holders,
 			  bool *written)
 {
 	int slot = -ENOSPC, err;
+	bool injected;
 
 	down_read(&swap.rwsem);
 	if (!swap.file || READ_ONCE(swap.stopping))
@@ -357,9 +367,11 @@ int cowdev_swap_out_begin(struct cowdev_page *cp, unsigned int holders,
 	if (slot < 0)
 		goto fail;
 	if (*written) {
-		err = cowdev_swap_write(slot, cp->page);
+		injected = cowdev_should_fail(COWDEV_FAIL_SWAP_OUT, 0);
+		err = injected ? cowdev_swap_injected_error() :
+				 cowdev_swap_write(slot, cp->page);
 		trace_cowdev_page_out(cp->index, page_to_pfn(cp->page), slot,
-				      err);
+				      err, injected);
 		if (err) {
 			spin_lock(&swap.lock);
 			cowdev_swap_free_slot(slot);
@@ -435,12 +447,20 @@ static int cowdev_swap_in_locked(struct cowdev_view *view, pgoff_t index,
 {
 	unsigned int slot = xa_to_value(entry), n;
 	u64 start = ktime_get_ns();
+	bool injected = false;
 	int err;
 
 	down_read(&swap.rwsem);
-	err = swap.file ? cowdev_swap_read(slot, cp->page) : -EIO;
+	if (swap.file)
+		injected = cowdev_should_fail(COWDEV_FAIL_SWAP_IN, view->id);
+	if (!swap.file)
+		err = -EIO;
+	else if (injected)
+		err = cowdev_swap_injected_error();
+	else
+		err = cowdev_swap_read(slot, cp->page);
 	trace_cowdev_page_in(view->id, index, page_to_pfn(cp->page), slot,
-			     ktime_get_ns() - start, err);
+			     ktime_get_ns() - start, err, injected);
 	if (err)
 		goto out;
 	n = cowdev_swap_count(slot);
@@ -482,7 +502,7 @@ int cowdev_swap_in(struct cowdev_view *view, pgoff_t index, void *entry,
 	if (!cp && fault && cowdev_swap_usable())
 		return -EAGAIN;
 	if (!cp) {
-		cowdev_pool_alloc_failed();
+		cowdev_pool_alloc_failed(false);
 		return -ENOSPC;
 	}
 	mutex_lock(&family->lock);

@@ -306,12 +306,18 @@ struct cowdev_page *cowdev_view_alloc_page(struct cowdev_view *view,
 	if (!cowdev_user_charge(view->user) &&
 	    (!cowdev_pool_reap() || !cowdev_user_charge(view->user)))
 		return ERR_PTR(-EDQUOT);
+	/* An injected failure is an empty pool with nothing to evict. */
+	if (cowdev_should_fail(COWDEV_FAIL_ALLOC, view->id)) {
+		cowdev_user_uncharge(view->user);
+		cowdev_pool_alloc_failed(true);
+		return ERR_PTR(-ENOSPC);
+	}
 	cp = cowdev_pool_alloc(true);
 	if (!cp) {
 		cowdev_user_uncharge(view->user);
 		if (cowdev_swap_usable())
 			return ERR_PTR(-EAGAIN);
-		cowdev_pool_alloc_failed();
+		cowdev_pool_alloc_failed(false);
 		return ERR_PTR(-ENOSPC);
 	}
 	cp->origin = view->id;

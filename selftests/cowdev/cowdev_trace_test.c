@@ -312,7 +312,7 @@ static const char *map_pages_ev(uint64_t view, uint64_t start, uint64_t end,
 static const char *alloc_ev(uint64_t pfn, int ok, uint64_t free_pages,
 			    uint64_t used)
 {
-	return fmt("cowdev_pool_alloc: pfn=0x%llx ok=%d free=%llu used=%llu",
+	return fmt("cowdev_pool_alloc: pfn=0x%llx ok=%d free=%llu used=%llu injected=0",
 		   (unsigned long long)pfn, ok,
 		   (unsigned long long)free_pages, (unsigned long long)used);
 }
@@ -409,7 +409,7 @@ TEST_F(trace, event_formats)
 		  "u64 old_pfn", "u64 new_pfn" },
 		{ "cowdev_clone", "u64 view", "u64 clone", "u64 pages" },
 		{ "cowdev_pool_alloc", "u64 pfn", "bool ok", "u64 free",
-		  "u64 used" },
+		  "u64 used", "bool injected" },
 		{ "cowdev_pool_free", "u64 pfn", "bool limbo", "u64 free",
 		  "u64 used" },
 		{ "cowdev_diff", "u64 view", "u64 other", "u64 start",

@@ -134,6 +134,9 @@ struct cowdev_stats {
  *               stays in the pool)
  * @kswapd_wakeups: times the background evictor was woken because free
  *                  pages fell below the module parameter low_watermark
+ * @injected_failures: allocations and swap reads and writes made to fail
+ *                     by failure injection (debugfs cowdev/fail_*), each
+ *                     also counted where the real failure would be
  */
 struct cowdev_pool_info {
 	__u64 total_pages;
@@ -153,6 +156,7 @@ struct cowdev_pool_info {
 	__u64 clean_evictions;
 	__u64 swap_errors;
 	__u64 kswapd_wakeups;
+	__u64 injected_failures;
 };
 #define COWDEV_POOL_INFO_SIZE_VER0	72
 
