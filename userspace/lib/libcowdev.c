@@ -629,6 +629,18 @@ char cowdev_map_state_glyph(enum cowdev_map_state state)
 	return state < COWDEV_NR_STATES ? cowdev_states[state].glyph : '?';
 }
 
+const char *cowdev_map_state_fill(enum cowdev_map_state state)
+{
+	return state < COWDEV_NR_STATES ? cowdev_states[state].fill :
+	       "#ffffff";
+}
+
+const char *cowdev_map_state_stroke(enum cowdev_map_state state)
+{
+	return state < COWDEV_NR_STATES ? cowdev_states[state].stroke :
+	       "#000000";
+}
+
 void cowdev_map_count(const struct cowdev_map *map, uint64_t *counts)
 {
 	uint64_t i;

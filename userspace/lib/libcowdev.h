@@ -168,6 +168,9 @@ enum cowdev_map_state cowdev_map_state(uint8_t flags);
 const char *cowdev_map_state_name(enum cowdev_map_state state);
 /* The terminal glyph of a state: '.', '0', 'r', 'S', 'D', 'w'. */
 char cowdev_map_state_glyph(enum cowdev_map_state state);
+/* Its colours in the SVG pictures ("#rrggbb"): fill and outline. */
+const char *cowdev_map_state_fill(enum cowdev_map_state state);
+const char *cowdev_map_state_stroke(enum cowdev_map_state state);
 /* Pages per state, into @counts[COWDEV_NR_STATES]. */
 void cowdev_map_count(const struct cowdev_map *map, uint64_t *counts);
 
