@@ -7,7 +7,11 @@
  * opens /dev/cowdev: an open would create a view and change what it shows.
  * Event counters are shown as totals in the first sample and as changes
  * per interval afterwards; gauges (free, used, resident, ...) are always
- * current values.  --json prints one JSON object per sample, one per line.
+ * current values.  --json prints one JSON object per sample, one per line;
+ * --csv a header line and then one row per sample, for plotting.  -p PID
+ * keeps the views whose owner (the debugfs pid column: the process that
+ * opened or cloned the view) is PID; the comm column is that process's
+ * /proc/PID/comm.  -k and -m show page counts in KiB and MiB (text, CSV).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -16,11 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "libcowdev.h"
 
 static const char usage_text[] =
-"Usage: cowstat [-i SECONDS] [-n COUNT] [--json] [SECONDS [COUNT]]\n"
+"Usage: cowstat [-i SECONDS] [-n COUNT] [-p PID] [-k|-m] [--json|--csv]\n"
+"  or:  cowstat [OPTIONS] SECONDS [COUNT]\n"
 "\n"
 "Show cowdev's page pool (sysfs) and every live view (debugfs), once or\n"
 "every SECONDS.\n"
@@ -30,13 +36,24 @@ static const char usage_text[] =
 "  -n, --count COUNT       number of samples (default: 1 without -i,\n"
 "                          forever with -i); with -n alone the interval\n"
 "                          is 1 s\n"
-"  -j, --json              one JSON object per sample and line\n"
+"  -p, --pid PID           only the views whose owner is process PID (the\n"
+"                          pid column: the process that opened or cloned\n"
+"                          the view)\n"
+"  -k, --kib               page counts (sizes, resident, shared, pool\n"
+"                          gauges) in KiB, in text and CSV\n"
+"  -m, --mib               page counts in MiB (two decimals)\n"
+"  -j, --json              one JSON object per sample and line (always in\n"
+"                          pages)\n"
+"      --csv               a header line, then one row per sample: the pool\n"
+"                          and the sum over the shown views, for plotting\n"
+"                          (gnuplot recipe: cowstat.gp)\n"
 "  -h, --help              this text\n"
 "\n"
 "The first sample shows event counters since the module was loaded (pool)\n"
 "or the view was created; later samples show their change over the\n"
-"interval (+N).  Reading the views needs root and debugfs mounted at\n"
-"/sys/kernel/debug.\n";
+"interval (+N; in CSV without the sign).  The comm column is the owner's\n"
+"command name (/proc/PID/comm; '-' once it has exited).  Reading the views\n"
+"needs root and debugfs mounted at /sys/kernel/debug.\n";
 
 /* Event counters of a view: shown and reported as deltas. */
 static const struct {
@@ -65,32 +82,48 @@ static const struct {
 };
 #define NR_VIEW_EVENTS (sizeof(view_events) / sizeof(view_events[0]))
 
+/*
+ * Pool fields; @stem is set for the gauges that count pages: the CSV column
+ * is pool_<stem>_<unit> for them, pool_<name> for the others.
+ */
 static const struct {
 	const char *name;
 	const char *head;
 	size_t off;
 	int event;
+	const char *stem;
 } pool_fields[] = {
-#define PF(n, h, e) { #n, h, offsetof(struct cowdev_pool_info, n), e }
-	PF(total_pages, "total", 0),
-	PF(free_pages, "free", 0),
-	PF(used_pages, "used", 0),
-	PF(peak_used, "peak", 0),
-	PF(limbo_pages, "limbo", 0),
-	PF(views, "views", 0),
-	PF(allocs, "allocs", 1),
-	PF(frees, "frees", 1),
-	PF(alloc_failures, "fails", 1),
-	PF(swap_total, "swap", 0),
-	PF(swap_used, "swused", 0),
-	PF(page_outs, "pgout", 1),
-	PF(page_ins, "pgin", 1),
-	PF(evictions, "evict", 1),
-	PF(clean_evictions, "clean", 1),
-	PF(swap_errors, "swerr", 1),
+#define PF(n, h, e, u) { #n, h, offsetof(struct cowdev_pool_info, n), e, u }
+	PF(total_pages, "total", 0, "total"),
+	PF(free_pages, "free", 0, "free"),
+	PF(used_pages, "used", 0, "used"),
+	PF(peak_used, "peak", 0, "peak"),
+	PF(limbo_pages, "limbo", 0, "limbo"),
+	PF(views, "views", 0, NULL),
+	PF(allocs, "allocs", 1, NULL),
+	PF(frees, "frees", 1, NULL),
+	PF(alloc_failures, "fails", 1, NULL),
+	PF(swap_total, "swap", 0, "swap_total"),
+	PF(swap_used, "swused", 0, "swap_used"),
+	PF(page_outs, "pgout", 1, NULL),
+	PF(page_ins, "pgin", 1, NULL),
+	PF(evictions, "evict", 1, NULL),
+	PF(clean_evictions, "clean", 1, NULL),
+	PF(swap_errors, "swerr", 1, NULL),
 #undef PF
 };
 #define NR_POOL_FIELDS (sizeof(pool_fields) / sizeof(pool_fields[0]))
+
+enum unit { UNIT_PAGES, UNIT_KIB, UNIT_MIB };
+static const char *const unit_names[] = { "pages", "kib", "mib" };
+static const char *const unit_heads[] = { "pages", "KiB", "MiB" };
+
+static struct {
+	int64_t pid;		/* only this owner's views, if have_pid */
+	int have_pid;
+	enum unit unit;
+	long page_size;
+} cfg;
 
 struct sample {
 	struct timespec when;
@@ -118,6 +151,49 @@ static const struct cowdev_view_info *find_view(const struct sample *s,
 	return NULL;
 }
 
+/* @pages in the unit of -k/-m, as text. */
+static const char *in_unit(char *buf, size_t size, uint64_t pages)
+{
+	uint64_t bytes = pages * (uint64_t)cfg.page_size;
+
+	if (cfg.unit == UNIT_KIB)
+		snprintf(buf, size, "%" PRIu64, bytes / 1024);
+	else if (cfg.unit == UNIT_MIB)
+		snprintf(buf, size, "%.2f", bytes / 1048576.0);
+	else
+		snprintf(buf, size, "%" PRIu64, pages);
+	return buf;
+}
+
+/* The command name of process @pid, or "-" when it is gone. */
+static const char *owner_comm(int64_t pid, char *buf, size_t size)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%" PRId64 "/comm", pid);
+	f = fopen(path, "r");
+	if (!f || !fgets(buf, size, f) || !buf[0] || buf[0] == '\n')
+		snprintf(buf, size, "-");
+	if (f)
+		fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+	return buf;
+}
+
+/* Keep the views that -p selects. */
+static void filter_views(struct sample *s)
+{
+	size_t i, n = 0;
+
+	if (!cfg.have_pid)
+		return;
+	for (i = 0; i < s->nviews; i++)
+		if (s->views[i].pid == cfg.pid)
+			s->views[n++] = s->views[i];
+	s->nviews = n;
+}
+
 static int take_sample(struct sample *s)
 {
 	int ret;
@@ -132,6 +208,8 @@ static int take_sample(struct sample *s)
 		return ret;
 	}
 	s->views_err = cowdev_debugfs_views(&s->views, &s->nviews);
+	if (!s->views_err)
+		filter_views(s);
 	return 0;
 }
 
@@ -141,10 +219,28 @@ static void free_sample(struct sample *s)
 	s->views = NULL;
 }
 
+/* @str as a JSON string (a comm may hold any byte but NUL). */
+static void json_string(const char *str)
+{
+	const unsigned char *c;
+
+	putchar('"');
+	for (c = (const unsigned char *)str; *c; c++) {
+		if (*c == '"' || *c == '\\')
+			printf("\\%c", *c);
+		else if (*c < 0x20 || *c >= 0x7f)
+			printf("\\u%04x", *c);
+		else
+			putchar(*c);
+	}
+	putchar('"');
+}
+
 static void print_json(const struct sample *s, const struct sample *prev,
 		       unsigned long n, double interval)
 {
 	const struct cowdev_view_info *v, *pv;
+	char comm[64];
 	size_t i, j;
 
 	printf("{\"sample\":%lu,\"time\":%lld.%03ld,\"interval\":%.3f,",
@@ -180,10 +276,11 @@ static void print_json(const struct sample *s, const struct sample *prev,
 	printf(",\"views\":[");
 	for (i = 0; i < s->nviews; i++) {
 		v = &s->views[i];
-		printf("%s{\"id\":%" PRIu64 ",\"pid\":%" PRId64
-		       ",\"size_pages\":%" PRIu64 ",\"resident\":%" PRIu64
-		       ",\"shared\":%" PRIu64, i ? "," : "", v->id, v->pid,
-		       (uint64_t)v->st.size_pages,
+		printf("%s{\"id\":%" PRIu64 ",\"pid\":%" PRId64 ",\"comm\":",
+		       i ? "," : "", v->id, v->pid);
+		json_string(owner_comm(v->pid, comm, sizeof(comm)));
+		printf(",\"size_pages\":%" PRIu64 ",\"resident\":%" PRIu64
+		       ",\"shared\":%" PRIu64, (uint64_t)v->st.size_pages,
 		       (uint64_t)v->st.resident_pages,
 		       (uint64_t)v->st.shared_pages);
 		for (j = 0; j < NR_VIEW_EVENTS; j++)
@@ -221,15 +318,71 @@ static void print_counter(int width, uint64_t now, const uint64_t *prev)
 	printf(" %*s", width, buf);
 }
 
+static void print_pool_text(const struct sample *s, const struct sample *prev)
+{
+	char buf[32];
+	uint64_t pval;
+	size_t i;
+
+	printf(" pool");
+	for (i = 0; i < NR_POOL_FIELDS; i++)
+		printf("%s %8s", pool_fields[i].event &&
+		       !pool_fields[i - 1].event ? " |" : "",
+		       pool_fields[i].head);
+	printf("\n     ");
+	for (i = 0; i < NR_POOL_FIELDS; i++) {
+		uint64_t now = field(&s->pool, pool_fields[i].off);
+
+		if (pool_fields[i].event && !pool_fields[i - 1].event)
+			printf(" |");
+		if (!pool_fields[i].event) {
+			if (pool_fields[i].stem)
+				in_unit(buf, sizeof(buf), now);
+			else
+				snprintf(buf, sizeof(buf), "%" PRIu64, now);
+			printf(" %8s", buf);
+			continue;
+		}
+		if (prev)
+			pval = field(&prev->pool, pool_fields[i].off);
+		print_counter(8, now, prev ? &pval : NULL);
+	}
+	printf("\n");
+}
+
+/* One view's line; returns 1 if it is new since @prev. */
+static int print_view_text(const struct cowdev_view_info *v,
+			   const struct sample *prev)
+{
+	const struct cowdev_view_info *pv = find_view(prev, v->id);
+	char id[32], comm[64], size[32], res[32], shr[32];
+	uint64_t pval;
+	size_t j;
+
+	snprintf(id, sizeof(id), "%" PRIu64 "%s", v->id,
+		 prev && !pv ? "*" : "");
+	printf(" %6s %7" PRId64 " %-15s %7s %6s %6s |", id, v->pid,
+	       owner_comm(v->pid, comm, sizeof(comm)),
+	       in_unit(size, sizeof(size), v->st.size_pages),
+	       in_unit(res, sizeof(res), v->st.resident_pages),
+	       in_unit(shr, sizeof(shr), v->st.shared_pages));
+	for (j = 0; j < NR_VIEW_EVENTS; j++) {
+		if (pv)
+			pval = field(&pv->st, view_events[j].off);
+		print_counter(6, field(&v->st, view_events[j].off),
+			      pv ? &pval : NULL);
+	}
+	printf("\n");
+	return prev && !pv;
+}
+
 static void print_text(const struct sample *s, const struct sample *prev,
 		       unsigned long n, double interval)
 {
-	const struct cowdev_view_info *v, *pv;
-	char when[64], id[32];
+	char when[64];
 	struct tm tm;
 	int fresh = 0;
 	size_t i, j;
-	uint64_t pval;
 
 	localtime_r(&s->when.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
@@ -238,57 +391,100 @@ static void print_text(const struct sample *s, const struct sample *prev,
 		printf(", counters per %.2f s", interval);
 	else
 		printf(", counters since load");
-	printf("\n pool");
-	for (i = 0; i < NR_POOL_FIELDS; i++)
-		printf("%s %8s", pool_fields[i].event &&
-		       !pool_fields[i - 1].event ? " |" : "",
-		       pool_fields[i].head);
-	printf("\n     ");
-	for (i = 0; i < NR_POOL_FIELDS; i++) {
-		if (pool_fields[i].event && !pool_fields[i - 1].event)
-			printf(" |");
-		if (!pool_fields[i].event) {
-			printf(" %8" PRIu64, field(&s->pool, pool_fields[i].off));
-			continue;
-		}
-		if (prev)
-			pval = field(&prev->pool, pool_fields[i].off);
-		print_counter(8, field(&s->pool, pool_fields[i].off),
-			      prev ? &pval : NULL);
-	}
+	if (cfg.unit != UNIT_PAGES)
+		printf(", sizes in %s", unit_heads[cfg.unit]);
 	printf("\n");
+	print_pool_text(s, prev);
 	if (s->views_err) {
 		printf(" views: %s\n\n", cowdev_debugfs_strerror(s->views_err));
 		return;
 	}
 	if (!s->nviews) {
-		printf(" views: none\n\n");
+		if (cfg.have_pid)
+			printf(" views: none of pid %" PRId64 "\n\n", cfg.pid);
+		else
+			printf(" views: none\n\n");
 		return;
 	}
-	printf(" %6s %7s %7s %6s %6s |", "view", "pid", "size", "res", "shr");
+	printf(" %6s %7s %-15s %7s %6s %6s |", "view", "pid", "comm", "size",
+	       "res", "shr");
 	for (j = 0; j < NR_VIEW_EVENTS; j++)
 		printf(" %6s", view_events[j].head);
 	printf("\n");
+	for (i = 0; i < s->nviews; i++)
+		fresh |= print_view_text(&s->views[i], prev);
+	if (fresh)
+		printf(" (* new view: its counters since it was created)\n");
+	printf("\n");
+}
+
+/*
+ * --csv: the header, then one row per sample.  Event columns hold totals
+ * in the first row and changes since the previous row after it; a view's
+ * events count whole in the row where it first appears.
+ */
+static void print_csv_header(void)
+{
+	const char *u = unit_names[cfg.unit];
+	size_t i;
+
+	printf("time,elapsed,sample,interval");
+	for (i = 0; i < NR_POOL_FIELDS; i++) {
+		if (pool_fields[i].stem)
+			printf(",pool_%s_%s", pool_fields[i].stem, u);
+		else
+			printf(",pool_%s", pool_fields[i].name);
+	}
+	printf(",views,size_%s,resident_%s,shared_%s", u, u, u);
+	for (i = 0; i < NR_VIEW_EVENTS; i++)
+		printf(",%s", view_events[i].name);
+	printf("\n");
+}
+
+static void print_csv(const struct sample *s, const struct sample *prev,
+		      unsigned long n, double interval, double elapsed)
+{
+	uint64_t size = 0, res = 0, shr = 0, ev[NR_VIEW_EVENTS] = { 0 }, now;
+	const struct cowdev_view_info *v, *pv;
+	char buf[32];
+	size_t i, j;
+
+	printf("%lld.%03ld,%.3f,%lu,%.3f", (long long)s->when.tv_sec,
+	       s->when.tv_nsec / 1000000, elapsed, n, interval);
+	for (i = 0; i < NR_POOL_FIELDS; i++) {
+		now = field(&s->pool, pool_fields[i].off);
+		if (pool_fields[i].stem)
+			printf(",%s", in_unit(buf, sizeof(buf), now));
+		else if (pool_fields[i].event && prev)
+			printf(",%" PRId64, (int64_t)(now -
+			       field(&prev->pool, pool_fields[i].off)));
+		else
+			printf(",%" PRIu64, now);
+	}
+	if (s->views_err) {
+		/* No view columns: empty fields, the reason on stderr. */
+		for (j = 0; j < 4 + NR_VIEW_EVENTS; j++)
+			putchar(',');
+		printf("\n");
+		fprintf(stderr, "cowstat: views: %s\n",
+			cowdev_debugfs_strerror(s->views_err));
+		return;
+	}
 	for (i = 0; i < s->nviews; i++) {
 		v = &s->views[i];
 		pv = find_view(prev, v->id);
-		snprintf(id, sizeof(id), "%" PRIu64 "%s", v->id,
-			 prev && !pv ? "*" : "");
-		fresh |= prev && !pv;
-		printf(" %6s %7" PRId64 " %7" PRIu64 " %6" PRIu64 " %6" PRIu64
-		       " |", id, v->pid, (uint64_t)v->st.size_pages,
-		       (uint64_t)v->st.resident_pages,
-		       (uint64_t)v->st.shared_pages);
-		for (j = 0; j < NR_VIEW_EVENTS; j++) {
-			if (pv)
-				pval = field(&pv->st, view_events[j].off);
-			print_counter(6, field(&v->st, view_events[j].off),
-				      pv ? &pval : NULL);
-		}
-		printf("\n");
+		size += v->st.size_pages;
+		res += v->st.resident_pages;
+		shr += v->st.shared_pages;
+		for (j = 0; j < NR_VIEW_EVENTS; j++)
+			ev[j] += field(&v->st, view_events[j].off) -
+				 (pv ? field(&pv->st, view_events[j].off) : 0);
 	}
-	if (fresh)
-		printf(" (* new view: its counters since it was created)\n");
+	printf(",%zu,%s", s->nviews, in_unit(buf, sizeof(buf), size));
+	printf(",%s", in_unit(buf, sizeof(buf), res));
+	printf(",%s", in_unit(buf, sizeof(buf), shr));
+	for (j = 0; j < NR_VIEW_EVENTS; j++)
+		printf(",%" PRId64, (int64_t)ev[j]);
 	printf("\n");
 }
 
@@ -334,24 +530,69 @@ static void sleep_until(const struct timespec *start, double offset)
 		;
 }
 
+static int parse_pid(const char *arg)
+{
+	char *end;
+	long long pid;
+
+	errno = 0;
+	pid = strtoll(arg, &end, 10);
+	if (end == arg || *end || errno || pid <= 0)
+		return -1;
+	cfg.pid = pid;
+	cfg.have_pid = 1;
+	return 0;
+}
+
+enum format { FMT_TEXT, FMT_JSON, FMT_CSV };
+
+static void print_sample(enum format fmt, const struct sample *cur,
+			 const struct sample *prev, unsigned long n,
+			 double interval, const struct sample *first)
+{
+	double elapsed;
+
+	switch (fmt) {
+	case FMT_JSON:
+		print_json(cur, prev, n, interval);
+		break;
+	case FMT_CSV:
+		if (n == 1)
+			print_csv_header();
+		elapsed = (cur->when.tv_sec - first->when.tv_sec) +
+			  (cur->when.tv_nsec - first->when.tv_nsec) / 1e9;
+		print_csv(cur, prev, n, interval, elapsed);
+		break;
+	default:
+		print_text(cur, prev, n, interval);
+	}
+}
+
 int main(int argc, char **argv)
 {
+	enum { OPT_CSV = 256 };
 	static const struct option longopts[] = {
 		{ "interval", required_argument, NULL, 'i' },
 		{ "count", required_argument, NULL, 'n' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "kib", no_argument, NULL, 'k' },
+		{ "mib", no_argument, NULL, 'm' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "csv", no_argument, NULL, OPT_CSV },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct sample cur, prev;
+	struct sample cur, prev, first;
 	struct timespec start;
 	double interval = 1.0;
 	unsigned long count = 1, n;
-	int have_interval = 0, have_count = 0, json = 0, have_prev = 0;
+	int have_interval = 0, have_count = 0, have_prev = 0;
+	enum format fmt = FMT_TEXT;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "i:n:jh", longopts, NULL)) !=
-	       -1) {
+	cfg.page_size = sysconf(_SC_PAGESIZE);
+	while ((opt = getopt_long(argc, argv, "i:n:p:kmjh", longopts,
+				  NULL)) != -1) {
 		switch (opt) {
 		case 'i':
 			if (parse_interval(optarg, &interval))
@@ -363,8 +604,21 @@ int main(int argc, char **argv)
 				goto bad_count;
 			have_count = 1;
 			break;
+		case 'p':
+			if (parse_pid(optarg))
+				goto bad_pid;
+			break;
+		case 'k':
+			cfg.unit = UNIT_KIB;
+			break;
+		case 'm':
+			cfg.unit = UNIT_MIB;
+			break;
 		case 'j':
-			json = 1;
+			fmt = FMT_JSON;
+			break;
+		case OPT_CSV:
+			fmt = FMT_CSV;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -400,12 +654,10 @@ int main(int argc, char **argv)
 			sleep_until(&start, (n - 1) * interval);
 		if (take_sample(&cur))
 			return 1;
-		if (json)
-			print_json(&cur, have_prev ? &prev : NULL, n,
-				   interval);
-		else
-			print_text(&cur, have_prev ? &prev : NULL, n,
-				   interval);
+		if (n == 1)
+			first = cur;
+		print_sample(fmt, &cur, have_prev ? &prev : NULL, n, interval,
+			     &first);
 		fflush(stdout);
 		if (have_prev)
 			free_sample(&prev);
@@ -421,5 +673,8 @@ bad_interval:
 	return 2;
 bad_count:
 	fprintf(stderr, "cowstat: bad count (want a whole number > 0)\n");
+	return 2;
+bad_pid:
+	fprintf(stderr, "cowstat: bad pid (want a process id > 0)\n");
 	return 2;
 }

@@ -6,11 +6,18 @@
  *    keys; its pool numbers equal
  *    COWDEV_IOC_POOL_INFO and its views equal COWDEV_IOC_GET_STATS; the
  *    per-interval deltas are exact; without debugfs it says so;
- *  - cowstat's text output and option handling;
+ *  - cowstat's text output (with the owner's comm) and option handling;
+ *  - cowstat --csv: the header, and rows equal to the ioctls in pages, KiB
+ *    and MiB, with exact per-interval changes; -p PID keeps exactly PID's
+ *    views; the gnuplot recipe userspace/cowstat.gp renders the CSV;
  *  - cowmap --svg: a well-formed SVG (checked by a small XML parser, and by
  *    xmllint) with
  *    one rect per page in the state of a pattern built here, page for page;
  *    the text grid, the --start/--count window, errors, --example;
+ *  - cowmap --json: a state name per page, exactly the pattern;
+ *  - cowmap --timeline: one mark per cowdev_fault line of a traced
+ *    workload, with its view, page and outcome; cowmap --story: the right
+ *    number of shared-to-private changes in the animated SVG;
  *  - libcowdev's map of the process's own fd, where read holes are "zero";
  *  - every demo exits 0 having passed its own checks; demo7's table of
  *    increments adds up and its rebuild matched.
@@ -27,6 +34,8 @@
 #include <signal.h>
 #include <time.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
@@ -463,7 +472,7 @@ static const char *const event_keys[] = {
 	"major_faults", "page_ins", "page_outs", "evictions"
 };
 static const char *const view_keys[] = {
-	"id", "pid", "size_pages", "resident", "shared", "faults",
+	"id", "pid", "comm", "size_pages", "resident", "shared", "faults",
 	"map_pages_calls", "map_pages_mapped", "mkwrite", "zero_maps",
 	"demand_allocs", "private_cow", "sigbus", "pool_failures",
 	"cow_copies", "cow_reuses", "clones", "major_faults", "page_ins",
@@ -545,6 +554,28 @@ static int split_lines(char *buf, char **lines, int max)
 	     l = strtok_r(NULL, "\n", &save))
 		lines[n++] = l;
 	return n;
+}
+
+/* /proc/PID/comm of @pid (0: this process), as cowstat shows it. */
+static const char *comm_of(pid_t pid)
+{
+	static char comm[64];
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid ? pid : getpid());
+	f = fopen(path, "r");
+	if (!f || !fgets(comm, sizeof(comm), f))
+		strcpy(comm, "-");
+	if (f)
+		fclose(f);
+	comm[strcspn(comm, "\n")] = '\0';
+	return comm;
+}
+
+static const char *own_comm(void)
+{
+	return comm_of(0);
 }
 
 static int write_pages(int fd, size_t first, size_t count, char val)
@@ -656,10 +687,13 @@ static void check_sample(struct __test_metadata *_metadata, char *line,
 		ASSERT_NE(NULL, v) TH_LOG("view %llu missing",
 					  (unsigned long long)st.view_id);
 		EXPECT_EQ(getpid(), json_uint(v, "pid"));
+		ASSERT_EQ(J_STR, json_get(v, "comm")->type);
+		EXPECT_STREQ(own_comm(), json_get(v, "comm")->str);
 		for (j = 0; j < NKEYS(view_keys); j++) {
 			const char *key = view_keys[j];
 
-			if (!strcmp(key, "pid") || !strcmp(key, "delta"))
+			if (!strcmp(key, "pid") || !strcmp(key, "delta") ||
+			    !strcmp(key, "comm"))
 				continue;
 			expect_key(_metadata, "view", key,
 				   stat_field(&st, key), v);
@@ -795,8 +829,8 @@ TEST_F(views, cowstat_text)
 	struct proc p;
 
 	ASSERT_EQ(0, run_tool(&p, "cowstat", two, 0, 20));
-	snprintf(want, sizeof(want), "%llu %d %llu ",
-		 (unsigned long long)self->st[2].view_id, getpid(),
+	snprintf(want, sizeof(want), "%llu %d %s %llu ",
+		 (unsigned long long)self->st[2].view_id, getpid(), own_comm(),
 		 (unsigned long long)self->st[2].size_pages);
 	for (l = strtok_r(p.buf, "\n", &save); l;
 	     l = strtok_r(NULL, "\n", &save)) {
@@ -823,14 +857,20 @@ TEST(cowstat_options)
 	static const char *const bad[][3] = {
 		{ "-n", "0", NULL }, { "-i", "abc", NULL }, { "-i", "-1", NULL },
 		{ "--bogus", NULL, NULL }, { "1", "2", "3" },
+		{ "-p", "0", NULL }, { "-p", "abc", NULL }, { "-p", NULL, NULL },
 	};
+	static const char *const opts[] = {
+		"--json", "--csv", "--pid PID", "--kib", "--mib", NULL,
+	};
+	const char *const *o;
 	const char *help[] = { "--help", NULL };
 	struct proc p;
 	size_t i;
 
 	ASSERT_EQ(0, run_tool(&p, "cowstat", help, 0, 20));
 	EXPECT_EQ(0, strncmp(p.buf, "Usage: cowstat", 14));
-	EXPECT_NE(NULL, strstr(p.buf, "--json"));
+	for (o = opts; *o; o++)
+		EXPECT_NE(NULL, strstr(p.buf, *o));
 	free(p.buf);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		const char *args[4] = { bad[i][0], bad[i][1], bad[i][2], NULL };
@@ -1264,11 +1304,35 @@ TEST(cowmap_errors_and_help)
 	const char *missing[] = { "--view", "987654321", NULL };
 	const char *bogus[] = { "--bogus", NULL };
 	const char *cols[] = { "-c", "0", NULL };
+	static const char *const need_svg[][3] = {
+		{ "--story", NULL, NULL }, { "--timeline", "-", NULL },
+		{ "--story", "--example", "-s" },
+	};
+	const char *no_trace[] = { "-t", "/nonexistent", "-s", "/dev/null",
+				   NULL };
+	static const char *const opts[] = {
+		"--svg FILE", "--json", "--timeline TRACE", "--story", NULL,
+	};
+	const char *const *o;
 	struct proc p;
+	size_t i;
 
 	ASSERT_EQ(0, run_tool(&p, "cowmap", help, 0, 20));
 	EXPECT_EQ(0, strncmp(p.buf, "Usage: cowmap", 13));
-	EXPECT_NE(NULL, strstr(p.buf, "--svg"));
+	for (o = opts; *o; o++)
+		EXPECT_NE(NULL, strstr(p.buf, *o));
+	free(p.buf);
+	for (i = 0; i < sizeof(need_svg) / sizeof(need_svg[0]); i++) {
+		const char *args[5] = { need_svg[i][0], need_svg[i][1],
+					need_svg[i][2], need_svg[i][2] ?
+					"/dev/null" : NULL, NULL };
+
+		EXPECT_EQ(2, run_tool(&p, "cowmap", args, 1, 20))
+			TH_LOG("cowmap %s %s", args[0], args[1]);
+		free(p.buf);
+	}
+	EXPECT_EQ(1, run_tool(&p, "cowmap", no_trace, 1, 20));
+	EXPECT_NE(NULL, strstr(p.buf, "/nonexistent: No such file"));
 	free(p.buf);
 	EXPECT_EQ(1, run_tool(&p, "cowmap", missing, 1, 20));
 	EXPECT_NE(NULL, strstr(p.buf, "no live view 987654321"));
@@ -1300,6 +1364,594 @@ TEST(cowmap_example)
 	EXPECT_EQ(128, st->page_rects);
 	EXPECT_EQ(16, st->per_state[COWDEV_STATE_ZERO]);
 	EXPECT_EQ(48, st->per_state[COWDEV_STATE_SHARED]);
+	free(doc);
+	free(st);
+}
+
+/* ---- cowstat -p, --csv, -k/-m ---------------------------------------- */
+
+/* The CSV columns, in order (cowstat.c; the gnuplot recipe uses them). */
+static const char *const csv_pool[] = {
+	"total", "free", "used", "peak", "limbo", NULL, NULL, NULL, NULL,
+	"swap_total", "swap_used",
+};
+
+/* The header cowstat --csv prints in @unit ("pages", "kib", "mib"). */
+static void csv_header(char *buf, size_t size, const char *unit)
+{
+	size_t i, n;
+
+	n = snprintf(buf, size, "time,elapsed,sample,interval");
+	for (i = 0; i < (size_t)NKEYS(pool_keys); i++) {
+		if (i < (size_t)NKEYS(csv_pool) && csv_pool[i])
+			n += snprintf(buf + n, size - n, ",pool_%s_%s",
+				      csv_pool[i], unit);
+		else
+			n += snprintf(buf + n, size - n, ",pool_%s",
+				      pool_keys[i]);
+	}
+	n += snprintf(buf + n, size - n, ",views,size_%s,resident_%s,shared_%s",
+		      unit, unit, unit);
+	for (i = 0; i < (size_t)NKEYS(event_keys); i++)
+		n += snprintf(buf + n, size - n, ",%s", event_keys[i]);
+}
+
+/* Split a CSV row in place; returns the number of fields. */
+static int csv_split(char *row, char **f, int max)
+{
+	int n = 0;
+
+	f[n++] = row;
+	for (; *row && n < max; row++) {
+		if (*row == ',') {
+			*row = '\0';
+			f[n++] = row + 1;
+		}
+	}
+	return n;
+}
+
+/* @pages as cowstat prints it in @unit. */
+static const char *in_unit(char *buf, size_t size, unsigned long long pages,
+			   const char *unit)
+{
+	unsigned long long bytes = pages * cowdev_page_size();
+
+	if (!strcmp(unit, "kib"))
+		snprintf(buf, size, "%llu", bytes / 1024);
+	else if (!strcmp(unit, "mib"))
+		snprintf(buf, size, "%.2f", bytes / 1048576.0);
+	else
+		snprintf(buf, size, "%llu", pages);
+	return buf;
+}
+
+#define CSV_COLS (4 + NKEYS(pool_keys) + 4 + NKEYS(event_keys))
+
+/*
+ * Row @sample of cowstat --csv over this process's views @fds: the pool
+ * equals COWDEV_IOC_POOL_INFO, the view columns the sums of
+ * COWDEV_IOC_GET_STATS; events are totals in row 1 and 0 after it.
+ */
+static void check_csv_row(struct __test_metadata *_metadata, char *row,
+			  int sample, const char *unit,
+			  const struct cowdev_pool_info *pi,
+			  const int *fds, int nfds)
+{
+	unsigned long long size = 0, res = 0, shr = 0, want;
+	struct cowdev_stats st[8];
+	char *f[CSV_COLS + 2], buf[32];
+	int i, k, c;
+
+	ASSERT_EQ(CSV_COLS, csv_split(row, f, CSV_COLS + 2));
+	EXPECT_EQ(sample, atoi(f[2]));
+	EXPECT_STREQ("0.200", f[3]);
+	for (i = 0; i < nfds; i++) {
+		ASSERT_EQ(0, cowdev_get_stats(fds[i], &st[i]));
+		size += st[i].size_pages;
+		res += st[i].resident_pages;
+		shr += st[i].shared_pages;
+	}
+	for (i = 0, c = 4; i < NKEYS(pool_keys); i++, c++) {
+		want = pool_field(pi, pool_keys[i]);
+		if (i < NKEYS(csv_pool) && csv_pool[i])
+			in_unit(buf, sizeof(buf), want, unit);
+		else if (sample > 1 && i >= 6 && i != 9 && i != 10)
+			strcpy(buf, "0");	/* an event: its change */
+		else
+			snprintf(buf, sizeof(buf), "%llu", want);
+		EXPECT_STREQ(buf, f[c]) TH_LOG("pool %s", pool_keys[i]);
+	}
+	EXPECT_EQ(nfds, atoi(f[c++]));
+	EXPECT_STREQ(in_unit(buf, sizeof(buf), size, unit), f[c++]);
+	EXPECT_STREQ(in_unit(buf, sizeof(buf), res, unit), f[c++]);
+	EXPECT_STREQ(in_unit(buf, sizeof(buf), shr, unit), f[c++]);
+	for (k = 0; k < NKEYS(event_keys); k++, c++) {
+		for (i = 0, want = 0; i < nfds; i++)
+			want += stat_field(&st[i], event_keys[k]);
+		EXPECT_EQ(sample > 1 ? 0 : want, strtoull(f[c], NULL, 10))
+			TH_LOG("%s", event_keys[k]);
+	}
+}
+
+/* --csv -p (this process) in each unit: two rows equal to the ioctls. */
+TEST_F(views, cowstat_csv_equals_ioctls)
+{
+	static const char *const units[][2] = {
+		{ NULL, "pages" }, { "-k", "kib" }, { "-m", "mib" },
+	};
+	struct cowdev_pool_info before, after;
+	char pid[16], header[2048], *lines[8];
+	struct proc p;
+	size_t u;
+
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	for (u = 0; u < sizeof(units) / sizeof(units[0]); u++) {
+		const char *args[] = { "--csv", "-p", pid, "-n", "2", "-i",
+				       "0.2", units[u][0], NULL };
+
+		ASSERT_EQ(0, cowdev_pool_info(self->fd[0], &before));
+		ASSERT_EQ(0, run_tool(&p, "cowstat", args, 0, 20));
+		ASSERT_EQ(0, cowdev_pool_info(self->fd[0], &after));
+		ASSERT_EQ(0, memcmp(&before, &after, sizeof(before)))
+			TH_LOG("the pool changed while cowstat ran");
+		ASSERT_EQ(3, split_lines(p.buf, lines, 8)) TH_LOG("%s", p.buf);
+		csv_header(header, sizeof(header), units[u][1]);
+		EXPECT_STREQ(header, lines[0]);
+		check_csv_row(_metadata, lines[1], 1, units[u][1], &before,
+			      self->fd, 3);
+		check_csv_row(_metadata, lines[2], 2, units[u][1], &before,
+			      self->fd, 3);
+		free(p.buf);
+	}
+}
+
+/* The column of view event @key in a CSV row. */
+static int event_col(const char *key)
+{
+	int i;
+
+	for (i = 0; i < NKEYS(event_keys); i++)
+		if (!strcmp(event_keys[i], key))
+			return CSV_COLS - NKEYS(event_keys) + i;
+	return -1;
+}
+
+/* The change between two rows: writes through the clone, exactly. */
+TEST_F(views, cowstat_csv_deltas)
+{
+	const char *args[] = { "--csv", "-n", "2", "-i", "1.5", NULL };
+	char header[2048], *lines[8], *f[2][CSV_COLS + 2];
+	int i, col;
+	struct proc p;
+
+	ASSERT_EQ(0, proc_start(&p, "cowstat", args, 0, NULL));
+	ASSERT_EQ(0, proc_read(&p, 2, 20));
+	ASSERT_EQ(0, write_pages(self->fd[1], 20, 5, 7));
+	ASSERT_EQ(0, write_pages(self->fd[1], 4, 3, 7));
+	ASSERT_EQ(0, proc_finish(&p, 20));
+	ASSERT_EQ(3, split_lines(p.buf, lines, 8));
+	csv_header(header, sizeof(header), "pages");
+	EXPECT_STREQ(header, lines[0]);
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(CSV_COLS, csv_split(lines[i + 1], f[i],
+					      CSV_COLS + 2));
+	col = event_col("cow_copies");
+	ASSERT_LE(0, col);
+	EXPECT_STREQ("3", f[1][col]);
+	EXPECT_STREQ("5", f[1][event_col("demand_allocs")]);
+	EXPECT_STREQ("0", f[1][event_col("zero_maps")]);
+	EXPECT_STREQ("8", f[1][4 + 6]);		/* pool_allocs */
+	EXPECT_EQ(8, atoi(f[1][4 + 2]) - atoi(f[0][4 + 2]));	/* used */
+	EXPECT_LT(1.4, atof(f[1][1]) - atof(f[0][1]));	/* elapsed */
+	free(p.buf);
+}
+
+/* Squeeze runs of spaces in @s to one, in place. */
+static void squeeze(char *s)
+{
+	char *start = s, *d = s;
+
+	for (; *s; s++)
+		if (*s != ' ' || d == start || d[-1] != ' ')
+			*d++ = *s;
+	*d = '\0';
+}
+
+/* Another process's views, with its command name. */
+static pid_t other_owner(int *ready, int *go, unsigned long long *ids)
+{
+	int to_parent[2], to_child[2];
+	unsigned long long got[2];
+	pid_t pid;
+	char c;
+
+	if (pipe(to_parent) || pipe(to_child))
+		return -1;
+	pid = fork();
+	if (!pid) {
+		struct cowdev_stats st;
+		int fd, i;
+
+		close(to_parent[0]);
+		close(to_child[1]);
+		prctl(PR_SET_NAME, "cowdev_owner");
+		for (i = 0; i < 2; i++) {
+			fd = cowdev_open();
+			if (fd < 0 || cowdev_set_size(fd, (5 + i) *
+						      cowdev_page_size()) ||
+			    cowdev_get_stats(fd, &st))
+				_exit(1);
+			got[i] = st.view_id;
+		}
+		if (write(to_parent[1], got, sizeof(got)) != sizeof(got))
+			_exit(1);
+		_exit(read(to_child[0], &c, 1) < 0);
+	}
+	close(to_parent[1]);
+	close(to_child[0]);
+	*ready = to_parent[0];
+	*go = to_child[1];
+	if (pid < 0 || read(*ready, ids, 2 * sizeof(*ids)) !=
+	    (ssize_t)(2 * sizeof(*ids)))
+		return -1;
+	return pid;
+}
+
+/* -p keeps exactly the views that PID opened, in JSON and text. */
+TEST_F(views, cowstat_pid_filters)
+{
+	unsigned long long kid_ids[2], st_id;
+	char pid[16], want[64], self_pid[16];
+	const char *json[] = { "--json", "-p", pid, NULL };
+	const char *text[] = { "-p", pid, NULL };
+	const char *none[] = { "-p", "1", NULL };
+	struct json doc, *views;
+	int ready, go, i, found = 0;
+	struct proc p;
+	pid_t kid;
+
+	kid = other_owner(&ready, &go, kid_ids);
+	ASSERT_LT(0, kid);
+	snprintf(pid, sizeof(pid), "%d", kid);
+	ASSERT_EQ(0, run_tool(&p, "cowstat", json, 0, 20));
+	ASSERT_EQ(0, json_parse(p.buf, &doc)) TH_LOG("%s", p.buf);
+	EXPECT_VALID(json_tool, p.buf);
+	views = json_get(&doc, "views");
+	ASSERT_EQ(J_ARR, views->type);
+	ASSERT_EQ(2, views->n);
+	for (i = 0; i < 2; i++) {
+		struct json *v = find_view(views, kid_ids[i]);
+
+		ASSERT_NE(NULL, v);
+		EXPECT_EQ(kid, json_uint(v, "pid"));
+		EXPECT_STREQ("cowdev_owner", json_get(v, "comm")->str);
+		EXPECT_EQ(5 + i, json_uint(v, "size_pages"));
+	}
+	json_free(&doc);
+	free(p.buf);
+
+	ASSERT_EQ(0, run_tool(&p, "cowstat", text, 0, 20));
+	squeeze(p.buf);
+	for (i = 0; i < 2; i++) {
+		snprintf(want, sizeof(want), " %llu %d cowdev_owner ",
+			 kid_ids[i], kid);
+		EXPECT_NE(NULL, strstr(p.buf, want)) TH_LOG("%s", p.buf);
+	}
+	st_id = self->st[0].view_id;
+	snprintf(want, sizeof(want), " %llu %d ", st_id, getpid());
+	EXPECT_EQ(NULL, strstr(p.buf, want)) TH_LOG("%s", p.buf);
+	free(p.buf);
+
+	/* This process: its three views and none of the other's. */
+	snprintf(self_pid, sizeof(self_pid), "%d", getpid());
+	json[2] = self_pid;
+	ASSERT_EQ(0, run_tool(&p, "cowstat", json, 0, 20));
+	ASSERT_EQ(0, json_parse(p.buf, &doc));
+	views = json_get(&doc, "views");
+	ASSERT_EQ(3, views->n);
+	for (i = 0; i < 3; i++)
+		found += find_view(views, self->st[i].view_id) != NULL;
+	EXPECT_EQ(3, found);
+	json_free(&doc);
+	free(p.buf);
+
+	ASSERT_EQ(0, run_tool(&p, "cowstat", none, 0, 20));
+	EXPECT_NE(NULL, strstr(p.buf, "views: none of pid 1\n"));
+	free(p.buf);
+	close(go);		/* the owner exits at EOF */
+	close(ready);
+	EXPECT_EQ(kid, waitpid(kid, NULL, 0));
+}
+
+/* The gnuplot recipe renders cowstat --csv output as SVG. */
+TEST_F(views, cowstat_csv_gnuplot)
+{
+	const char *args[] = { "--csv", "-n", "3", "-i", "0.2", NULL };
+	char csv[] = "/tmp/cowdev_csv_XXXXXX", svg[] = "/tmp/cowdev_gp_XXXXXX";
+	char gp[PATH_MAX], cmd[PATH_MAX * 2], *doc;
+	struct proc p;
+	int fd;
+
+	if (system("command -v gnuplot >/dev/null 2>&1"))
+		SKIP(return, "gnuplot is not installed (scripts/deps)");
+	tool_path(gp, sizeof(gp), "cowstat.gp");
+	ASSERT_EQ(0, access(gp, R_OK)) TH_LOG("%s", gp);
+	ASSERT_EQ(0, run_tool(&p, "cowstat", args, 0, 20));
+	fd = mkstemp(csv);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(p.len, write(fd, p.buf, p.len));
+	close(fd);
+	free(p.buf);
+	fd = mkstemp(svg);
+	ASSERT_LE(0, fd);
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "gnuplot -e \"csv='%s'; out='%s'\" '%s'",
+		 csv, svg, gp);
+	EXPECT_EQ(0, system(cmd)) TH_LOG("%s", cmd);
+	doc = slurp(svg);
+	unlink(csv);
+	unlink(svg);
+	ASSERT_NE(NULL, doc);
+	EXPECT_VALID(xml_tool, doc);
+	EXPECT_NE(NULL, strstr(doc, "pool_used_pages"));
+	EXPECT_NE(NULL, strstr(doc, "cow_copies"));
+	free(doc);
+}
+
+/* cowmap --json: one state name a page, exactly the pattern. */
+static void check_json_map(struct __test_metadata *_metadata,
+			   struct json *v, unsigned long long id,
+			   const int *want, int first, int count)
+{
+	int counts[COWDEV_NR_STATES] = { 0 }, i;
+	struct json *states, *c;
+
+	EXPECT_EQ(id, json_uint(v, "view"));
+	EXPECT_EQ(getpid(), json_uint(v, "pid"));
+	EXPECT_EQ(first, json_uint(v, "start"));
+	EXPECT_EQ(count, json_uint(v, "count"));
+	states = json_get(v, "states");
+	ASSERT_NE(NULL, states);
+	ASSERT_EQ(J_ARR, states->type);
+	ASSERT_EQ(count, states->n);
+	for (i = 0; i < count; i++) {
+		ASSERT_EQ(J_STR, states->kids[i].type);
+		EXPECT_STREQ(cowdev_map_state_name(want[first + i]),
+			     states->kids[i].str) TH_LOG("page %d", first + i);
+		counts[want[first + i]]++;
+	}
+	c = json_get(v, "counts");
+	ASSERT_EQ(COWDEV_NR_STATES, c->n);
+	for (i = 0; i < COWDEV_NR_STATES; i++)
+		EXPECT_EQ(counts[i], json_uint(c, cowdev_map_state_name(i)));
+}
+
+TEST_F(pattern, cowmap_json)
+{
+	char v[32], c[32];
+	const char *both[] = { "-v", v, "-v", c, "--json", NULL };
+	const char *win[] = { "-v", v, "--json", "--start", "30", "--count",
+			      "8", NULL };
+	struct json doc, *views;
+	struct proc p;
+
+	snprintf(v, sizeof(v), "%llu", self->vid);
+	snprintf(c, sizeof(c), "%llu", self->cid);
+	ASSERT_EQ(0, run_tool(&p, "cowmap", both, 0, 20));
+	EXPECT_VALID(json_tool, p.buf);
+	ASSERT_EQ(0, json_parse(p.buf, &doc)) TH_LOG("%s", p.buf);
+	ASSERT_EQ(1, doc.n);
+	views = json_get(&doc, "views");
+	ASSERT_EQ(J_ARR, views->type);
+	ASSERT_EQ(2, views->n);
+	check_json_map(_metadata, &views->kids[0], self->vid, self->want_v,
+		       0, MAP_PAGES);
+	check_json_map(_metadata, &views->kids[1], self->cid, self->want_c,
+		       0, MAP_PAGES);
+	json_free(&doc);
+	free(p.buf);
+
+	ASSERT_EQ(0, run_tool(&p, "cowmap", win, 0, 20));
+	ASSERT_EQ(0, json_parse(p.buf, &doc)) TH_LOG("%s", p.buf);
+	views = json_get(&doc, "views");
+	ASSERT_EQ(1, views->n);
+	check_json_map(_metadata, &views->kids[0], self->vid, self->want_v,
+		       30, 8);
+	json_free(&doc);
+	free(p.buf);
+}
+
+/* ---- pictures: the fault timeline and the COW story -------------- */
+
+/* Occurrences of @needle in @hay. */
+static int count_str(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (; (hay = strstr(hay, needle)); hay += strlen(needle))
+		n++;
+	return n;
+}
+
+static const char *tracefs_root(void)
+{
+	static const char *const roots[] = {
+		"/sys/kernel/tracing", "/sys/kernel/debug/tracing",
+	};
+	char path[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+		snprintf(path, sizeof(path), "%s/instances", roots[i]);
+		if (!access(path, F_OK))
+			return roots[i];
+	}
+	return NULL;
+}
+
+static int put(const char *dir, const char *file, const char *s)
+{
+	char path[PATH_MAX];
+	int fd, ok;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	if (fd < 0)
+		return -1;
+	ok = write(fd, s, strlen(s)) == (ssize_t)strlen(s);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/*
+ * The workload: a 16-page view; read 0-3, write 4-11, clone, write 4-7
+ * (COW copies) and 12-13.  Traced in a tracefs instance of this process:
+ * the text of its trace file goes to @out (free it).
+ */
+static int traced_workload(char **out, unsigned long long *id)
+{
+	size_t ps = cowdev_page_size(), i;
+	struct cowdev_stats st;
+	char dir[PATH_MAX], path[PATH_MAX + 8], pid[16];
+	const char *root = tracefs_root();
+	volatile char *p, c;
+	int fd, cfd, ret = -1;
+
+	if (!root)
+		return -2;
+	snprintf(dir, sizeof(dir), "%s/instances/cowdev_tools.%d", root,
+		 getpid());
+	rmdir(dir);
+	if (mkdir(dir, 0700))
+		return -1;
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	fd = cowdev_open();
+	if (fd < 0 || cowdev_set_size(fd, 16 * ps) ||
+	    cowdev_get_stats(fd, &st) || put(dir, "set_event_pid", pid) ||
+	    put(dir, "events/cowdev/cowdev_fault/enable", "1") ||
+	    put(dir, "tracing_on", "1"))
+		goto out;
+	*id = st.view_id;
+	p = mmap(NULL, 16 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		goto out;
+	for (i = 0; i < 4; i++)
+		c = p[i * ps];
+	(void)c;
+	for (i = 4; i < 12; i++)
+		p[i * ps] = 1;
+	cfd = cowdev_clone(fd);
+	for (i = 4; i < 8; i++)
+		p[i * ps] = 2;
+	for (i = 12; i < 14; i++)
+		p[i * ps] = 3;
+	put(dir, "tracing_on", "0");
+	munmap((void *)p, 16 * ps);
+	if (cfd >= 0)
+		close(cfd);
+	snprintf(path, sizeof(path), "%s/trace", dir);
+	*out = slurp(path);
+	ret = *out && cfd >= 0 ? 0 : -1;
+out:
+	if (fd >= 0)
+		close(fd);
+	rmdir(dir);
+	return ret;
+}
+
+/* cowmap --timeline: one mark per cowdev_fault line, outcome and page. */
+TEST(cowmap_timeline)
+{
+	char trace[] = "/tmp/cowdev_trace_XXXXXX";
+	char svg[] = "/tmp/cowdev_timeline_XXXXXX";
+	char ids[32], key[128], *text = NULL, *doc, *l, *save;
+	const char *args[] = { "--timeline", trace, "--svg", svg, "-v", ids,
+			       NULL };
+	struct svg_stats *st = calloc(1, sizeof(*st));
+	unsigned long long id = 0, view, pgoff;
+	int fd, ret, lines = 0, copies = 0, zeros = 0;
+	char outcome[32];
+	struct proc p;
+
+	ASSERT_NE(NULL, st);
+	ret = traced_workload(&text, &id);
+	if (ret == -2)
+		SKIP(return, "no tracefs");
+	ASSERT_EQ(0, ret);
+	fd = mkstemp(trace);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(strlen(text), write(fd, text, strlen(text)));
+	close(fd);
+	close(mkstemp(svg));
+	snprintf(ids, sizeof(ids), "%llu", id);
+	ASSERT_EQ(0, run_tool(&p, "cowmap", args, 1, 20)) TH_LOG("%s", p.buf);
+	free(p.buf);
+	doc = slurp(svg);
+	unlink(svg);
+	unlink(trace);
+	ASSERT_NE(NULL, doc);
+	ASSERT_EQ(0, svg_check(doc, st)) TH_LOG("malformed SVG");
+	EXPECT_VALID(xml_tool, doc);
+	/* Each traced line of the view is one mark with its page. */
+	for (l = strtok_r(text, "\n", &save); l;
+	     l = strtok_r(NULL, "\n", &save)) {
+		l = strstr(l, " cowdev_fault: ");
+		if (!l || sscanf(l, " cowdev_fault: view=%llu pgoff=%llu "
+				 "write=%*d shared=%*d mkwrite=%*d "
+				 "outcome=%31s", &view, &pgoff, outcome) != 3 ||
+		    view != id)
+			continue;
+		lines++;
+		copies += !strcmp(outcome, "COPY");
+		zeros += !strcmp(outcome, "ZERO");
+		snprintf(key, sizeof(key), "data-view=\"%llu\" data-pgoff="
+			 "\"%llu\" data-outcome=\"%s\"", view, pgoff, outcome);
+		EXPECT_NE(NULL, strstr(doc, key)) TH_LOG("no mark %s", key);
+	}
+	EXPECT_LE(18, lines);		/* 4 reads, 14 writes at least */
+	EXPECT_EQ(lines, count_str(doc, "data-outcome="));
+	EXPECT_EQ(4, copies);
+	EXPECT_EQ(4, zeros);
+	snprintf(key, sizeof(key), "cowdev_fault: %d events", lines);
+	EXPECT_NE(NULL, strstr(doc, key));
+	free(text);
+	free(doc);
+	free(st);
+}
+
+/* cowmap --story: 13 writes after a clone, 12 of them to shared pages. */
+TEST(cowmap_story)
+{
+	char svg[] = "/tmp/cowdev_story_XXXXXX", *doc;
+	const char *args[] = { "--story", "--svg", svg, NULL };
+	struct svg_stats *st = calloc(1, sizeof(*st));
+	struct proc p;
+
+	ASSERT_NE(NULL, st);
+	close(mkstemp(svg));
+	ASSERT_EQ(0, run_tool(&p, "cowmap", args, 1, 30)) TH_LOG("%s", p.buf);
+	EXPECT_EQ(14, count_str(p.buf, "\nframe ") + !strncmp(p.buf,
+							       "frame ", 6));
+	EXPECT_NE(NULL, strstr(p.buf, "(24 shared-to-private changes)"));
+	free(p.buf);
+	doc = slurp(svg);
+	unlink(svg);
+	ASSERT_NE(NULL, doc);
+	ASSERT_EQ(0, svg_check(doc, st)) TH_LOG("malformed SVG");
+	EXPECT_VALID(xml_tool, doc);
+	/* Frame 0: 24 shared pages in each view, the rest holes. */
+	EXPECT_EQ(64, st->page_rects);
+	EXPECT_EQ(48, st->per_state[COWDEV_STATE_SHARED]);
+	EXPECT_EQ(16, st->per_state[COWDEV_STATE_HOLE]);
+	/* Each write to a shared page: both views leave "shared". */
+	EXPECT_EQ(24, count_str(doc, "data-from=\"shared\""));
+	EXPECT_EQ(12 + 1, count_str(doc, "data-to=\"dirty\""));
+	EXPECT_EQ(12, count_str(doc, "data-from=\"shared\" "
+				     "data-to=\"resident\""));
+	EXPECT_EQ(1, count_str(doc, "data-from=\"hole\" data-to=\"dirty\""));
+	EXPECT_EQ(25, count_str(doc, "<set attributeName=\"fill\""));
+	EXPECT_EQ(14, count_str(doc, "<set attributeName=\"visibility\""));
 	free(doc);
 	free(st);
 }
