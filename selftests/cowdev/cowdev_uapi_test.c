@@ -13,6 +13,9 @@
  *    nothing past the caller's size is written; larger input structs need
  *    a zero tail (else E2BIG);
  *  - PAGE_STATE: flags, ranges, overflow, count 0, guard bytes;
+ *  - DIFF, ROLLBACK and WRITTEN (the snapshot commands): their directions,
+ *    sizes and tails, bad pointers, read-only input, a struct written back
+ *    into read-only memory (EFAULT and not counted);
  * and the pool and lifetime rules: RESET_STATS keeps gauges, the pool
  * invariant, live view counting, no leak once every fd and mapping is gone,
  * and rmmod refused while a view lives (fd, clone or mapping alone).
@@ -47,6 +50,9 @@
 #define NR_SWAPON	_IOC_NR(COWDEV_IOC_SWAPON)
 #define NR_SWAPOFF	_IOC_NR(COWDEV_IOC_SWAPOFF)
 #define NR_SET_RESIDENT_LIMIT _IOC_NR(COWDEV_IOC_SET_RESIDENT_LIMIT)
+#define NR_DIFF		_IOC_NR(COWDEV_IOC_DIFF)
+#define NR_ROLLBACK	_IOC_NR(COWDEV_IOC_ROLLBACK)
+#define NR_WRITTEN	_IOC_NR(COWDEV_IOC_WRITTEN)
 
 /* The lowest free fd number: a leaked fd would change it. */
 static int next_fd(void)
@@ -153,8 +159,9 @@ TEST_F(u, unknown_commands_get_enotty)
 		unsigned int nr, dir, size;
 	} wrong[] = {
 		/* unknown numbers */
-		{ 0x00, NONE, 0 }, { 0x00, R, 8 }, { 0x0b, R, 8 },
-		{ 0x0b, W, 8 }, { 0x0b, NONE, 0 }, { 0x10, RW, 136 },
+		{ 0x00, NONE, 0 }, { 0x00, R, 8 }, { 0x0e, R, 8 },
+		{ 0x0e, W, 8 }, { 0x0e, NONE, 0 }, { 0x0e, RW, 64 },
+		{ 0x0f, RW, 40 }, { 0x10, RW, 136 },
 		{ 0x7f, NONE, 0 }, { 0xff, R, 8 },
 		/* SET_SIZE is W */
 		{ NR_SET_SIZE, R, 8 }, { NR_SET_SIZE, RW, 8 },
@@ -192,12 +199,26 @@ TEST_F(u, unknown_commands_get_enotty)
 		/* SET_RESIDENT_LIMIT is W */
 		{ NR_SET_RESIDENT_LIMIT, R, 8 }, { NR_SET_RESIDENT_LIMIT, RW, 8 },
 		{ NR_SET_RESIDENT_LIMIT, NONE, 0 },
+		/* DIFF is RW */
+		{ NR_DIFF, R, COWDEV_DIFF_SIZE_VER0 },
+		{ NR_DIFF, W, COWDEV_DIFF_SIZE_VER0 },
+		{ NR_DIFF, R, 8 }, { NR_DIFF, W, 8 },
+		{ NR_DIFF, NONE, 0 }, { NR_DIFF, NONE, COWDEV_DIFF_SIZE_VER0 },
+		/* ROLLBACK is W */
+		{ NR_ROLLBACK, R, COWDEV_ROLLBACK_SIZE_VER0 },
+		{ NR_ROLLBACK, RW, COWDEV_ROLLBACK_SIZE_VER0 },
+		{ NR_ROLLBACK, NONE, 0 }, { NR_ROLLBACK, NONE, 8 },
+		/* WRITTEN is RW */
+		{ NR_WRITTEN, R, COWDEV_WRITTEN_SIZE_VER0 },
+		{ NR_WRITTEN, W, COWDEV_WRITTEN_SIZE_VER0 },
+		{ NR_WRITTEN, NONE, 0 }, { NR_WRITTEN, NONE, 40 },
 	};
 	static const unsigned int known[] = {
 		COWDEV_IOC_SET_SIZE, COWDEV_IOC_GET_SIZE, COWDEV_IOC_GET_STATS,
 		COWDEV_IOC_RESET_STATS, COWDEV_IOC_POOL_INFO, COWDEV_IOC_CLONE,
 		COWDEV_IOC_PAGE_STATE, COWDEV_IOC_SWAPON, COWDEV_IOC_SWAPOFF,
-		COWDEV_IOC_SET_RESIDENT_LIMIT,
+		COWDEV_IOC_SET_RESIDENT_LIMIT, COWDEV_IOC_DIFF,
+		COWDEV_IOC_ROLLBACK, COWDEV_IOC_WRITTEN,
 	};
 	static const unsigned int magics[] = { 0x00, 0xc6, 0xc8, 'T', 0xff };
 	uint64_t buf[512];
@@ -244,7 +265,8 @@ TEST_F(u, bad_pointers_get_efault)
 	void *straddle = self->edge + self->ps - 4;
 	static const unsigned int ptr_cmds[] = {
 		COWDEV_IOC_SET_SIZE, COWDEV_IOC_GET_SIZE, COWDEV_IOC_GET_STATS,
-		COWDEV_IOC_POOL_INFO, COWDEV_IOC_PAGE_STATE,
+		COWDEV_IOC_POOL_INFO, COWDEV_IOC_PAGE_STATE, COWDEV_IOC_DIFF,
+		COWDEV_IOC_ROLLBACK, COWDEV_IOC_WRITTEN,
 	};
 	static const unsigned int out_cmds[] = {
 		COWDEV_IOC_GET_SIZE, COWDEV_IOC_GET_STATS, COWDEV_IOC_POOL_INFO,
@@ -261,10 +283,12 @@ TEST_F(u, bad_pointers_get_efault)
 		EXPECT_EQ(-EFAULT, cowdev_xioctl(self->fd, ptr_cmds[i], straddle))
 			TH_LOG("cmd %#x straddling", ptr_cmds[i]);
 	}
-	/* Output structs into read-only memory. */
-	for (i = 0; i < sizeof(out_cmds) / sizeof(out_cmds[0]); i++)
+	/* Output structs into read-only memory (a zero WRITTEN is valid). */
+	for (i = 0; i < sizeof(out_cmds) / sizeof(out_cmds[0]); i++) {
 		EXPECT_EQ(-EFAULT, cowdev_xioctl(self->fd, out_cmds[i], self->ro))
 			TH_LOG("cmd %#x read-only", out_cmds[i]);
+	}
+	EXPECT_EQ(-EFAULT, cowdev_xioctl(self->fd, COWDEV_IOC_WRITTEN, self->ro));
 	/* A larger struct whose tail is unmapped: EFAULT, not a result. */
 	EXPECT_EQ(-EFAULT, cowdev_xioctl(self->fd, CMD(R, NR_GET_STATS, 256),
 				  self->edge + self->ps - 200));
@@ -386,6 +410,9 @@ TEST_F(u, struct_sizes_below_ver0_or_above_a_page)
 		{ NR_GET_STATS, R, COWDEV_STATS_SIZE_VER0 },
 		{ NR_POOL_INFO, R, COWDEV_POOL_INFO_SIZE_VER0 },
 		{ NR_PAGE_STATE, W, COWDEV_PAGE_STATE_SIZE_VER0 },
+		{ NR_DIFF, RW, COWDEV_DIFF_SIZE_VER0 },
+		{ NR_ROLLBACK, W, COWDEV_ROLLBACK_SIZE_VER0 },
+		{ NR_WRITTEN, RW, COWDEV_WRITTEN_SIZE_VER0 },
 	};
 	static const unsigned int small[] = { 0, 1, 4, 7 };
 	static const unsigned int large[] = { 4097, 4104, 8000, 8192, 16383 };
@@ -411,14 +438,16 @@ TEST_F(u, struct_sizes_below_ver0_or_above_a_page)
 		EXPECT_EQ(-EINVAL, cowdev_xioctl(self->fd, CMD(dir, nr,
 					  cmds[i].ver0 - 8), buf))
 			TH_LOG("nr %#x size %u", nr, cmds[i].ver0 - 8);
-		for (j = 0; j < sizeof(small) / sizeof(small[0]); j++)
+		for (j = 0; j < sizeof(small) / sizeof(small[0]); j++) {
 			EXPECT_EQ(-EINVAL, cowdev_xioctl(self->fd, CMD(dir, nr,
 						  small[j]), buf))
 				TH_LOG("nr %#x size %u", nr, small[j]);
-		for (j = 0; j < sizeof(large) / sizeof(large[0]); j++)
+		}
+		for (j = 0; j < sizeof(large) / sizeof(large[0]); j++) {
 			EXPECT_EQ(-E2BIG, cowdev_xioctl(self->fd, CMD(dir, nr,
 						 large[j]), buf))
 				TH_LOG("nr %#x size %u", nr, large[j]);
+		}
 		/* Nothing was written by the refused calls. */
 		EXPECT_EQ(5 * self->ps, *(uint64_t *)buf);
 		for (j = 8; j < 4 * self->ps; j++)
@@ -564,9 +593,13 @@ TEST_F(u, larger_input_structs_need_a_zero_tail)
 	free(buf);
 }
 
-/* A zero-filled struct is always a correct argument. */
+/*
+ * A zero-filled struct is always a correct argument (but for DIFF and
+ * ROLLBACK, whose zero fd is fd 0).
+ */
 TEST_F(u, zero_filled_structs_are_valid)
 {
+	struct cowdev_written w;
 	struct cowdev_page_state req;
 	struct cowdev_stats st;
 	struct cowdev_pool_info pi;
@@ -581,9 +614,185 @@ TEST_F(u, zero_filled_structs_are_valid)
 	EXPECT_EQ(0, cowdev_xioctl(self->fd, COWDEV_IOC_GET_SIZE, &v));
 	EXPECT_EQ(NPAGES * self->ps, v);
 	unchanged(_metadata, self);
+	/* WRITTEN: count 0, a query that counts. */
+	memset(&w, 0, sizeof(w));
+	EXPECT_EQ(0, cowdev_xioctl(self->fd, COWDEV_IOC_WRITTEN, &w));
+	EXPECT_EQ(0, w.written);
+	self->st0.written_queries++;
+	unchanged(_metadata, self);
 	v = 0;
 	EXPECT_EQ(0, cowdev_xioctl(self->fd, COWDEV_IOC_SET_SIZE, &v));
 	EXPECT_EQ(0, ({ uint64_t s = 1; cowdev_get_size(self->fd, &s); s; }));
+}
+
+/* A view of NPAGES pages, pages 0 and 1 written, and a clone of it. */
+static int snap_pair(size_t ps, int *clone)
+{
+	char *m;
+	int v;
+
+	v = cowdev_new_view(NPAGES, &m);
+	if (v < 0)
+		return -1;
+	memset(m, 'v', 2 * ps);
+	munmap(m, NPAGES * ps);
+	*clone = cowdev_clone(v);
+	if (*clone < 0) {
+		close(v);
+		return -1;
+	}
+	return v;
+}
+
+/*
+ * Build the argument of snapshot command @nr (DIFF, ROLLBACK, WRITTEN) of
+ * @size bytes at @arg, its bytes past @size 0xff: the other view @other,
+ * all NPAGES pages, the reply into @out.
+ */
+static void snap_arg(uint8_t *arg, unsigned int nr, size_t size, int other,
+		     uint8_t *out)
+{
+	memset(arg, 0, size);
+	memset(arg + size, 0xff, 64);
+	if (nr == NR_DIFF) {
+		struct cowdev_diff *d = (void *)arg;
+
+		d->fd = other;
+		d->count = NPAGES;
+		d->buf = (uintptr_t)out;
+	} else if (nr == NR_ROLLBACK) {
+		((struct cowdev_rollback *)arg)->fd = other;
+	} else {
+		struct cowdev_written *w = (void *)arg;
+
+		w->count = NPAGES;
+		w->buf = (uintptr_t)out;
+	}
+}
+
+/*
+ * DIFF, ROLLBACK and WRITTEN take structs of any size from VER0 to a page
+ * whose tail past the module's struct is zero: the reply is written up to
+ * the caller's size (the tail stays zero) and nothing past it.  A nonzero
+ * tail byte, first or last, is E2BIG and changes nothing: no counter, no
+ * reply in the struct, nothing in the output buffer.
+ */
+TEST_F(u, snapshot_commands_extensible_structs)
+{
+	static const unsigned int sizes[] = { 0, 72, 128, 1000, 4096 };
+	static const struct { unsigned int nr, dir; size_t ksize; } cmds[] = {
+		{ NR_DIFF, RW, sizeof(struct cowdev_diff) },
+		{ NR_ROLLBACK, W, sizeof(struct cowdev_rollback) },
+		{ NR_WRITTEN, RW, sizeof(struct cowdev_written) },
+	};
+	struct cowdev_stats st0, st;
+	uint8_t *arg, *copy, out[NPAGES];
+	int v, c, tail;
+	size_t i, j, k;
+
+	v = snap_pair(self->ps, &c);
+	ASSERT_LE(0, v);
+	arg = malloc(4096 + 64);
+	copy = malloc(4096 + 64);
+	ASSERT_TRUE(arg && copy);
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		for (j = 0; j < sizeof(sizes) / sizeof(sizes[0]); j++) {
+			unsigned int nr = cmds[i].nr;
+			size_t sz = sizes[j] ? sizes[j] : cmds[i].ksize;
+			unsigned int cmd = CMD(cmds[i].dir, nr, sz);
+
+			for (tail = 0; sz > cmds[i].ksize && tail < 2; tail++) {
+				snap_arg(arg, nr, sz, c, out);
+				arg[tail ? sz - 1 : cmds[i].ksize] = 1;
+				memcpy(copy, arg, 4096 + 64);
+				memset(out, 0x77, sizeof(out));
+				ASSERT_EQ(0, cowdev_get_stats(v, &st0));
+				EXPECT_EQ(-E2BIG, cowdev_xioctl(v, cmd, arg))
+					TH_LOG("nr %#x size %zu tail %d", nr, sz,
+					       tail);
+				ASSERT_EQ(0, cowdev_get_stats(v, &st));
+				EXPECT_EQ(0, memcmp(&st0, &st, sizeof(st)))
+					TH_LOG("nr %#x size %zu: counted", nr, sz);
+				EXPECT_EQ(0, memcmp(copy, arg, 4096 + 64))
+					TH_LOG("nr %#x size %zu: replied", nr, sz);
+				for (k = 0; k < NPAGES; k++)
+					EXPECT_EQ(0x77, out[k]);
+			}
+			snap_arg(arg, nr, sz, c, out);
+			memset(out, 0x77, sizeof(out));
+			ASSERT_EQ(0, cowdev_get_stats(v, &st0));
+			ASSERT_EQ(0, cowdev_xioctl(v, cmd, arg))
+				TH_LOG("nr %#x size %zu", nr, sz);
+			for (k = cmds[i].ksize; k < sz; k++)
+				if (arg[k])
+					break;
+			EXPECT_EQ(sz, k) TH_LOG("nr %#x size %zu: tail byte %zu",
+						nr, sz, k);
+			for (k = sz; k < sz + 64; k++)
+				if (arg[k] != 0xff)
+					break;
+			EXPECT_EQ(sz + 64, k) TH_LOG("nr %#x size %zu: past it",
+						     nr, sz);
+			ASSERT_EQ(0, cowdev_get_stats(v, &st));
+			if (nr == NR_DIFF) {
+				struct cowdev_diff *d = (void *)arg;
+
+				EXPECT_EQ(2, d->same);
+				EXPECT_EQ(0, d->different + d->only_this +
+					     d->only_other);
+				EXPECT_EQ(COWDEV_DIFF_SAME, out[1]);
+				EXPECT_EQ(COWDEV_DIFF_HOLES, out[2]);
+				EXPECT_EQ(st0.diffs + 1, st.diffs);
+			} else if (nr == NR_ROLLBACK) {
+				EXPECT_EQ(st0.rollbacks + 1, st.rollbacks);
+				EXPECT_EQ(st0.rollback_pages, st.rollback_pages);
+			} else {
+				EXPECT_EQ(2, ((struct cowdev_written *)arg)->written);
+				EXPECT_EQ(0x03, out[0]);
+				EXPECT_EQ(0x77, out[1]);
+				EXPECT_EQ(st0.written_queries + 1,
+					  st.written_queries);
+			}
+		}
+	}
+	free(arg);
+	free(copy);
+	close(c);
+	close(v);
+}
+
+/*
+ * ROLLBACK only reads its struct: read-only memory is fine.  DIFF and
+ * WRITTEN write theirs back: read-only memory is EFAULT, and a call that
+ * failed did not count.
+ */
+TEST_F(u, snapshot_commands_read_only_structs)
+{
+	struct cowdev_stats st0, st;
+	uint8_t out[NPAGES];
+	char *page;
+	int v, c;
+
+	v = snap_pair(self->ps, &c);
+	ASSERT_LE(0, v);
+	page = mmap(NULL, self->ps, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, page);
+	snap_arg((uint8_t *)page, NR_ROLLBACK, 8, c, out);
+	snap_arg((uint8_t *)page + 64, NR_DIFF, 64, c, out);
+	snap_arg((uint8_t *)page + 256, NR_WRITTEN, 40, c, out);
+	ASSERT_EQ(0, mprotect(page, self->ps, PROT_READ));
+	ASSERT_EQ(0, cowdev_get_stats(v, &st0));
+	EXPECT_EQ(0, cowdev_xioctl(v, COWDEV_IOC_ROLLBACK, page));
+	EXPECT_EQ(-EFAULT, cowdev_xioctl(v, COWDEV_IOC_DIFF, page + 64));
+	EXPECT_EQ(-EFAULT, cowdev_xioctl(v, COWDEV_IOC_WRITTEN, page + 256));
+	ASSERT_EQ(0, cowdev_get_stats(v, &st));
+	EXPECT_EQ(st0.rollbacks + 1, st.rollbacks);
+	EXPECT_EQ(st0.diffs, st.diffs);
+	EXPECT_EQ(st0.written_queries, st.written_queries);
+	munmap(page, self->ps);
+	close(c);
+	close(v);
 }
 
 /* No-argument commands ignore their argument, whatever it is. */
@@ -603,9 +812,10 @@ TEST_F(u, no_argument_commands_ignore_the_pointer)
 }
 
 /*
- * PAGE_STATE: flags != 0, ranges past the size or overflowing are EINVAL
- * and write nothing; count 0 is fine (even without a buffer); a valid call
- * writes exactly [buf, buf + count) with the right states.
+ * PAGE_STATE: unknown flags (any but COWDEV_PAGE_STATE_WRITTEN, in all 64
+ * bits), ranges past the size or overflowing are EINVAL and write nothing;
+ * count 0 is fine (even without a buffer); a valid call writes exactly
+ * [buf, buf + count) with the right states.
  */
 TEST_F(u, page_state_ranges_and_flags)
 {
@@ -613,7 +823,8 @@ TEST_F(u, page_state_ranges_and_flags)
 		{ 0, NPAGES + 1, 0 }, { NPAGES, 1, 0 }, { NPAGES - 1, 2, 0 },
 		{ NPAGES + 1, 0, 0 }, { ~0ULL, 1, 0 }, { ~0ULL, 2, 0 },
 		{ 1, ~0ULL, 0 }, { 1ULL << 63, 1ULL << 63, 0 },
-		{ ~0ULL, ~0ULL, 0 }, { 0, 1, 1 }, { 0, 1, 1ULL << 63 },
+		{ ~0ULL, ~0ULL, 0 }, { 0, 1, 2 }, { 0, 1, 3 },
+		{ 0, 1, 1ULL << 32 }, { 0, 1, 1ULL << 63 },
 		{ 0, 0, 2 }, { 0, NPAGES, ~0ULL },
 	};
 	struct cowdev_page_state req;
