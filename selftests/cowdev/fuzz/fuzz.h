@@ -17,6 +17,7 @@
  *   own_ops.c    ops on the owned objects
  *   swap_ops.c   the swap area (SWAPON, SWAPOFF), resident limits and the
  *                replacement policy
+ *   snap_ops.c   snapshots (DIFF, ROLLBACK, WRITTEN) of the owned objects
  */
 #ifndef FUZZ_H
 #define FUZZ_H
@@ -116,7 +117,7 @@ enum fz_op_id {
 	OP_SYSFS, OP_FORK, OP_CLONE_VM, OP_REAP, OP_HOG, OP_RACE,
 	OP_OWN_OPEN, OP_OWN_CLOSE, OP_OWN_CLONE, OP_OWN_SETSIZE, OP_OWN_MMAP,
 	OP_OWN_MUNMAP, OP_OWN_MREMAP, OP_OWN_MPROTECT, OP_OWN_MADVISE,
-	OP_OWN_ACCESS, OP_OWN_KPATH, OP_OWN_CHECK, OP_SWAP,
+	OP_OWN_ACCESS, OP_OWN_KPATH, OP_OWN_CHECK, OP_SWAP, OP_SNAP,
 	OP_NR
 };
 
@@ -190,11 +191,17 @@ extern struct fz_proc P;
 
 /* ---- per-thread state ---- */
 
+/* fz_own.wr[]: COWDEV_IOC_WRITTEN's bit of a page, as far as known. */
+enum { FZ_WR_NO, FZ_WR_YES, FZ_WR_UNKNOWN };
+
 struct fz_own {
 	bool live;
 	int fd;			/* -1 once closed (mappings may keep it) */
 	int nmaps;
 	uint64_t limit;		/* resident limit set, 0 for none */
+	uint64_t fam;		/* family: the open() the object came from */
+	uint64_t vid, root;	/* its view id, and its family's first one's */
+	uint8_t wr[COWDEV_MODEL_PAGES];	/* written bits, FZ_WR_* */
 	/*
 	 * Size, and per page: every byte is the tag, resident (or unknown),
 	 * dirty, the pool page's id, the iteration of the last write.
@@ -273,7 +280,7 @@ enum {
 	FR_OK, FR_EFAULT, FR_EINVAL, FR_E2BIG, FR_ENOTTY, FR_EFBIG, FR_EMFILE,
 	FR_ENOMEM, FR_EACCES, FR_EPERM, FR_EOVERFLOW, FR_EAGAIN, FR_ENXIO, FR_ENOENT,
 	FR_EIO, FR_EOPNOTSUPP, FR_EEXIST, FR_ENODEV, FR_ESPIPE, FR_ENOSPC, FR_EDQUOT,
-	FR_EBADF, FR_EBUSY, FR_OTHER, FR_NR
+	FR_EBADF, FR_EBUSY, FR_EXDEV, FR_OTHER, FR_NR
 };
 _Static_assert(FR_NR <= 32, "results are bits of an unsigned int");
 
@@ -330,6 +337,8 @@ void fz_obj_store(struct fz_thread *t, int fd, bool rd, bool wr,
 /* model.c */
 void fz_own_write(struct fz_thread *t, struct fz_own *o,
 		  unsigned long p, uint8_t v);
+void fz_own_write_failed(struct fz_own *o, unsigned long p);
+uint64_t fz_own_new_family(void);
 void fz_own_free_if_unused(struct fz_thread *t, int o);
 void fz_own_resize(struct fz_thread *t, int o, unsigned long size);
 void fz_own_unmap(struct fz_thread *t, int m);
@@ -374,6 +383,21 @@ void fz_reap(struct fz_thread *t, bool wait);
 fz_op_fn op_own_open, op_own_close, op_own_clone, op_own_setsize,
 	 op_own_mmap, op_own_munmap, op_own_mremap, op_own_mprotect,
 	 op_own_madvise, op_own_access, op_own_kpath, op_own_check;
+
+/* snap_ops.c */
+fz_op_fn op_snap;
+uint64_t fz_view_id(int fd);
+void fz_report_rollback(struct fz_thread *t, int own, int fd, int snap);
+unsigned int fz_diff_set(struct fz_thread *t, int own, long size,
+			 const struct cowdev_diff *d, int bufcls);
+unsigned int fz_rollback_set(struct fz_thread *t, int own, int fd,
+			     const struct cowdev_rollback *rb);
+unsigned int fz_written_set(long size, const struct cowdev_written *w,
+			    int bufcls);
+void fz_check_diff(struct fz_thread *t, uint64_t count,
+		   const struct cowdev_diff *d, const uint8_t *map);
+void fz_check_written(struct fz_thread *t, int own,
+		      const struct cowdev_written *w, const uint8_t *bits);
 
 /* swap_ops.c */
 fz_op_fn op_swap;

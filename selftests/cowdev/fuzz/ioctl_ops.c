@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * cowdev_fuzz_test: op ioctl, random commands, sizes and arguments.
+ * cowdev_fuzz_test: op ioctl, random commands, sizes and arguments.  The
+ * snapshot commands' answers are worked out in snap_ops.c.
  */
 #include "fuzz.h"
 
@@ -25,7 +26,16 @@ static const struct fz_desc fz_descs[] = {
 	FZ_DESC(COWDEV_IOC_SWAPON, COWDEV_SWAPON_SIZE_VER0),
 	FZ_DESC(COWDEV_IOC_SWAPOFF, 0),
 	FZ_DESC(COWDEV_IOC_SET_RESIDENT_LIMIT, sizeof(__u64)),
+	FZ_DESC(COWDEV_IOC_DIFF, COWDEV_DIFF_SIZE_VER0),
+	FZ_DESC(COWDEV_IOC_ROLLBACK, COWDEV_ROLLBACK_SIZE_VER0),
+	FZ_DESC(COWDEV_IOC_WRITTEN, COWDEV_WRITTEN_SIZE_VER0),
 };
+
+#define NR_PAGE_STATE	_IOC_NR(COWDEV_IOC_PAGE_STATE)
+#define NR_SWAPON	_IOC_NR(COWDEV_IOC_SWAPON)
+#define NR_DIFF		_IOC_NR(COWDEV_IOC_DIFF)
+#define NR_ROLLBACK	_IOC_NR(COWDEV_IOC_ROLLBACK)
+#define NR_WRITTEN	_IOC_NR(COWDEV_IOC_WRITTEN)
 #define FZ_NDESC ARRAY_SIZE(fz_descs)
 
 static const struct fz_desc *fz_desc_of(unsigned int cmd)
@@ -183,11 +193,14 @@ struct fz_call {
 	enum { P_ARENA, P_BAD, P_MAP } pcls;
 	char pname[64];
 	uint8_t eff[4096], rd[4096];
-	/* PAGE_STATE's buffer */
+	/* PAGE_STATE's buffer, DIFF's and WRITTEN's: @blen bytes */
 	uintptr_t buf;
 	int bcls;
 	char bname[64];
+	size_t blen;
 	struct cowdev_page_state ps;
+	struct cowdev_diff diff;
+	struct cowdev_written wr;
 	unsigned int set;	/* acceptable results */
 };
 
@@ -200,7 +213,7 @@ static unsigned int fz_page_state_set(struct fz_thread *t, struct fz_call *c,
 	uint64_t end;
 	size_t i;
 
-	if (ps->flags)
+	if (ps->flags & ~(uint64_t)COWDEV_PAGE_STATE_WRITTEN)
 		return BIT(FR_EINVAL);
 	if (__builtin_add_overflow(ps->start, ps->count, &end) ||
 	    end > cfg.max_pages)
@@ -226,61 +239,69 @@ static unsigned int fz_page_state_set(struct fz_thread *t, struct fz_call *c,
 	return set | io;
 }
 
-static void fz_gen_page_state(struct fz_thread *t, struct fz_call *c,
-			      struct cowdev_page_state *ps, long size,
-			      int map)
+/* A range of pages for a view of @size pages (-1: unknown). */
+static void fz_gen_range(struct fz_thread *t, long size, __u64 *start,
+			 __u64 *count)
 {
 	uint64_t s = size < 0 ? 0 : size;
 
-	memset(ps, 0, sizeof(*ps));
+	*start = *count = 0;
 	switch (rn(t, 12)) {
 	case 0:
-		ps->count = s;
+		*count = s;
 		break;
 	case 1:
 		break;
 	case 2:
-		ps->start = s;
+		*start = s;
 		break;
 	case 3:
-		ps->start = s + 1;
+		*start = s + 1;
 		break;
 	case 4:
-		ps->count = s + 1;
+		*count = s + 1;
 		break;
 	case 5:
-		ps->start = ~0ULL;
-		ps->count = 2;
+		*start = ~0ULL;
+		*count = 2;
 		break;
 	case 6:
-		ps->start = 1;
-		ps->count = ~0ULL;
+		*start = 1;
+		*count = ~0ULL;
 		break;
 	case 7:
-		ps->start = s ? s - 1 : 0;
-		ps->count = 1;
+		*start = s ? s - 1 : 0;
+		*count = 1;
 		break;
 	case 8:
-		ps->start = rnd(t);
-		ps->count = rnd(t);
+		*start = rnd(t);
+		*count = rnd(t);
 		break;
 	case 9:
-		ps->count = cfg.max_pages + 1;
+		*count = cfg.max_pages + 1;
 		break;
 	default:
-		ps->start = rn(t, s + 1);
-		ps->count = rn(t, s - ps->start + 1);
+		*start = rn(t, s + 1);
+		*count = rn(t, s - *start + 1);
 		break;
 	}
-	if (chance(t, 8))
-		ps->flags = chance(t, 50) ? 1ULL << rn(t, 64) : rnd(t);
+}
+
+/*
+ * An output buffer of @n bytes: in the buffer arena, a bad pointer, or
+ * inside shared mapping @map (when locked, >= 0).
+ */
+static void fz_gen_buf(struct fz_thread *t, struct fz_call *c, uint64_t n,
+		       int map)
+{
+	c->blen = n;
 	c->bcls = P_ARENA;
 	if (chance(t, 8))
 		c->bcls = P_BAD;
 	else if (map >= 0 && chance(t, 30))
 		c->bcls = P_MAP;
 	if (c->bcls == P_BAD) {
-		c->buf = fz_bad_ptr(t, ps->count, c->bname, sizeof(c->bname));
+		c->buf = fz_bad_ptr(t, n, c->bname, sizeof(c->bname));
 	} else if (c->bcls == P_MAP) {
 		struct fz_map *fm = &P.map[map];
 		size_t pages = MIN(fm->len / cfg.ps, FZ_TOUCH_PAGES);
@@ -289,14 +310,96 @@ static void fz_gen_page_state(struct fz_thread *t, struct fz_call *c,
 			 rn(t, cfg.ps);
 		snprintf(c->bname, sizeof(c->bname), "cowdev mapping");
 		/* Never let the module write past the mapping's end. */
-		if (ps->count > (uintptr_t)fm->addr + fm->len - c->buf)
+		if (n > (uintptr_t)fm->addr + fm->len - c->buf)
 			c->bcls = P_ARENA;
 	}
 	if (c->bcls == P_ARENA) {
-		c->buf = fz_arena_ptr(t, t->buf, MIN(ps->count, 2 * cfg.ps));
+		c->buf = fz_arena_ptr(t, t->buf, MIN(n, 2 * cfg.ps));
 		fz_ptr_name(t->buf, c->buf, c->bname, sizeof(c->bname), "buf");
 	}
+}
+
+static void fz_gen_page_state(struct fz_thread *t, struct fz_call *c,
+			      struct cowdev_page_state *ps, long size,
+			      int map)
+{
+	memset(ps, 0, sizeof(*ps));
+	fz_gen_range(t, size, &ps->start, &ps->count);
+	if (chance(t, 15))
+		ps->flags = COWDEV_PAGE_STATE_WRITTEN;
+	else if (chance(t, 8))
+		ps->flags = chance(t, 50) ? 1ULL << rn(t, 64) : rnd(t);
+	fz_gen_buf(t, c, ps->count, map);
 	ps->buf = c->buf;
+}
+
+/*
+ * The other view of a DIFF or ROLLBACK: the view itself, an owned one,
+ * the thread's info view, a shared one, or no view at all.
+ */
+static int fz_gen_other_fd(struct fz_thread *t, struct fz_call *c)
+{
+	int o;
+
+	switch (rn(t, 10)) {
+	case 0:
+		return c->fd;
+	case 1:
+	case 2:
+		o = fz_own_pick(t);
+		return o < 0 ? c->fd : t->own[o].fd;
+	case 3:
+		return t->info_fd;
+	case 4:
+		return P.obj[rn(t, FZ_OBJS)].fd;
+	case 5:
+		return P.race_fd;
+	case 6:
+		return t->pipe[rn(t, 2)];
+	case 7:
+		return chance(t, 50) ? -1 : 0x7ffffff0;
+	default:
+		o = fz_own_pick(t);
+		return o >= 0 && c->own < 0 ? t->own[o].fd :
+		       P.obj[rn(t, FZ_OBJS)].fd;
+	}
+}
+
+static void fz_gen_diff(struct fz_thread *t, struct fz_call *c,
+			struct cowdev_diff *d, long size, int map)
+{
+	memset(d, 0, sizeof(*d));
+	d->fd = fz_gen_other_fd(t, c);
+	fz_gen_range(t, size, &d->start, &d->count);
+	if (chance(t, 8))
+		d->flags = chance(t, 50) ? 1U << rn(t, 32) : (uint32_t)rnd(t);
+	if (chance(t, 15)) {
+		c->buf = 0;
+		c->blen = 0;
+		snprintf(c->bname, sizeof(c->bname), "none");
+	} else {
+		fz_gen_buf(t, c, d->count, map);
+	}
+	d->buf = c->buf;
+}
+
+static void fz_gen_written(struct fz_thread *t, struct fz_call *c,
+			   struct cowdev_written *w, long size, int map)
+{
+	memset(w, 0, sizeof(*w));
+	fz_gen_range(t, size, &w->start, &w->count);
+	if (chance(t, 35))
+		w->flags = COWDEV_WRITTEN_CLEAR;
+	else if (chance(t, 8))
+		w->flags = chance(t, 50) ? 1ULL << rn(t, 64) : rnd(t);
+	if (chance(t, 15)) {
+		c->buf = 0;
+		c->blen = 0;
+		snprintf(c->bname, sizeof(c->bname), "none");
+	} else {
+		fz_gen_buf(t, c, w->count / 8 + !!(w->count % 8), map);
+	}
+	w->buf = c->buf;
 }
 
 /* Check PAGE_STATE's buffer arena after the call: nothing outside written. */
@@ -316,6 +419,8 @@ static void fz_check_buf(struct fz_thread *t, struct fz_call *c, int err)
 		v = *(uint8_t *)p;
 		if (p >= c->buf && p - c->buf < c->ps.count) {
 			/* Inside: states, or untouched after EFAULT. */
+			if (c->ps.flags)
+				v &= ~COWDEV_PAGE_WRITTEN;
 			if (fz_state_ok(v) || (err && v == FZ_GUARD_BUF))
 				continue;
 			fz_fail(t, "PAGE_STATE start %llu count %llu buf %s: byte %zu is %#x, not a page state",
@@ -335,7 +440,76 @@ static void fz_check_buf(struct fz_thread *t, struct fz_call *c, int err)
 	}
 }
 
-/* Compare a successful PAGE_STATE of an owned object with the model. */
+/*
+ * DIFF's and WRITTEN's buffer in the arena: nothing outside its @c->blen
+ * bytes written, and DIFF's bytes are COWDEV_DIFF_* values.
+ */
+static void fz_check_out_buf(struct fz_thread *t, struct fz_call *c, int err)
+{
+	uintptr_t base = (uintptr_t)t->buf, p;
+	size_t i;
+	uint8_t v;
+
+	if (c->bcls != P_ARENA || !c->buf)
+		return;
+	for (i = 0; i < FZ_ARENA_PAGES * cfg.ps; i++) {
+		if (fz_kinds[i / cfg.ps] != AK_RW)
+			continue;
+		p = base + i;
+		v = *(uint8_t *)p;
+		if (p >= c->buf && p - c->buf < c->blen) {
+			if (c->d->nr == NR_DIFF && !err &&
+			    v > COWDEV_DIFF_ONLY_OTHER) {
+				fz_fail(t, "DIFF count %llu buf %s: byte %zu is %u",
+					(unsigned long long)c->diff.count,
+					c->bname, (size_t)(p - c->buf), v);
+				return;
+			}
+			continue;
+		}
+		if (v != FZ_GUARD_BUF) {
+			fz_fail(t, "ioctl nr %#x buf %s (%zu bytes, %s): wrote outside the buffer at offset %ld",
+				c->d->nr, c->bname, c->blen,
+				err ? strerror(err) : "success",
+				(long)(p - c->buf));
+			return;
+		}
+	}
+}
+
+/*
+ * A DIFF or WRITTEN that went through: the reply in the struct at
+ * @c->arg, with its buffer when that is in the arena.
+ */
+static void fz_check_snap_reply(struct fz_thread *t, struct fz_call *c,
+				int err)
+{
+	const uint8_t *buf = NULL;
+
+	fz_check_out_buf(t, c, err);
+	if (c->d->nr == NR_WRITTEN && c->own >= 0 && err == EFAULT &&
+	    c->wr.flags == COWDEV_WRITTEN_CLEAR &&
+	    c->wr.start <= t->own[c->own].m.size &&
+	    c->wr.count <= t->own[c->own].m.size - c->wr.start)
+		/* Whether a CLEAR that failed to reply cleared is not known. */
+		memset(t->own[c->own].wr + c->wr.start, FZ_WR_UNKNOWN,
+		       c->wr.count);
+	if (err || c->pcls != P_ARENA)
+		return;
+	/* The buffer the module wrote: only the one generated, in the arena. */
+	if (c->d->nr == NR_DIFF) {
+		memcpy(&c->diff, (const void *)c->arg, sizeof(c->diff));
+		if (c->bcls == P_ARENA && c->diff.buf && c->diff.buf == c->buf)
+			buf = (const uint8_t *)c->buf;
+		fz_check_diff(t, c->diff.count, &c->diff, buf);
+	} else if (c->d->nr == NR_WRITTEN) {
+		memcpy(&c->wr, (const void *)c->arg, sizeof(c->wr));
+		if (c->bcls == P_ARENA && c->wr.buf && c->wr.buf == c->buf)
+			buf = (const uint8_t *)c->buf;
+		fz_check_written(t, c->own, &c->wr, buf);
+	}
+}
+
 /* Check an output struct written at @c->arg; @err is the call's result. */
 static void fz_check_output(struct fz_thread *t, struct fz_call *c, int err)
 {
@@ -394,6 +568,67 @@ static void fz_check_output(struct fz_thread *t, struct fz_call *c, int err)
 	}
 }
 
+/*
+ * How a DIFF or WRITTEN may fare with the buffer @buf of @n bytes the
+ * module reads in @c->eff: 0 writable, 1 EFAULT, 2 either; -1 when the
+ * buffer could be anywhere (the call must not be made).
+ */
+static int fz_buf_class(struct fz_thread *t, struct fz_call *c, uint64_t buf,
+			uint64_t n)
+{
+	uint64_t end, i;
+
+	if (buf != c->buf) {
+		/*
+		 * Bytes of a read-only page replaced part of buf: only go
+		 * on when it surely points nowhere.
+		 */
+		if (buf < 0x800000000000ULL &&
+		    (__builtin_add_overflow(buf, n, &end) || end > 0x10000))
+			return -1;
+		return 1;
+	}
+	if (c->bcls == P_BAD)
+		return 1;
+	if (c->bcls == P_MAP)
+		return 2;
+	for (i = 0; i < n; i++)
+		if (fz_kind(t->buf, buf + i) != AK_RW)
+			return 1;
+	return 0;
+}
+
+/* What DIFF, WRITTEN or ROLLBACK answers for the struct in @c->eff. */
+static unsigned int fz_snap_input_set(struct fz_thread *t, struct fz_call *c,
+				      long size)
+{
+	struct cowdev_rollback rb;
+	int cls;
+
+	/* Shared views change size under our feet (SET_SIZE, ROLLBACK). */
+	if (c->own < 0)
+		size = -1;
+	if (c->d->nr == NR_ROLLBACK) {
+		memcpy(&rb, c->eff, sizeof(rb));
+		return fz_rollback_set(t, c->own, c->fd, &rb);
+	}
+	if (c->d->nr == NR_DIFF) {
+		memset(&c->diff, 0, sizeof(c->diff));
+		memcpy(&c->diff, c->eff, MIN(c->usize, sizeof(c->diff)));
+		cls = fz_buf_class(t, c, c->diff.buf, c->diff.count);
+		if (cls < 0 && c->diff.buf && c->diff.count)
+			return 0;
+		return fz_diff_set(t, c->own, size, &c->diff, cls);
+	}
+	memset(&c->wr, 0, sizeof(c->wr));
+	memcpy(&c->wr, c->eff, MIN(c->usize, sizeof(c->wr)));
+	cls = fz_buf_class(t, c, c->wr.buf,
+			   c->wr.count / 8 + !!(c->wr.count % 8));
+	if (cls < 0 && c->wr.buf && c->wr.count)
+		return 0;
+	return fz_written_set(size, &c->wr, cls);
+}
+
 /* What the handler of @c->d answers for the input struct in @c->eff. */
 static unsigned int fz_input_set(struct fz_thread *t, struct fz_call *c)
 {
@@ -424,6 +659,9 @@ static unsigned int fz_input_set(struct fz_thread *t, struct fz_call *c)
 				return set;
 		return attaches ? 0 : set;
 	}
+	if (c->d->nr == NR_DIFF || c->d->nr == NR_WRITTEN ||
+	    c->d->nr == NR_ROLLBACK)
+		return fz_snap_input_set(t, c, size);
 	memset(&c->ps, 0, sizeof(c->ps));
 	memcpy(&c->ps, c->eff, MIN(c->usize, sizeof(c->ps)));
 	if (c->ps.buf != c->buf && !c->ps.flags) {
@@ -485,7 +723,10 @@ void op_ioctl(struct fz_thread *t)
 	c->pcls = P_ARENA;
 	c->bcls = P_ARENA;
 	c->buf = 0;
+	c->blen = 0;
 	c->arg = 0;
+	memset(&c->diff, 0, sizeof(c->diff));
+	memset(&c->wr, 0, sizeof(c->wr));
 	snprintf(c->pname, sizeof(c->pname), "-");
 	fz_arena_fill(t->arg, FZ_GUARD_ARG);
 	fz_arena_fill(t->buf, FZ_GUARD_BUF);
@@ -516,10 +757,14 @@ void op_ioctl(struct fz_thread *t)
 		c->pcls = P_BAD;
 		c->arg = fz_bad_ptr(t, c->usize, c->pname, sizeof(c->pname));
 		c->set = BIT(FR_EFAULT);
-	} else if (i < 20 && map >= 0 && c->d->nr != 0x07 && c->d->nr != 0x08) {
+	} else if (i < 20 && map >= 0 && c->d->nr != NR_PAGE_STATE &&
+		   c->d->nr != NR_SWAPON && c->d->nr != NR_DIFF &&
+		   c->d->nr != NR_WRITTEN && c->d->nr != NR_ROLLBACK) {
 		/*
-		 * (Never a PAGE_STATE struct: its buf would be anything; nor a
-		 * SWAPON one: its fd could be a file SWAPON takes.)
+		 * (Never a PAGE_STATE, DIFF or WRITTEN struct: its buf would
+		 * be anything; nor a SWAPON one: its fd could be a file
+		 * SWAPON takes; nor a ROLLBACK one: its fd could be an owned
+		 * view's twin.)
 		 */
 		struct fz_map *fm = &P.map[map];
 		size_t pages = MIN(fm->len / cfg.ps, FZ_TOUCH_PAGES);
@@ -565,6 +810,24 @@ void op_ioctl(struct fz_thread *t)
 				if (chance(t, 10))
 					sw.flags = 1U << rn(t, 32);
 				memcpy(want, &sw, sizeof(sw));
+			} else if (c->d->nr == NR_DIFF) {
+				struct cowdev_diff d;
+
+				fz_gen_diff(t, c, &d, size, map);
+				memcpy(want, &d, sizeof(d));
+			} else if (c->d->nr == NR_WRITTEN) {
+				struct cowdev_written w;
+
+				fz_gen_written(t, c, &w, size, map);
+				memcpy(want, &w, sizeof(w));
+			} else if (c->d->nr == NR_ROLLBACK) {
+				struct cowdev_rollback rb = {
+					.fd = fz_gen_other_fd(t, c),
+				};
+
+				if (chance(t, 8))
+					rb.flags = 1U << rn(t, 32);
+				memcpy(want, &rb, sizeof(rb));
 			} else {
 				struct cowdev_page_state ps;
 
@@ -606,7 +869,14 @@ void op_ioctl(struct fz_thread *t)
 				c->set = BIT(FR_E2BIG);
 			else
 				c->set = fz_input_set(t, c);
-			if (c->d->nr == 0x07 && c->bcls == P_ARENA)
+			/* DIFF, WRITTEN: a reply into read-only bytes. */
+			for (i = 0; (c->d->dir & _IOC_READ) &&
+			     (c->set & BIT(FR_OK)) && i < c->usize; i++)
+				if (fz_kind(t->arg, c->arg + i) != AK_RW)
+					c->set = (c->set & ~BIT(FR_OK)) |
+						 BIT(FR_EFAULT);
+			if ((c->d->nr == NR_PAGE_STATE || c->d->nr == NR_DIFF ||
+			     c->d->nr == NR_WRITTEN) && c->bcls == P_ARENA)
 				fz_arena_fill(t->buf, FZ_GUARD_BUF);
 		} else {
 			c->set = BIT(FR_OK);
@@ -647,8 +917,12 @@ void op_ioctl(struct fz_thread *t)
 		       _IOC_DIR(c->cmd), _IOC_NR(c->cmd), _IOC_SIZE(c->cmd),
 		       _IOC_TYPE(c->cmd), c->pname,
 		       c->d && c->d->nr == 0x07 ? ", buf " : "",
-		       c->d && c->d->nr == 0x07 ? c->bname : ""))
+		       c->d && c->d->nr == 0x07 ? c->bname : "")) {
+		if (c->d && c->d->nr == NR_ROLLBACK)
+			fz_report_rollback(t, c->own, c->fd,
+					   ((struct cowdev_rollback *)c->eff)->fd);
 		goto done;
+	}
 	if (!c->d)
 		goto done;
 	if (c->d->nr == 0x06 && !err) {
@@ -669,10 +943,16 @@ void op_ioctl(struct fz_thread *t)
 		fz_check_output(t, c, err);
 	if (c->d->nr == 0x07 && c->pcls == P_ARENA) {
 		fz_check_buf(t, c, err);
-		if (!err && c->own >= 0 && c->ps.count)
-			fz_check_states(t, c->own, c->ps.start, c->ps.count,
-					(const uint8_t *)c->buf);
+		if (!err && c->own >= 0 && c->ps.count) {
+			uint8_t *m = (uint8_t *)c->buf;
+
+			for (i = 0; c->ps.flags && i < c->ps.count; i++)
+				m[i] &= ~COWDEV_PAGE_WRITTEN;
+			fz_check_states(t, c->own, c->ps.start, c->ps.count, m);
+		}
 	}
+	if (c->d->nr == NR_DIFF || c->d->nr == NR_WRITTEN)
+		fz_check_snap_reply(t, c, err);
 	if (c->d->nr == 0x0a && !err && c->own >= 0) {
 		struct cowdev_stats st;
 

@@ -31,7 +31,13 @@
  *    reason, SWAPOFF, both from an unprivileged child (EPERM), resident
  *    limits on shared and owned views, evict_policy switched at run time,
  *    all racing with everything above: pages of every view, owned ones
- *    included, are evicted to the area and read back.
+ *    included, are evicted to the area and read back;
+ *  - snapshots (snap_ops.c and the ioctl op): DIFF, ROLLBACK and WRITTEN
+ *    with valid and invalid arguments on shared views, and on the owned
+ *    ones checked against the model: DIFF page by page from the models'
+ *    page identities, ROLLBACK's new contents, size and counters,
+ *    WRITTEN's bits (which writes, shrinks and rollbacks set and CLEAR
+ *    clears), PAGE_STATE with COWDEV_PAGE_STATE_WRITTEN.
  *
  * Checks: every call gets a result from the set the documented semantics
  * allow for its input (a valid GET_STATS succeeds, a bad pointer is EFAULT,
@@ -84,7 +90,7 @@ const char *const fz_op_names[OP_NR] = {
 	"clone_vm", "reap", "hog", "race",
 	"own_open", "own_close", "own_clone", "own_setsize", "own_mmap",
 	"own_munmap", "own_mremap", "own_mprotect", "own_madvise",
-	"own_access", "own_kpath", "own_check", "swap",
+	"own_access", "own_kpath", "own_check", "swap", "snap",
 };
 
 double fz_now(void)
@@ -137,6 +143,7 @@ static const struct {
 	[OP_OWN_KPATH] = { op_own_kpath, 3 },
 	[OP_OWN_CHECK] = { op_own_check, 4 },
 	[OP_SWAP] = { op_swap, 3 },
+	[OP_SNAP] = { op_snap, 4 },
 };
 
 static int fz_pick_op(struct fz_thread *t)

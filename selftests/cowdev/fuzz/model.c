@@ -28,6 +28,24 @@ void fz_own_write(struct fz_thread *t, struct fz_own *o,
 {
 	/* Every byte v; never shared after a write. */
 	cowdev_model_write(&o->m, p, 0, COWDEV_MODEL_CHUNKS, v, t->iter);
+	o->wr[p] = FZ_WR_YES;
+}
+
+/*
+ * A write through a shared mapping to page @p failed (SIGBUS, EFAULT):
+ * ->page_mkwrite may have marked the page written before it failed.
+ */
+void fz_own_write_failed(struct fz_own *o, unsigned long p)
+{
+	o->wr[p] = FZ_WR_UNKNOWN;
+}
+
+/* A family id for a new object: clones and rollbacks stay within one. */
+uint64_t fz_own_new_family(void)
+{
+	static uint64_t next;
+
+	return __atomic_add_fetch(&next, 1, __ATOMIC_RELAXED);
 }
 
 void fz_own_free_if_unused(struct fz_thread *t, int o)
@@ -39,6 +57,7 @@ void fz_own_free_if_unused(struct fz_thread *t, int o)
 void fz_own_resize(struct fz_thread *t, int o, unsigned long size)
 {
 	struct fz_own *a = &t->own[o];
+	unsigned long p;
 	int m;
 
 	/* Private copies beyond the end go too (truncate semantics). */
@@ -53,6 +72,12 @@ void fz_own_resize(struct fz_thread *t, int o, unsigned long size)
 				if (om->pgoff + i >= size)
 					om->priv[i] = 0;
 		}
+	/* A page that goes away counts as written (a hole stays as it was). */
+	for (p = size; p < a->m.size && p < COWDEV_MODEL_PAGES; p++)
+		if (a->m.pg[p].res == COWDEV_MODEL_RESIDENT)
+			a->wr[p] = FZ_WR_YES;
+		else if (a->m.pg[p].res == COWDEV_MODEL_UNKNOWN)
+			a->wr[p] = FZ_WR_UNKNOWN;
 	cowdev_model_resize(&a->m, size, t->iter);
 }
 
@@ -93,6 +118,9 @@ void fz_own_cloned(struct fz_thread *t, int o, int c, int fd)
 	t->own[c] = *a;
 	t->own[c].fd = fd;
 	t->own[c].nmaps = 0;
+	/* A clone starts with no page written; the source keeps its bits. */
+	memset(t->own[c].wr, FZ_WR_NO, sizeof(t->own[c].wr));
+	t->own[c].vid = fz_view_id(fd);
 	/* Whether a clone inherits the resident limit is the module's call. */
 	t->own[c].limit = cowdev_get_stats(fd, &st) ? ~0ULL : st.resident_limit;
 }

@@ -29,6 +29,8 @@ void op_own_open(struct fz_thread *t)
 	memset(a, 0, sizeof(*a));
 	a->live = true;
 	a->fd = fd;
+	a->fam = fz_own_new_family();
+	a->vid = a->root = fz_view_id(fd);
 	cowdev_model_init(&a->m, size);
 }
 
@@ -277,6 +279,12 @@ void op_own_madvise(struct fz_thread *t)
 		for (i = s; i < s + n; i++) {
 			unsigned long p = om->pgoff + i;
 
+			/*
+			 * A pte made writable went through ->page_mkwrite,
+			 * which marks the page written; one that was writable
+			 * already is marked since then.
+			 */
+			a->wr[p] = err ? FZ_WR_UNKNOWN : FZ_WR_YES;
 			if (cowdev_model_state(&a->m, p) ==
 			    (COWDEV_PAGE_RESIDENT | COWDEV_PAGE_DIRTY))
 				continue;
@@ -319,6 +327,8 @@ void op_own_access(struct fz_thread *t)
 	else
 		sig = fz_read(page + rn(t, cfg.ps), &v);
 	fz_count_sig(sig);
+	if (sig != want && write && om->shared && p < a->m.size)
+		fz_own_write_failed(a, p);
 	if (sig != want) {
 		if (!(!want && sig == SIGBUS &&
 		      ((write && om->shared) || fz_swap_seen()) &&
@@ -385,6 +395,8 @@ void op_own_kpath(struct fz_thread *t)
 		return;
 	}
 	if (r != (long)cfg.ps) {
+		if (write && om->shared && p < a->m.size)
+			fz_own_write_failed(a, p);
 		if (!(r == -ferr && ((write && om->shared) || fz_swap_seen()) &&
 		      fz_own_failures(t, a) != af0))
 			fz_fail(t, "kernel %s (path %d) of page %lu (size %lu) through a %s mapping: %ld%s",

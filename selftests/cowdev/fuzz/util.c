@@ -12,7 +12,7 @@ const char *const fz_res_names[FR_NR] = {
 	"success", "EFAULT", "EINVAL", "E2BIG", "ENOTTY", "EFBIG", "EMFILE",
 	"ENOMEM", "EACCES", "EPERM", "EOVERFLOW", "EAGAIN", "ENXIO", "ENOENT",
 	"EIO", "EOPNOTSUPP", "EEXIST", "ENODEV", "ESPIPE", "ENOSPC", "EDQUOT",
-	"EBADF", "EBUSY", "other",
+	"EBADF", "EBUSY", "EXDEV", "other",
 };
 
 int fz_res(int err)
@@ -64,6 +64,8 @@ int fz_res(int err)
 		return FR_EBADF;
 	case EBUSY:
 		return FR_EBUSY;
+	case EXDEV:
+		return FR_EXDEV;
 	default:
 		return FR_OTHER;
 	}
@@ -311,7 +313,8 @@ uint64_t fz_alloc_failures(struct fz_thread *t)
 
 /*
  * A page-state byte: a hole (0), or a page in the pool (RESIDENT) or in the
- * swap area (SWAPPED), not both, maybe SHARED and DIRTY.
+ * swap area (SWAPPED), not both, maybe SHARED and DIRTY (PAGE_STATE without
+ * COWDEV_PAGE_STATE_WRITTEN: never COWDEV_PAGE_WRITTEN).
  */
 bool fz_state_ok(uint8_t s)
 {
