@@ -17,6 +17,10 @@
  *      ->page_mkwrite COPY (a COW copy), then on the retried access
  *      ->fault RESIDENT and ->page_mkwrite REUSE
  *
+ * Each script's committed example, scripts/bpftrace/NAME_example.txt, is
+ * what a run of this test printed: every test checks that it still is
+ * (check_example()), and scripts/examples makes them again.
+ *
  * bpftrace takes seconds to start under TCG and minutes on a debug kernel
  * (KASAN): there the tests are skipped, as they are without bpftrace.
  * Scripts are found at ../../scripts/bpftrace/ from this binary in the
@@ -415,6 +419,162 @@ static void end_workload(struct workload *w)
 		close(w->fd);
 }
 
+/* ---- the committed examples, scripts/bpftrace/NAME_example.txt ------ */
+
+/*
+ * The digest of what bpftrace printed, to compare a run with the committed
+ * example: one line per map entry, "KEY: VALUE", sorted (bpftrace orders
+ * entries of equal value as it likes), with every number inside a key
+ * (pids, view ids) masked as N; a histogram becomes "KEY: hist N", N its
+ * total count (the buckets of a time vary); a key that spans lines (a
+ * stack) keeps its first line; the values of @kernel_exceptions*, every
+ * exception the process took, are masked.  Lines that are not map entries
+ * (the banner) are left out.  A new string (free it).
+ */
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void mask_key(char *dst, const char *src, size_t len)
+{
+	size_t i = 0, n = 0;
+	int in_key = 0;
+
+	while (i < len && src[i] && n < 250) {
+		if (src[i] == '[')
+			in_key = 1;
+		if (in_key && src[i] >= '0' && src[i] <= '9') {
+			dst[n++] = 'N';
+			while (i < len && src[i] >= '0' && src[i] <= '9')
+				i++;
+			continue;
+		}
+		dst[n++] = src[i++];
+	}
+	dst[n] = 0;
+}
+
+static char *bt_digest(const char *out)
+{
+	char *copy = strdup(out), *line, *save = NULL, **v, *res;
+	char key[256], stack_key[256] = "";
+	size_t n = 0, cap = 4096, len = 0, i;
+	long long hist = -1;
+
+	v = calloc(cap, sizeof(*v));
+	res = malloc(cap * 300);
+	if (!copy || !v || !res)
+		return NULL;
+#define EMIT(...) do {							\
+	if (n < cap && asprintf(&v[n], __VA_ARGS__) > 0)		\
+		n++;							\
+} while (0)
+	for (line = strtok_r(copy, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *colon;
+
+		if (hist >= 0 && line[0] == '[') {
+			char *q = strpbrk(line, ")]");
+
+			hist += q ? strtoll(q + 1, NULL, 10) : 0;
+			continue;
+		}
+		if (hist >= 0) {
+			EMIT("%s hist %lld", key, hist);
+			hist = -1;
+		}
+		if (stack_key[0]) {
+			if (!strncmp(line, "]: ", 3)) {
+				EMIT("%s ...]: %s", stack_key, line + 3);
+				stack_key[0] = 0;
+			}
+			continue;
+		}
+		if (line[0] != '@')
+			continue;
+		colon = strstr(line, ": ");
+		if ((!colon && line[strlen(line) - 1] == ':') ||
+		    (colon && !colon[2 + strspn(colon + 2, " ")])) {
+			mask_key(key, line, strcspn(line, " "));
+			hist = 0;
+			continue;
+		}
+		if (!colon) {
+			mask_key(stack_key, line, strlen(line));
+			continue;
+		}
+		mask_key(key, line, colon - line);
+		if (!strncmp(key, "@kernel_exceptions", 18))
+			EMIT("%s: N", key);
+		else
+			EMIT("%s: %s", key, colon + 2);
+	}
+	if (hist >= 0)
+		EMIT("%s hist %lld", key, hist);
+#undef EMIT
+	qsort(v, n, sizeof(*v), cmp_str);
+	res[0] = 0;
+	for (i = 0; i < n; i++) {
+		if (len + strlen(v[i]) + 2 < cap * 300)
+			len += sprintf(res + len, "%s\n", v[i]);
+		free(v[i]);
+	}
+	free(v);
+	free(copy);
+	return res;
+}
+
+/*
+ * The committed example of @script is what this run printed, as far as the
+ * digest tells.  With COWDEV_WRITE_EXAMPLES set, print the output for
+ * scripts/examples to write it: between "# cowdev-example-begin FILE" and
+ * "# cowdev-example-end", each line prefixed with "# |".
+ */
+static void check_example(struct __test_metadata *_metadata,
+			  const char *script, const char *out)
+{
+	char file[64], rel[PATH_MAX], path[PATH_MAX], *want = NULL;
+	char *d_now, *d_want;
+	const char *p = out, *nl;
+	size_t len = 0;
+	FILE *f;
+
+	snprintf(file, sizeof(file), "%.*s_example.txt",
+		 (int)(strlen(script) - 3), script);
+	if (getenv("COWDEV_WRITE_EXAMPLES")) {
+		printf("# cowdev-example-begin %s\n", file);
+		while (*p) {
+			nl = strchr(p, '\n');
+			if (!nl)
+				nl = p + strlen(p);
+			printf("# |%.*s\n", (int)(nl - p), p);
+			p = *nl ? nl + 1 : nl;
+		}
+		printf("# cowdev-example-end\n");
+		fflush(stdout);
+	}
+	snprintf(rel, sizeof(rel), "scripts/bpftrace/%s", file);
+	ASSERT_EQ(0, cowdev_find(path, sizeof(path), rel))
+		TH_LOG("%s missing: make it with scripts/examples", path);
+	f = fopen(path, "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_LE(0, getdelim(&want, &len, 0, f));
+	fclose(f);
+	d_now = bt_digest(out);
+	d_want = bt_digest(want);
+	ASSERT_TRUE(d_now && d_want);
+	EXPECT_STREQ(d_want, d_now) {
+		TH_LOG("%s is not what %s prints now; if the change is meant, make it again with scripts/examples",
+		       path, script);
+		TH_LOG("the example's digest:\n%s", d_want);
+		TH_LOG("this run's digest:\n%s", d_now);
+	}
+	free(d_now);
+	free(d_want);
+	free(want);
+}
+
 FIXTURE(bt) {
 	struct bpftrace b;
 	struct workload w;
@@ -469,6 +629,7 @@ static void trace_run(struct __test_metadata *_metadata,
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		TH_LOG("bpftrace status %#x", status);
 	TH_LOG("%s output:\n%s", script, self->out);
+	check_example(_metadata, script, self->out);
 }
 
 static void trace_workload(struct __test_metadata *_metadata,
