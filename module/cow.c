@@ -122,7 +122,9 @@ static int cowdev_share_slots(struct cowdev_view *src, struct cowdev_view *dst)
 	int ret = 0;
 
 	down_write(&src->lock);
-	cowdev_view_wait_pages(src, 0, ULONG_MAX);
+	if (!cowdev_mutant("no_clone_page_wait"))
+		cowdev_view_wait_pages(src, 0, ULONG_MAX);
+	cowdev_delay(COWDEV_DELAY_CLONE);
 	/* After the zap no new pin can reach the source's pages (see top). */
 	cowdev_view_zap(src, 0, 0, false);
 	/* Eviction and page-in change slots under the family's lock. */

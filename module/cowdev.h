@@ -37,10 +37,12 @@
 
 #include <linux/atomic.h>
 #include <linux/fs.h>
+#include <linux/jump_label.h>
 #include <linux/list.h>
 #include <linux/mm.h>
 #include <linux/rwsem.h>
 #include <linux/seq_file.h>
+#include <linux/string.h>
 #include <linux/xarray.h>
 #include <linux/cowdev.h>
 
@@ -320,9 +322,12 @@ bool cowdev_page_maybe_pinned(struct page *page);
 void cowdev_share_marks(struct cowdev_view *view, unsigned long index);
 
 /* snap.c */
+int cowdev_diff_check(struct cowdev_view *view, const struct cowdev_diff *req);
 int cowdev_diff(struct cowdev_view *view, struct cowdev_diff *req);
 int cowdev_rollback(struct cowdev_view *view,
 		    const struct cowdev_rollback *req);
+int cowdev_written_check(struct cowdev_view *view,
+			 const struct cowdev_written *req);
 int cowdev_written(struct cowdev_view *view, struct cowdev_written *req);
 int cowdev_gone_reserve_beyond(struct cowdev_view *view,
 			       unsigned long new_size);
@@ -376,6 +381,45 @@ enum cowdev_fail_point {
 bool cowdev_should_fail(enum cowdev_fail_point point, u64 view);
 u64 cowdev_injected_failures(void);
 void cowdev_inject_debugfs_init(struct dentry *root);
+
+/* The race windows a test can hold open (inject.c, "delay injection"). */
+enum cowdev_delay_point {
+	COWDEV_DELAY_FAULT_LOCKED,	/* ->fault returns a locked page */
+	COWDEV_DELAY_MKWRITE_LOCKED,	/* ->page_mkwrite keeps a page locked */
+	COWDEV_DELAY_HOLE_FILL,		/* a hole filled, not yet zapped */
+	COWDEV_DELAY_SHRINK,		/* size lowered, pages not waited on */
+	COWDEV_DELAY_CLONE,		/* pages waited on, ptes not zapped */
+	COWDEV_DELAY_COW_BREAK,		/* copy in the slot, not yet zapped */
+	COWDEV_DELAY_ROLLBACK,		/* a slot changed, not yet zapped */
+	COWDEV_DELAY_WRITTEN_CLEAR,	/* marks cleared, range not zapped */
+};
+
+DECLARE_STATIC_KEY_FALSE(cowdev_delays_on);
+void __cowdev_delay(enum cowdev_delay_point point);
+void cowdev_delay_debugfs_init(struct dentry *root);
+
+static inline void cowdev_delay(enum cowdev_delay_point point)
+{
+	if (static_branch_unlikely(&cowdev_delays_on))
+		__cowdev_delay(point);
+}
+
+/*
+ * Mutants: a build made with COWDEV_BUG=<name> leaves out the fix of that
+ * name (scripts/check-mutants proves a test catches it); constant false in
+ * every other build.
+ */
+#ifdef COWDEV_BUG
+static inline bool cowdev_mutant(const char *name)
+{
+	return !strcmp(COWDEV_BUG, name);
+}
+#else
+static inline bool cowdev_mutant(const char *name)
+{
+	return false;
+}
+#endif
 
 /* trace.c */
 const char *cowdev_outcome_name(int outcome);

@@ -9,6 +9,7 @@
  *                   pread at offset = first page index
  *   fail_alloc/, fail_swap_in/, fail_swap_out/   failure injection
  *                   (inject.c)
+ *   delay/<point>/  delay injection (inject.c)
  *
  * A pagemap file is created with its view and removed before the view is
  * freed; debugfs_remove() waits for readers, which is what keeps the view
@@ -89,6 +90,7 @@ void cowdev_debugfs_init(void)
 	cowdev_debugfs_pagemaps = debugfs_create_dir("pagemap",
 						     cowdev_debugfs_root);
 	cowdev_inject_debugfs_init(cowdev_debugfs_root);
+	cowdev_delay_debugfs_init(cowdev_debugfs_root);
 }
 
 void cowdev_debugfs_exit(void)

@@ -28,12 +28,23 @@
  * all, and the cowdev_pool_alloc, cowdev_page_in and cowdev_page_out
  * events say injected=1.
  *
+ * Delay injection, for tests: named points at the race windows the code
+ * documents (enum cowdev_delay_point) sleep for delay/<point>/ms
+ * milliseconds in the one task delay/<point>/pid names (a thread id; 0 for
+ * any), so that a test holds a window open while another thread acts in
+ * it; delay/<point>/hits counts the sleeps.  The points sit behind a
+ * static key that is on only while some point has a delay: the shipped
+ * module's paths pay a patched-out jump.
+ *
  * The attributes are plain words written by debugfs; a call reads each
  * once.  times and space are atomic, as the kernel's are; calls and
  * injected are atomic counters.  Everything lives as long as the module.
  */
 #include <linux/atomic.h>
 #include <linux/debugfs.h>
+#include <linux/delay.h>
+#include <linux/jump_label.h>
+#include <linux/mutex.h>
 #include <linux/printk.h>
 #include <linux/random.h>
 #include <linux/sched.h>
@@ -216,4 +227,102 @@ void cowdev_inject_debugfs_init(struct dentry *root)
 	cowdev_fail_debugfs(&cowdev_fails[COWDEV_FAIL_ALLOC], root, true);
 	cowdev_fail_debugfs(&cowdev_fails[COWDEV_FAIL_SWAP_IN], root, true);
 	cowdev_fail_debugfs(&cowdev_fails[COWDEV_FAIL_SWAP_OUT], root, false);
+}
+
+/* ---- delay injection -------------------------------------------------- */
+
+DEFINE_STATIC_KEY_FALSE(cowdev_delays_on);
+
+/**
+ * struct cowdev_delay - one delay point
+ * @name: its debugfs directory under delay/
+ * @ms: how long to sleep there, 0 for not at all
+ * @pid: only in this thread (task pid), 0 for any
+ * @hits: sleeps made
+ */
+struct cowdev_delay {
+	const char *name;
+	u32 ms;
+	u32 pid;
+	atomic64_t hits;
+};
+
+static struct cowdev_delay cowdev_delays[] = {
+	[COWDEV_DELAY_FAULT_LOCKED] = { .name = "fault_locked" },
+	[COWDEV_DELAY_MKWRITE_LOCKED] = { .name = "mkwrite_locked" },
+	[COWDEV_DELAY_HOLE_FILL] = { .name = "hole_fill" },
+	[COWDEV_DELAY_SHRINK] = { .name = "shrink" },
+	[COWDEV_DELAY_CLONE] = { .name = "clone" },
+	[COWDEV_DELAY_COW_BREAK] = { .name = "cow_break" },
+	[COWDEV_DELAY_ROLLBACK] = { .name = "rollback" },
+	[COWDEV_DELAY_WRITTEN_CLEAR] = { .name = "written_clear" },
+};
+
+/* Serialises the key's flips with the writes of ms. */
+static DEFINE_MUTEX(cowdev_delays_lock);
+
+void __cowdev_delay(enum cowdev_delay_point point)
+{
+	struct cowdev_delay *d = &cowdev_delays[point];
+	u32 ms = READ_ONCE(d->ms), pid = READ_ONCE(d->pid);
+
+	if (!ms || (pid && current->pid != pid))
+		return;
+	atomic64_inc(&d->hits);
+	msleep(ms);
+}
+
+static int cowdev_delay_ms_get(void *data, u64 *val)
+{
+	*val = READ_ONCE(((struct cowdev_delay *)data)->ms);
+	return 0;
+}
+
+/* The key is on while any point has a delay. */
+static int cowdev_delay_ms_set(void *data, u64 val)
+{
+	struct cowdev_delay *d = data;
+	bool any = false;
+	int i;
+
+	if (val > 60000)
+		return -EINVAL;
+	mutex_lock(&cowdev_delays_lock);
+	WRITE_ONCE(d->ms, val);
+	for (i = 0; i < ARRAY_SIZE(cowdev_delays); i++)
+		any |= READ_ONCE(cowdev_delays[i].ms) != 0;
+	if (any)
+		static_branch_enable(&cowdev_delays_on);
+	else
+		static_branch_disable(&cowdev_delays_on);
+	mutex_unlock(&cowdev_delays_lock);
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(cowdev_delay_ms_fops, cowdev_delay_ms_get,
+			 cowdev_delay_ms_set, "%llu\n");
+
+static int cowdev_delay_hits_get(void *data, u64 *val)
+{
+	*val = atomic64_read(&((struct cowdev_delay *)data)->hits);
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(cowdev_delay_hits_fops, cowdev_delay_hits_get, NULL,
+			 "%llu\n");
+
+/* The delay/ directory under cowdev's debugfs directory @root. */
+void cowdev_delay_debugfs_init(struct dentry *root)
+{
+	struct dentry *top = debugfs_create_dir("delay", root), *dir;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(cowdev_delays); i++) {
+		struct cowdev_delay *d = &cowdev_delays[i];
+
+		dir = debugfs_create_dir(d->name, top);
+		debugfs_create_file_unsafe("ms", 0600, dir, d,
+					   &cowdev_delay_ms_fops);
+		debugfs_create_u32("pid", 0600, dir, &d->pid);
+		debugfs_create_file_unsafe("hits", 0400, dir, d,
+					   &cowdev_delay_hits_fops);
+	}
 }

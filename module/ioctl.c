@@ -33,6 +33,8 @@ struct cowdev_ioctl_desc {
 	unsigned int cmd;
 	size_t size_ver0;	/* smallest size a caller may pass */
 	long (*handler)(struct cowdev_view *view, union cowdev_ioctl_arg *arg);
+	/* Argument errors, before the answer is known writable (or NULL). */
+	long (*check)(struct cowdev_view *view, union cowdev_ioctl_arg *arg);
 };
 
 static long cowdev_ioc_set_size(struct cowdev_view *view,
@@ -106,6 +108,18 @@ static long cowdev_ioc_diff(struct cowdev_view *view,
 	return cowdev_diff(view, &arg->diff);
 }
 
+static long cowdev_ioc_diff_check(struct cowdev_view *view,
+				  union cowdev_ioctl_arg *arg)
+{
+	return cowdev_diff_check(view, &arg->diff);
+}
+
+static long cowdev_ioc_written_check(struct cowdev_view *view,
+				     union cowdev_ioctl_arg *arg)
+{
+	return cowdev_written_check(view, &arg->written);
+}
+
 static long cowdev_ioc_rollback(struct cowdev_view *view,
 				union cowdev_ioctl_arg *arg)
 {
@@ -132,9 +146,11 @@ static const struct cowdev_ioctl_desc cowdev_ioctls[] = {
 	{ COWDEV_IOC_SWAPOFF, 0, cowdev_ioc_swapoff },
 	{ COWDEV_IOC_SET_RESIDENT_LIMIT, sizeof(u64),
 	  cowdev_ioc_set_resident_limit },
-	{ COWDEV_IOC_DIFF, COWDEV_DIFF_SIZE_VER0, cowdev_ioc_diff },
+	{ COWDEV_IOC_DIFF, COWDEV_DIFF_SIZE_VER0, cowdev_ioc_diff,
+	  cowdev_ioc_diff_check },
 	{ COWDEV_IOC_ROLLBACK, COWDEV_ROLLBACK_SIZE_VER0, cowdev_ioc_rollback },
-	{ COWDEV_IOC_WRITTEN, COWDEV_WRITTEN_SIZE_VER0, cowdev_ioc_written },
+	{ COWDEV_IOC_WRITTEN, COWDEV_WRITTEN_SIZE_VER0, cowdev_ioc_written,
+	  cowdev_ioc_written_check },
 };
 
 static const struct cowdev_ioctl_desc *cowdev_ioctl_find(unsigned int cmd)
@@ -187,6 +203,22 @@ long cowdev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	if (_IOC_DIR(cmd) & _IOC_WRITE) {
 		err = copy_struct_from_user(&karg, _IOC_SIZE(desc->cmd), uarg,
 					    usize);
+		if (err)
+			return err;
+	}
+	/*
+	 * A command that answers in its argument must not act when the answer
+	 * cannot be written back: after its argument errors, write the
+	 * argument as it came (the same bytes) first.
+	 */
+	if (desc->check) {
+		ret = desc->check(view, &karg);
+		if (ret)
+			return ret;
+	}
+	if ((_IOC_DIR(cmd) & _IOC_READ) && (_IOC_DIR(cmd) & _IOC_WRITE)) {
+		err = cowdev_copy_out(uarg, usize, &karg,
+				      _IOC_SIZE(desc->cmd));
 		if (err)
 			return err;
 	}

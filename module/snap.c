@@ -164,6 +164,30 @@ static int cowdev_diff_views(struct cowdev_view *view,
 	return ret;
 }
 
+/*
+ * The argument errors of COWDEV_IOC_DIFF, found before anything is done:
+ * ioctl.c reports them ahead of an answer that cannot be written back.
+ */
+int cowdev_diff_check(struct cowdev_view *view, const struct cowdev_diff *req)
+{
+	struct cowdev_view *other;
+	struct file *file;
+	int ret = 0;
+	u64 end;
+
+	if (req->flags)
+		return -EINVAL;
+	other = cowdev_view_fget(req->fd, &file);
+	if (IS_ERR(other))
+		return PTR_ERR(other);
+	if (check_add_overflow(req->start, req->count, &end) ||
+	    end > max(READ_ONCE(view->size_pages),
+		      READ_ONCE(other->size_pages)))
+		ret = -EINVAL;
+	fput(file);
+	return ret;
+}
+
 /**
  * cowdev_diff() - compare @view with the view of @req->fd, page by page
  * @view: the view the ioctl was called on
@@ -176,10 +200,10 @@ int cowdev_diff(struct cowdev_view *view, struct cowdev_diff *req)
 {
 	struct cowdev_view *other;
 	struct file *file;
-	int ret;
+	int ret = cowdev_diff_check(view, req);
 
-	if (req->flags)
-		return -EINVAL;
+	if (ret)
+		return ret;
 	other = cowdev_view_fget(req->fd, &file);
 	if (IS_ERR(other))
 		return PTR_ERR(other);
@@ -357,6 +381,7 @@ static void cowdev_rollback_replace(struct cowdev_rollback_ctx *rb,
 		xa_store(&view->slots, index, new, GFP_NOWAIT);
 	else
 		xa_erase(&view->slots, index);
+	cowdev_delay(COWDEV_DELAY_ROLLBACK);
 	cowdev_view_zap(view, index, 1, false);
 	if (old_cp)
 		unlock_page(old_cp->page);
@@ -549,9 +574,24 @@ static void cowdev_written_range(struct cowdev_view *view,
 	}
 	down_write(&view->lock);
 	cowdev_written_collect(view, first, last, bits, true);
+	cowdev_delay(COWDEV_DELAY_WRITTEN_CLEAR);
 	cowdev_view_wait_pages(view, first, last);
 	cowdev_view_zap(view, first, last - first + 1, false);
 	up_write(&view->lock);
+}
+
+/* The argument errors of COWDEV_IOC_WRITTEN (see cowdev_diff_check()). */
+int cowdev_written_check(struct cowdev_view *view,
+			 const struct cowdev_written *req)
+{
+	u64 end;
+
+	if (req->flags & ~(u64)COWDEV_WRITTEN_CLEAR)
+		return -EINVAL;
+	if (check_add_overflow(req->start, req->count, &end) ||
+	    end > READ_ONCE(view->size_pages))
+		return -EINVAL;
+	return 0;
 }
 
 /**
@@ -560,23 +600,25 @@ static void cowdev_written_range(struct cowdev_view *view,
  * @view: the view
  * @req: the request (uapi/linux/cowdev.h); @req->written is filled in
  *
- * Return: 0, or -EINVAL (flags, range), -ENOMEM or -EFAULT.  A call that
- * cleared its bits and then failed to copy them out (-EFAULT) has still
- * cleared them: the caller passed a bad buffer.
+ * Return: 0, or -EINVAL (flags, range), -ENOMEM or -EFAULT, with nothing
+ * changed: the buffer is written (zeros) before the bits are read, so a
+ * bad one fails first.  Only a buffer that another thread unmaps while the
+ * call runs can still fail the copy after a clear; those bits are lost.
  */
 int cowdev_written(struct cowdev_view *view, struct cowdev_written *req)
 {
 	bool clear = req->flags & COWDEV_WRITTEN_CLEAR;
 	unsigned long *bits = NULL;
-	int ret = 0;
-	u64 end;
+	int ret = cowdev_written_check(view, req);
+	u64 end = req->start + req->count;
 
-	if (req->flags & ~COWDEV_WRITTEN_CLEAR)
-		return -EINVAL;
-	if (check_add_overflow(req->start, req->count, &end) ||
-	    end > READ_ONCE(view->size_pages))
-		return -EINVAL;
+	if (ret)
+		return ret;
 	req->written = 0;
+	/* A buffer that cannot take the answer fails before anything clears. */
+	if (req->buf && req->count &&
+	    clear_user(u64_to_user_ptr(req->buf), DIV_ROUND_UP(req->count, 8)))
+		return -EFAULT;
 	if (req->count) {
 		bits = kvcalloc(BITS_TO_LONGS(req->count), sizeof(long),
 				GFP_KERNEL);
@@ -591,6 +633,8 @@ int cowdev_written(struct cowdev_view *view, struct cowdev_written *req)
 			 DIV_ROUND_UP(req->count, 8)))
 		ret = -EFAULT;
 	kvfree(bits);
+	if (ret)
+		return ret;
 	cowdev_count(view, COWDEV_STAT_WRITTEN_QUERIES);
 	if (clear)
 		cowdev_count(view, COWDEV_STAT_WRITTEN_CLEARS);

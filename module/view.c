@@ -409,6 +409,7 @@ unsigned long cowdev_view_shrink_locked(struct cowdev_view *view,
 	void *entry;
 
 	WRITE_ONCE(view->size_pages, new_size);
+	cowdev_delay(COWDEV_DELAY_SHRINK);
 	cowdev_view_wait_pages(view, new_size, ULONG_MAX);
 	lock_page(cowdev_zero_page()->page);
 	unlock_page(cowdev_zero_page()->page);
@@ -576,7 +577,7 @@ int cowdev_page_state(struct cowdev_view *view,
 	u8 *map;
 	int ret = 0;
 
-	if (req->flags & ~COWDEV_PAGE_STATE_WRITTEN)
+	if (req->flags & ~(u64)COWDEV_PAGE_STATE_WRITTEN)
 		return -EINVAL;
 	if (check_add_overflow(req->start, req->count, &end) ||
 	    end > READ_ONCE(view->size_pages))

@@ -180,6 +180,7 @@ static int cowdev_fill_hole(struct cowdev_view *view, pgoff_t index)
 		cowdev_view_publish(view, index, cp);
 		cowdev_count(view, COWDEV_STAT_DEMAND_ALLOCS);
 		filled = 1;
+		cowdev_delay(COWDEV_DELAY_HOLE_FILL);
 	}
 	/* Order the slot store before the zap; pairs with cowdev_map_zero(). */
 	smp_mb();
@@ -247,6 +248,7 @@ static struct cowdev_page *cowdev_break_cow(struct cowdev_view *view,
 		return copy;
 	xa_clear_mark(&view->slots, index, COWDEV_SLOT_WAS_SHARED);
 	xa_set_mark(&view->slots, index, COWDEV_SLOT_DIRTY);
+	cowdev_delay(COWDEV_DELAY_COW_BREAK);
 	cowdev_view_zap(view, index, 1, false);
 	cowdev_count(view, COWDEV_STAT_COW_COPIES);
 	return copy;
@@ -422,6 +424,9 @@ static vm_fault_t cowdev_fault(struct vm_fault *vmf)
 	if (ret & VM_FAULT_MAJOR)
 		cowdev_count(view, COWDEV_STAT_MAJOR_FAULTS);
 	cowdev_trace_fault(view, vmf, false, outcome, ret);
+	/* The window: the view's lock is dropped, the page still locked. */
+	if (ret & VM_FAULT_LOCKED)
+		cowdev_delay(COWDEV_DELAY_FAULT_LOCKED);
 	return ret;
 }
 
@@ -503,6 +508,8 @@ static vm_fault_t cowdev_page_mkwrite(struct vm_fault *vmf)
 	cowdev_count(view, COWDEV_STAT_MKWRITE);
 	ret = cowdev_run_locked(view, vmf, cowdev_page_mkwrite_locked, &outcome);
 	cowdev_trace_fault(view, vmf, true, outcome, ret);
+	if (ret & VM_FAULT_LOCKED)
+		cowdev_delay(COWDEV_DELAY_MKWRITE_LOCKED);
 	trace_cowdev_mkwrite(view->id, vmf->pgoff, outcome);
 	return ret;
 }

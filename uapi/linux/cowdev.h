@@ -14,7 +14,9 @@
  *    does not know are zeroed in the caller's buffer;
  *  - a size below the first published size (the *_SIZE_VER0 constants) is
  *    EINVAL, a size above 4096 bytes is E2BIG.
- * A zero-filled struct is always a valid argument.
+ * A zero-filled struct is always a valid argument, except where a field
+ * is a file descriptor (struct cowdev_diff, struct cowdev_rollback,
+ * struct cowdev_swapon): 0 is then fd 0.
  */
 #ifndef _UAPI_LINUX_COWDEV_H
 #define _UAPI_LINUX_COWDEV_H
@@ -66,7 +68,9 @@
  * @diffs: COWDEV_IOC_DIFF calls made on this view that succeeded
  * @rollbacks: COWDEV_IOC_ROLLBACK calls that rolled this view back
  * @rollback_pages: pages whose contents those rollbacks changed (the slot
- *                  now holds another page, or a hole where a page was)
+ *                  now holds another page, a hole where a page was, or a
+ *                  page where a hole was; pages dropped beyond a smaller
+ *                  size count too)
  * @written_queries: COWDEV_IOC_WRITTEN calls on this view that succeeded
  * @written_clears: part of @written_queries: calls with
  *                  COWDEV_WRITTEN_CLEAR, which re-armed write tracking
@@ -253,8 +257,8 @@ struct cowdev_diff {
 /**
  * struct cowdev_rollback - roll this view back to a snapshot
  *	(COWDEV_IOC_ROLLBACK)
- * @fd: the snapshot: another view of the same family (this view, a clone
- *      of it, its source, a clone of those...)
+ * @fd: the snapshot: another view of the same family (a clone of this view,
+ *      its source, a clone of those...); this view itself is EINVAL
  * @flags: must be 0
  */
 struct cowdev_rollback {
