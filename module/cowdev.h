@@ -387,6 +387,7 @@ enum cowdev_delay_point {
 	COWDEV_DELAY_FAULT_LOCKED,	/* ->fault returns a locked page */
 	COWDEV_DELAY_MKWRITE_LOCKED,	/* ->page_mkwrite keeps a page locked */
 	COWDEV_DELAY_HOLE_FILL,		/* a hole filled, not yet zapped */
+	COWDEV_DELAY_ZERO_INSERT,	/* a hole read, zero pte not yet in */
 	COWDEV_DELAY_SHRINK,		/* size lowered, pages not waited on */
 	COWDEV_DELAY_CLONE,		/* pages waited on, ptes not zapped */
 	COWDEV_DELAY_COW_BREAK,		/* copy in the slot, not yet zapped */

@@ -251,6 +251,7 @@ static struct cowdev_delay cowdev_delays[] = {
 	[COWDEV_DELAY_FAULT_LOCKED] = { .name = "fault_locked" },
 	[COWDEV_DELAY_MKWRITE_LOCKED] = { .name = "mkwrite_locked" },
 	[COWDEV_DELAY_HOLE_FILL] = { .name = "hole_fill" },
+	[COWDEV_DELAY_ZERO_INSERT] = { .name = "zero_insert" },
 	[COWDEV_DELAY_SHRINK] = { .name = "shrink" },
 	[COWDEV_DELAY_CLONE] = { .name = "clone" },
 	[COWDEV_DELAY_COW_BREAK] = { .name = "cow_break" },

@@ -131,6 +131,7 @@ static vm_fault_t cowdev_map_zero(struct cowdev_view *view,
 	struct page *zero = cowdev_zero_page()->page;
 	int err;
 
+	cowdev_delay(COWDEV_DELAY_ZERO_INSERT);
 	err = vm_insert_page(vmf->vma, vmf->address & PAGE_MASK, zero);
 	if (err && err != -EBUSY)
 		return cowdev_sigbus(view, 0, outcome);
@@ -145,7 +146,8 @@ static vm_fault_t cowdev_map_zero(struct cowdev_view *view,
 	 * filler's zap skips a range whose page table is not there yet.)
 	 */
 	smp_mb();
-	if (xa_load(&view->slots, vmf->pgoff))
+	if (!cowdev_mutant("no_zero_recheck") &&
+	    xa_load(&view->slots, vmf->pgoff))
 		cowdev_view_zap(view, vmf->pgoff, 1, false);
 	return VM_FAULT_NOPAGE;
 }

@@ -193,4 +193,60 @@ TEST_F(race, clone_waits_for_a_page_being_made_writable)
 	close(fd);
 }
 
+struct reader {
+	const char *map;	/* the view's hole, mapped afresh */
+	_Atomic pid_t tid;
+	_Atomic int go;
+	char seen;
+};
+
+static void *reader_main(void *arg)
+{
+	struct reader *r = arg;
+
+	r->tid = gettid_();
+	while (!r->go)
+		usleep(1000);
+	r->seen = *(volatile const char *)r->map;
+	return NULL;
+}
+
+/*
+ * A read of a hole that decided on the zero page sleeps before it installs
+ * the pte, while a writer fills the hole and zaps the index (finding no
+ * pte yet).  The reader must look at the slot again after its pte is in
+ * and zap it (vm.c, cowdev_map_zero(); mutant no_zero_recheck), or its
+ * zero-page pte stays and it reads zeros over the written page for good.
+ */
+TEST_F(race, hole_reader_looks_again_after_the_zero_page)
+{
+	struct reader r = { 0 };
+	long long hits = delay_read("zero_insert", "hits");
+	pthread_t t;
+	char *w;
+	int fd;
+
+	fd = cowdev_new_view(1, &w);
+	ASSERT_LE(0, fd);
+	r.map = cowdev_map_view(fd, 1, PROT_READ, MAP_SHARED, 0);
+	ASSERT_NE(NULL, r.map);
+	ASSERT_EQ(0, pthread_create(&t, NULL, reader_main, &r));
+	while (!r.tid)
+		usleep(1000);
+	self->point = "zero_insert";
+	ASSERT_EQ(0, delay_write("zero_insert", "pid", r.tid));
+	ASSERT_EQ(0, delay_write("zero_insert", "ms", 500));
+	r.go = 1;
+	ASSERT_EQ(0, wait_hits("zero_insert", hits + 1));
+	/* Fill the hole while the reader sleeps before its zero pte. */
+	w[0] = 'Z';
+	pthread_join(t, NULL);
+	EXPECT_EQ('Z', r.seen);
+	EXPECT_EQ('Z', *(volatile const char *)r.map);
+	EXPECT_EQ(1, cowdev_stats_of(fd).demand_allocs);
+	munmap((void *)r.map, self->ps);
+	munmap(w, self->ps);
+	close(fd);
+}
+
 TEST_HARNESS_MAIN
