@@ -24,33 +24,18 @@
 
 static int delay_write(const char *point, const char *attr, long long val)
 {
-	char path[256], buf[32];
-	int fd, n, ret = 0;
+	char dir[128];
 
-	snprintf(path, sizeof(path), DELAY_DIR "/%s/%s", point, attr);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = snprintf(buf, sizeof(buf), "%lld", val);
-	if (write(fd, buf, n) != n)
-		ret = -errno;
-	close(fd);
-	return ret;
+	snprintf(dir, sizeof(dir), DELAY_DIR "/%s", point);
+	return cowdev_attr_write(dir, attr, val);
 }
 
 static long long delay_read(const char *point, const char *attr)
 {
-	char path[256], buf[32] = "";
-	int fd;
+	char dir[128];
 
-	snprintf(path, sizeof(path), DELAY_DIR "/%s/%s", point, attr);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	if (read(fd, buf, sizeof(buf) - 1) < 0)
-		buf[0] = '\0';
-	close(fd);
-	return strtoll(buf, NULL, 0);
+	snprintf(dir, sizeof(dir), DELAY_DIR "/%s", point);
+	return cowdev_attr_read(dir, attr);
 }
 
 /* Wait until @point has slept @hits times in all; 0, or -1 after 30 s. */

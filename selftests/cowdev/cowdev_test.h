@@ -10,6 +10,7 @@
 #define COWDEV_TEST_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
@@ -80,6 +81,43 @@ static inline int cowdev_find(char *buf, size_t size, const char *repo_rel)
 	if (snprintf(buf, size, "%s/../../%s", dir, repo_rel) >= (int)size)
 		return -1;
 	return access(buf, F_OK) ? -1 : 0;
+}
+
+/*
+ * Write @val to the attribute file @dir/@attr (debugfs failure and delay
+ * injection): 0, or -errno.  cowdev_attr_read(): its value, -1 if it
+ * cannot be read.
+ */
+static inline int cowdev_attr_write(const char *dir, const char *attr,
+				    long long val)
+{
+	char path[256], buf[32];
+	int fd, n, ret = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, attr);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = snprintf(buf, sizeof(buf), "%lld", val);
+	if (write(fd, buf, n) != n)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static inline long long cowdev_attr_read(const char *dir, const char *attr)
+{
+	char path[256], buf[32] = "";
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, attr);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (read(fd, buf, sizeof(buf) - 1) < 0)
+		buf[0] = '\0';
+	close(fd);
+	return strtoll(buf, NULL, 0);
 }
 
 /* ioctl(): the result, or -errno. */
