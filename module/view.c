@@ -410,7 +410,8 @@ unsigned long cowdev_view_shrink_locked(struct cowdev_view *view,
 
 	WRITE_ONCE(view->size_pages, new_size);
 	cowdev_delay(COWDEV_DELAY_SHRINK);
-	cowdev_view_wait_pages(view, new_size, ULONG_MAX);
+	if (!cowdev_mutant("no_shrink_page_wait"))
+		cowdev_view_wait_pages(view, new_size, ULONG_MAX);
 	lock_page(cowdev_zero_page()->page);
 	unlock_page(cowdev_zero_page()->page);
 	cowdev_view_zap(view, new_size, old_size - new_size, true);

@@ -234,4 +234,70 @@ TEST_F(race, hole_reader_looks_again_after_the_zero_page)
 	close(fd);
 }
 
+struct far_reader {
+	const char *page;	/* page 1 of the view, in a fresh page table */
+	_Atomic pid_t tid;
+	_Atomic int go, shrunk;
+	char first;
+	int again;		/* the second read: 0, or its signal */
+};
+
+static void *far_reader_main(void *arg)
+{
+	struct far_reader *r = arg;
+	char c;
+
+	r->tid = gettid_();
+	while (!r->go)
+		usleep(1000);
+	r->first = *(volatile const char *)r->page;
+	while (!r->shrunk)
+		usleep(1000);
+	r->again = cowdev_try_read(r->page, &c);
+	return NULL;
+}
+
+/*
+ * A read fault on page 1 returned it locked (->fault: fault-around has no
+ * page table to map into, the mapping is alone in its 2 MiB) and sleeps
+ * before core mm installs the pte, while the view shrinks to one page.
+ * Shrink must wait for the page before it zaps (view.c; mutant
+ * no_shrink_page_wait), or the reader keeps a pte past the end and its
+ * next read finds the dropped page instead of SIGBUS.
+ */
+TEST_F(race, shrink_waits_for_a_page_being_mapped)
+{
+	const size_t two_mib = 2UL << 20;
+	struct far_reader r = { 0 };
+	long long hits = delay_read("fault_locked", "hits");
+	char *w, *rsv, *area;
+	pthread_t t;
+	int fd;
+
+	fd = cowdev_new_view(2, &w);
+	ASSERT_LE(0, fd);
+	w[self->ps] = 'P';
+	area = cowdev_aligned_area(two_mib, two_mib, &rsv);
+	ASSERT_NE(NULL, area);
+	ASSERT_EQ(area, mmap(area, 2 * self->ps, PROT_READ,
+			     MAP_SHARED | MAP_FIXED, fd, 0));
+	r.page = area + self->ps;
+	ASSERT_EQ(0, pthread_create(&t, NULL, far_reader_main, &r));
+	while (!r.tid)
+		usleep(1000);
+	self->point = "fault_locked";
+	ASSERT_EQ(0, delay_write("fault_locked", "pid", r.tid));
+	ASSERT_EQ(0, delay_write("fault_locked", "ms", 500));
+	r.go = 1;
+	ASSERT_EQ(0, wait_hits("fault_locked", hits + 1));
+	ASSERT_EQ(0, cowdev_set_size(fd, self->ps));
+	r.shrunk = 1;
+	pthread_join(t, NULL);
+	EXPECT_EQ('P', r.first);
+	EXPECT_EQ(SIGBUS, r.again);
+	munmap(rsv, 2 * two_mib);
+	munmap(w, 2 * self->ps);
+	close(fd);
+}
+
 TEST_HARNESS_MAIN
