@@ -20,6 +20,11 @@
 
 #include "cowdev.h"
 
+/* Set by module/Kbuild from git describe or the VERSION file. */
+#ifndef COWDEV_VERSION
+#define COWDEV_VERSION "0.0.0"
+#endif
+
 static unsigned long pool_pages = 16384;
 module_param(pool_pages, ulong, 0444);
 MODULE_PARM_DESC(pool_pages,
@@ -164,4 +169,6 @@ static void __exit cowdev_exit(void)
 module_init(cowdev_init);
 module_exit(cowdev_exit);
 MODULE_DESCRIPTION("Demand paging and copy-on-write over a module-owned page pool");
+MODULE_AUTHOR("The cowdev authors");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(COWDEV_VERSION);
