@@ -4,6 +4,7 @@
 #
 #   make                 module (for KVER), userspace tools, selftests
 #   make KVER=<release>  the same against /lib/modules/<release>/build
+#   make install         the tools, libcowdev, demos (DESTDIR=, PREFIX=)
 #   make check           install deps, run the selftests on every kernel
 #   make check-debug     long fuzz and stress runs on the debug kernels
 #   make run             boot a guest, load the module, run the demo
@@ -43,6 +44,12 @@ module-for:
 
 userspace:
 	$(MAKE) -C userspace
+
+# The tools, libcowdev, demos, bpftrace scripts and man pages (not the
+# module: DKMS or `make module` does that); DESTDIR= and PREFIX= (default
+# /usr/local) pass through.  See userspace/Makefile.
+install:
+	$(MAKE) -C userspace install
 
 selftests:
 	$(MAKE) -C selftests/cowdev
@@ -85,4 +92,4 @@ clean:
 	$(MAKE) -C userspace clean
 	rm -rf build
 
-.PHONY: all module module-for userspace selftests check check-debug run shell lint clean
+.PHONY: all module module-for userspace install selftests check check-debug run shell lint clean
