@@ -42,7 +42,7 @@
 #define NP 32			/* pages of the workload's view */
 #define START_TIMEOUT 150	/* seconds to wait for bpftrace to attach */
 #define STOP_TIMEOUT 120		/* ...and to print and exit after SIGINT */
-#define SIGINT_EVERY 5		/* seconds between SIGINTs while it runs */
+#define SIGINT_EVERY 15		/* seconds between SIGINTs while it prints nothing */
 #define BANNER "Hit Ctrl-C to end."
 
 struct bpftrace {
@@ -166,7 +166,9 @@ static int bt_stop(struct bpftrace *b)
 	 * misses the SIGINT and sleeps on: say it again, as at a terminal,
 	 * but only while it has printed nothing since the first one.  Once
 	 * it prints its maps it has heard; a second SIGINT that lands while
-	 * it tears down kills it with the default action.
+	 * it tears down kills it with the default action, and one that lands
+	 * before it runs END makes it print without END (a loaded 6.12-rt
+	 * guest took more than 5 s to start printing): wait 15 s between.
 	 */
 	heard = b->len;
 	for (i = 0; i < STOP_TIMEOUT / SIGINT_EVERY; i++) {
