@@ -592,6 +592,8 @@ FIXTURE_SETUP(bt)
 	self->out = "";
 	if (is_debug_kernel())
 		SKIP_SETUP("debug kernel: bpftrace takes minutes to start");
+	if (cowdev_rt_kernel())
+		SKIP_SETUP("PREEMPT_RT: the scripts run on 6.1 and 6.12");
 	if (!have_bpftrace())
 		SKIP_SETUP("no bpftrace");
 }

@@ -205,6 +205,8 @@ FIXTURE_SETUP(recipe)
 	strcpy(self->dir, "/tmp/cowdev-recipe.XXXXXX");
 	if (is_debug_kernel())
 		SKIP_SETUP("debug kernel: perf and trace-cmd take minutes");
+	if (cowdev_rt_kernel())
+		SKIP_SETUP("PREEMPT_RT: the recipes run on 6.1 and 6.12");
 	ASSERT_NE(NULL, mkdtemp(self->dir));
 }
 

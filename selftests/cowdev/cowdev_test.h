@@ -23,6 +23,7 @@
 #include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 
 #include "libcowdev.h"
@@ -118,6 +119,18 @@ static inline long long cowdev_attr_read(const char *dir, const char *attr)
 		buf[0] = '\0';
 	close(fd);
 	return strtoll(buf, NULL, 0);
+}
+
+/*
+ * A PREEMPT_RT kernel?  The tests of the tracing tools (bpftrace, perf,
+ * trace-cmd) skip there: the same tracing code runs on 6.12, and each of
+ * those binaries costs minutes of a make check under TCG.
+ */
+static inline int cowdev_rt_kernel(void)
+{
+	struct utsname u;
+
+	return !uname(&u) && strstr(u.version, "PREEMPT_RT") != NULL;
 }
 
 /* ioctl(): the result, or -errno. */
