@@ -389,6 +389,7 @@ enum cowdev_delay_point {
 	COWDEV_DELAY_HOLE_FILL,		/* a hole filled, not yet zapped */
 	COWDEV_DELAY_ZERO_INSERT,	/* a hole read, zero pte not yet in */
 	COWDEV_DELAY_SHRINK,		/* size lowered, pages not waited on */
+	COWDEV_DELAY_SHRINK_ZAPPED,	/* ptes zapped, slots not yet dropped */
 	COWDEV_DELAY_CLONE,		/* pages waited on, ptes not zapped */
 	COWDEV_DELAY_COW_BREAK,		/* copy in the slot, not yet zapped */
 	COWDEV_DELAY_ROLLBACK,		/* a slot changed, not yet zapped */

@@ -253,6 +253,7 @@ static struct cowdev_delay cowdev_delays[] = {
 	[COWDEV_DELAY_HOLE_FILL] = { .name = "hole_fill" },
 	[COWDEV_DELAY_ZERO_INSERT] = { .name = "zero_insert" },
 	[COWDEV_DELAY_SHRINK] = { .name = "shrink" },
+	[COWDEV_DELAY_SHRINK_ZAPPED] = { .name = "shrink_zapped" },
 	[COWDEV_DELAY_CLONE] = { .name = "clone" },
 	[COWDEV_DELAY_COW_BREAK] = { .name = "cow_break" },
 	[COWDEV_DELAY_ROLLBACK] = { .name = "rollback" },

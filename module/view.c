@@ -412,9 +412,12 @@ unsigned long cowdev_view_shrink_locked(struct cowdev_view *view,
 	cowdev_delay(COWDEV_DELAY_SHRINK);
 	if (!cowdev_mutant("no_shrink_page_wait"))
 		cowdev_view_wait_pages(view, new_size, ULONG_MAX);
-	lock_page(cowdev_zero_page()->page);
-	unlock_page(cowdev_zero_page()->page);
+	if (!cowdev_mutant("no_shrink_zero_wait")) {
+		lock_page(cowdev_zero_page()->page);
+		unlock_page(cowdev_zero_page()->page);
+	}
 	cowdev_view_zap(view, new_size, old_size - new_size, true);
+	cowdev_delay(COWDEV_DELAY_SHRINK_ZAPPED);
 	xa_for_each_start(&view->slots, index, entry, new_size) {
 		xa_erase(&view->slots, index);
 		cowdev_gone_mark(view, index);

@@ -48,6 +48,11 @@
  *  - A write through a pte made writable just before a clone: clone locks
  *    and unlocks each page before it zaps (cow.c), and a reused page stays
  *    locked until its pte is writable, so no writable pte survives a clone.
+ *  - A shrink drops pages while fault-around, which takes no view lock,
+ *    maps them.  Shrink lowers the size before it zaps and drops the slots
+ *    after; cowdev_map_one() checks both the size and the slot with the
+ *    page locked, so it maps a page before the zap (which removes it) or
+ *    not at all.
  *  - A page is evicted while a fault maps it.  Eviction holds the page
  *    lock while it zaps every holder and swaps the slots to the swap entry;
  *    a fault that found the page takes a reference before it locks it, so
@@ -433,6 +438,26 @@ static vm_fault_t cowdev_fault(struct vm_fault *vmf)
 }
 
 /*
+ * Mutant no_cow_break_page_lock (scripts/check-mutants): a COW break made
+ * without the old page's lock, so that a fault installing a pte for that
+ * page is not waited for.  Return: true if it made the break.
+ */
+static bool cowdev_mutant_break_unlocked(struct cowdev_view *view,
+					 struct vm_fault *vmf)
+{
+	struct cowdev_page *cp, *copy;
+
+	cp = cowdev_entry_page(xa_load(&view->slots, vmf->pgoff));
+	if (!cp || cp->page != vmf->page || !cowdev_page_shared(cp))
+		return false;
+	copy = cowdev_break_cow(view, vmf->pgoff, cp);
+	if (IS_ERR(copy))
+		return false;
+	cowdev_page_release(cp);
+	return true;
+}
+
+/*
  * Write to a resident page through a MAP_SHARED mapping.  A page another
  * view shares is copied (the COW break) and the access retries.
  */
@@ -444,6 +469,11 @@ static vm_fault_t cowdev_write_resident(struct cowdev_view *view,
 	struct cowdev_page *cp, *copy;
 	pgoff_t index = vmf->pgoff;
 
+	if (cowdev_mutant("no_cow_break_page_lock") &&
+	    cowdev_mutant_break_unlocked(view, vmf)) {
+		*outcome = COWDEV_COPY;
+		return VM_FAULT_NOPAGE;
+	}
 	lock_page(page);
 	cp = cowdev_entry_page(xa_load(&view->slots, index));
 	if (!cp || cp->page != page) {
@@ -532,7 +562,8 @@ static bool cowdev_map_one(struct cowdev_view *view, struct vm_fault *vmf,
 		return false;
 	if (!trylock_page(cp->page))
 		return false;
-	if (index < READ_ONCE(view->size_pages) &&
+	if ((cowdev_mutant("no_fault_around_size_check") ||
+	     index < READ_ONCE(view->size_pages)) &&
 	    xa_load(&view->slots, index) == cp) {
 		addr = vma->vm_start + ((index - vma->vm_pgoff) << PAGE_SHIFT);
 		mapped = !vm_insert_page(vma, addr, cp->page);

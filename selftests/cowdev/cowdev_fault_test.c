@@ -1167,95 +1167,6 @@ TEST(shrink_unmaps_everywhere_and_frees_exactly)
 }
 
 /*
- * MAP_PRIVATE writes to holes racing a shrink that removes their pages.
- * Each write either completes first (its private copy is then zapped with
- * the rest, as truncate does) or after (SIGBUS): either way a read of the
- * page afterwards gets SIGBUS.  The window: ->fault hands core mm the zero
- * page, core mm copies it and installs the copy after ->fault returned;
- * the zero page is now returned locked and a shrink waits on its lock.  A
- * writer walks SHRINK_RACE_PAGES - 1 holes per round, so most of its time
- * is spent in faults, while the shrink lands at a different point of that
- * walk each round; every page is checked after every round.  Before the
- * fix, with the zero page handed out unlocked, copies survived in 1 and 4
- * of 1000 rounds on 6.12 (two runs) and 8 of 1000 on 6.1 (2 vCPUs, TCG).
- */
-#define SHRINK_RACE_PAGES	64
-#define SHRINK_RACE_ROUNDS	1000
-#define SHRINK_RACE_SECONDS	25
-
-struct shrink_race {
-	pthread_barrier_t start, done;
-	char *map;
-	size_t ps;
-	int stop;		/* set before the start barrier */
-	int written;		/* pages the writer wrote this round */
-};
-
-static void *shrink_race_writer(void *arg)
-{
-	struct shrink_race *r = arg;
-	int i;
-
-	for (;;) {
-		pthread_barrier_wait(&r->start);
-		if (r->stop)
-			return NULL;
-		for (i = 1; i < SHRINK_RACE_PAGES; i++)
-			if (cowdev_try_write(r->map + i * r->ps, 'w'))
-				break;
-		r->written = i - 1;
-		pthread_barrier_wait(&r->done);
-	}
-}
-
-TEST(private_writes_to_holes_racing_a_shrink)
-{
-	struct shrink_race r = { .ps = cowdev_page_size() };
-	long survived = 0, written = 0;
-	size_t len = SHRINK_RACE_PAGES * r.ps;
-	volatile unsigned long spin;
-	pthread_t writer;
-	int fd, i, p;
-	double end;
-	char c;
-
-	fd = cowdev_open();
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, cowdev_set_size(fd, len));
-	r.map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
-	ASSERT_NE(MAP_FAILED, r.map);
-	ASSERT_EQ(0, pthread_barrier_init(&r.start, NULL, 2));
-	ASSERT_EQ(0, pthread_barrier_init(&r.done, NULL, 2));
-	ASSERT_EQ(0, pthread_create(&writer, NULL, shrink_race_writer, &r));
-	end = cowdev_now() + SHRINK_RACE_SECONDS;
-	for (i = 0;; i++) {
-		r.stop = i == SHRINK_RACE_ROUNDS || cowdev_now() > end;
-		pthread_barrier_wait(&r.start);
-		if (r.stop)
-			break;
-		for (spin = (i * 7919UL) % 400000; spin; spin--)
-			;
-		EXPECT_EQ(0, cowdev_set_size(fd, r.ps));
-		pthread_barrier_wait(&r.done);
-		written += r.written;
-		for (p = 1; p < SHRINK_RACE_PAGES; p++)
-			if (cowdev_try_read(r.map + p * r.ps, &c) != SIGBUS)
-				survived++;
-		EXPECT_EQ(0, cowdev_set_size(fd, len));
-	}
-	pthread_join(writer, NULL);
-	TH_LOG("%d rounds, %ld pages written before their shrink", i,
-	       written);
-	EXPECT_EQ(0, survived)
-		TH_LOG("%ld private copies survived a shrink", survived);
-	EXPECT_EQ(0, cowdev_stats_of(fd).resident_pages);
-	pthread_barrier_destroy(&r.start);
-	pthread_barrier_destroy(&r.done);
-	munmap(r.map, len);
-	close(fd);
-}
-
-/*
  * msync() and fsync() of a view succeed, as for shmem: there is nothing to
  * write back.  Programs that persist through a shared mapping call them.
  */
@@ -1540,7 +1451,9 @@ static void *hole_reader(void *arg)
 /*
  * Readers mapping a hole with the zero page while another thread fills it:
  * every reader sees the write (no zero page pte survives the fill), on a
- * second shared mapping and on a private one; one page per hole.
+ * second shared mapping and on a private one; one page per hole.  A
+ * stress test of many interleavings, by chance: the window itself is held
+ * open on purpose by cowdev_race_test (hole_reader_looks_again_...).
  */
 TEST_F_TIMEOUT(obj, readers_see_a_hole_being_filled, 60)
 {

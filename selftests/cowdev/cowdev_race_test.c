@@ -234,28 +234,97 @@ TEST_F(race, hole_reader_looks_again_after_the_zero_page)
 	close(fd);
 }
 
-struct far_reader {
-	const char *page;	/* page 1 of the view, in a fresh page table */
+/*
+ * A thread that touches one byte twice: a first access (a read, or with
+ * @write a write of 'x') that the test holds open at a delay point, then,
+ * once the test has acted, a read.  Each access reports its signal (0 or
+ * SIGBUS) and what it read.
+ */
+struct toucher {
+	char *page;
+	int write;
 	_Atomic pid_t tid;
-	_Atomic int go, shrunk;
-	char first;
-	int again;		/* the second read: 0, or its signal */
+	_Atomic int go, acted;
+	int first_sig, again;
+	char first, second;
 };
 
-static void *far_reader_main(void *arg)
+static void *toucher_main(void *arg)
 {
-	struct far_reader *r = arg;
-	char c;
+	struct toucher *t = arg;
 
-	r->tid = gettid_();
-	while (!r->go)
+	t->tid = gettid_();
+	while (!t->go)
 		usleep(1000);
-	r->first = *(volatile const char *)r->page;
-	while (!r->shrunk)
+	if (t->write)
+		t->first_sig = cowdev_try_write(t->page, 'x');
+	else
+		t->first_sig = cowdev_try_read(t->page, &t->first);
+	while (!t->acted)
 		usleep(1000);
-	r->again = cowdev_try_read(r->page, &c);
+	t->again = cowdev_try_read(t->page, &t->second);
 	return NULL;
 }
+
+/*
+ * Start @t, make its first access sleep @ms at @point, and return once it
+ * sleeps there: the window is open.  0, or -1.
+ */
+static int toucher_hold(FIXTURE_DATA(race) *self, struct toucher *t,
+			pthread_t *thread, const char *point)
+{
+	long long hits = delay_read(point, "hits");
+
+	if (pthread_create(thread, NULL, toucher_main, t))
+		return -1;
+	while (!t->tid)
+		usleep(1000);
+	self->point = point;
+	if (delay_write(point, "pid", t->tid) ||
+	    delay_write(point, "ms", 500)) {
+		t->go = t->acted = 1;
+		pthread_join(*thread, NULL);
+		return -1;
+	}
+	t->go = 1;
+	return wait_hits(point, hits + 1);
+}
+
+/* The test has acted: let @t make its second access, and wait for it. */
+static void toucher_finish(struct toucher *t, pthread_t thread)
+{
+	t->acted = 1;
+	pthread_join(thread, NULL);
+}
+
+/*
+ * @pages pages of view @fd, as @prot and @flags, alone in a fresh 2 MiB
+ * region (no page table: a read fault goes to ->fault, fault-around has
+ * nothing to map into) or, with @table, beside an anonymous page that gave
+ * the region its page table (a read fault goes to ->map_pages first).
+ * The reservation to unmap is *@rsv; NULL on failure.
+ */
+static char *map_alone(int fd, size_t pages, int prot, int flags, int table,
+		       char **rsv)
+{
+	const size_t two_mib = 2UL << 20, ps = cowdev_page_size();
+	char *area = cowdev_aligned_area(two_mib, two_mib, rsv);
+
+	if (!area)
+		return NULL;
+	if (table) {
+		if (mmap(area, ps, PROT_READ | PROT_WRITE, MAP_PRIVATE |
+			 MAP_ANONYMOUS | MAP_FIXED, -1, 0) != area)
+			return NULL;
+		area[0] = 1;
+		area += ps;
+	}
+	if (mmap(area, pages * ps, prot, flags | MAP_FIXED, fd, 0) != area)
+		return NULL;
+	return area;
+}
+
+#define RSV_LEN	(4UL << 20)	/* cowdev_aligned_area(2 MiB, 2 MiB) */
 
 /*
  * A read fault on page 1 returned it locked (->fault: fault-around has no
@@ -267,36 +336,158 @@ static void *far_reader_main(void *arg)
  */
 TEST_F(race, shrink_waits_for_a_page_being_mapped)
 {
-	const size_t two_mib = 2UL << 20;
-	struct far_reader r = { 0 };
-	long long hits = delay_read("fault_locked", "hits");
-	char *w, *rsv, *area;
+	struct toucher r = { 0 };
+	char *w, *rsv, *m;
 	pthread_t t;
 	int fd;
 
 	fd = cowdev_new_view(2, &w);
 	ASSERT_LE(0, fd);
 	w[self->ps] = 'P';
-	area = cowdev_aligned_area(two_mib, two_mib, &rsv);
-	ASSERT_NE(NULL, area);
-	ASSERT_EQ(area, mmap(area, 2 * self->ps, PROT_READ,
-			     MAP_SHARED | MAP_FIXED, fd, 0));
-	r.page = area + self->ps;
-	ASSERT_EQ(0, pthread_create(&t, NULL, far_reader_main, &r));
-	while (!r.tid)
-		usleep(1000);
-	self->point = "fault_locked";
-	ASSERT_EQ(0, delay_write("fault_locked", "pid", r.tid));
-	ASSERT_EQ(0, delay_write("fault_locked", "ms", 500));
-	r.go = 1;
-	ASSERT_EQ(0, wait_hits("fault_locked", hits + 1));
+	m = map_alone(fd, 2, PROT_READ, MAP_SHARED, 0, &rsv);
+	ASSERT_NE(NULL, m);
+	r.page = m + self->ps;
+	ASSERT_EQ(0, toucher_hold(self, &r, &t, "fault_locked"));
 	ASSERT_EQ(0, cowdev_set_size(fd, self->ps));
-	r.shrunk = 1;
-	pthread_join(t, NULL);
+	toucher_finish(&r, t);
+	EXPECT_EQ(0, r.first_sig);
 	EXPECT_EQ('P', r.first);
 	EXPECT_EQ(SIGBUS, r.again);
-	munmap(rsv, 2 * two_mib);
+	munmap(rsv, RSV_LEN);
 	munmap(w, 2 * self->ps);
+	close(fd);
+}
+
+/*
+ * A MAP_PRIVATE write to a hole: ->fault returned the zero page locked for
+ * core mm to copy, and the writer sleeps before the copy, while the view
+ * shrinks to below the hole.  Shrink must wait on the zero page's lock
+ * before it zaps (view.c; mutant no_shrink_zero_wait), or the private copy
+ * installed after the zap survives past the end, where a read must get
+ * SIGBUS (as after truncate).
+ */
+TEST_F(race, shrink_waits_for_a_private_copy_of_a_hole)
+{
+	struct toucher wr = { .write = 1 };
+	pthread_t t;
+	char *m;
+	int fd;
+
+	fd = cowdev_new_view(2, NULL);
+	ASSERT_LE(0, fd);
+	m = cowdev_map_view(fd, 2, PROT_READ | PROT_WRITE, MAP_PRIVATE, 0);
+	ASSERT_NE(NULL, m);
+	wr.page = m + self->ps;
+	ASSERT_EQ(0, toucher_hold(self, &wr, &t, "fault_locked"));
+	ASSERT_EQ(0, cowdev_set_size(fd, self->ps));
+	toucher_finish(&wr, t);
+	EXPECT_EQ(0, wr.first_sig);
+	EXPECT_EQ(SIGBUS, wr.again);
+	EXPECT_EQ(0, cowdev_stats_of(fd).resident_pages);
+	munmap(m, 2 * self->ps);
+	close(fd);
+}
+
+struct shrinker {
+	int fd;
+	size_t size;
+	_Atomic pid_t tid;
+	_Atomic int go;
+	int ret;
+};
+
+static void *shrinker_main(void *arg)
+{
+	struct shrinker *s = arg;
+
+	s->tid = gettid_();
+	while (!s->go)
+		usleep(1000);
+	s->ret = cowdev_set_size(s->fd, s->size);
+	return NULL;
+}
+
+/*
+ * Fault-around runs without the view's lock: a read of page 0 maps its
+ * resident neighbours while a shrink to one page has zapped page 1's ptes
+ * but not yet dropped its slot (the shrink sleeps at shrink_zapped).
+ * ->map_pages must check the size under the page lock (vm.c,
+ * cowdev_map_one(); mutant no_fault_around_size_check), or it maps page 1
+ * after the zap: a pte past the end, on a page about to go back to the
+ * pool, where a read must get SIGBUS.
+ */
+TEST_F(race, fault_around_checks_the_size)
+{
+	struct shrinker sh = { .size = self->ps };
+	long long hits = delay_read("shrink_zapped", "hits");
+	char *w, *rsv, *m, c;
+	pthread_t t;
+
+	sh.fd = cowdev_new_view(2, &w);
+	ASSERT_LE(0, sh.fd);
+	w[0] = 'A';
+	w[self->ps] = 'B';
+	m = map_alone(sh.fd, 2, PROT_READ, MAP_SHARED, 1, &rsv);
+	ASSERT_NE(NULL, m);
+	ASSERT_EQ(0, pthread_create(&t, NULL, shrinker_main, &sh));
+	while (!sh.tid)
+		usleep(1000);
+	self->point = "shrink_zapped";
+	ASSERT_EQ(0, delay_write("shrink_zapped", "pid", sh.tid));
+	ASSERT_EQ(0, delay_write("shrink_zapped", "ms", 500));
+	sh.go = 1;
+	ASSERT_EQ(0, wait_hits("shrink_zapped", hits + 1));
+	/* Fault-around from page 0 while page 1 is zapped, not dropped. */
+	EXPECT_EQ('A', *(volatile char *)m);
+	pthread_join(t, NULL);
+	ASSERT_EQ(0, sh.ret);
+	EXPECT_EQ(SIGBUS, cowdev_try_read(m + self->ps, &c));
+	EXPECT_EQ(1, cowdev_stats_of(sh.fd).resident_pages);
+	munmap(rsv, RSV_LEN);
+	munmap(w, 2 * self->ps);
+	close(sh.fd);
+}
+
+/*
+ * A read fault on a page that a clone shares returned it locked (->fault)
+ * and sleeps before core mm installs the pte, while another mapping of the
+ * same view writes the page: ->page_mkwrite breaks the COW.  The break
+ * must hold the old page's lock across "copy into the slot, zap" (vm.c,
+ * cowdev_write_resident(); mutant no_cow_break_page_lock), or the reader's
+ * pte, made after the zap, keeps showing the clone's page: the view's
+ * own write never reaches it.
+ */
+TEST_F(race, cow_break_waits_for_a_page_being_mapped)
+{
+	struct toucher r = { 0 };
+	char *w, *rsv, *m, *s;
+	pthread_t t;
+	int fd, c;
+
+	fd = cowdev_new_view(1, &w);
+	ASSERT_LE(0, fd);
+	w[0] = 'P';
+	c = cowdev_clone(fd);
+	ASSERT_LE(0, c);
+	/* A read-only pte here: the write below goes to ->page_mkwrite. */
+	EXPECT_EQ('P', *(volatile char *)w);
+	m = map_alone(fd, 1, PROT_READ, MAP_SHARED, 0, &rsv);
+	ASSERT_NE(NULL, m);
+	r.page = m;
+	ASSERT_EQ(0, toucher_hold(self, &r, &t, "fault_locked"));
+	w[0] = 'Q';
+	toucher_finish(&r, t);
+	EXPECT_EQ('P', r.first);
+	EXPECT_EQ(0, r.again);
+	EXPECT_EQ('Q', r.second);
+	s = cowdev_map_view(c, 1, PROT_READ, MAP_SHARED, 0);
+	ASSERT_NE(NULL, s);
+	EXPECT_EQ('P', s[0]);
+	EXPECT_EQ(1, cowdev_stats_of(fd).cow_copies);
+	munmap(s, self->ps);
+	munmap(rsv, RSV_LEN);
+	munmap(w, self->ps);
+	close(c);
 	close(fd);
 }
 
