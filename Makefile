@@ -7,6 +7,8 @@
 #   make install         the tools, libcowdev, demos (DESTDIR=, PREFIX=)
 #   make check           install deps, run the selftests on every kernel
 #   make check-debug     long fuzz and stress runs on the debug kernels
+#   make bench           cowdev's faults against the kernel's, every Debian
+#                        kernel of the matrix (scripts/bench; not in check)
 #   make run             boot a guest, load the module, run the demo
 #   make shell           interactive guest shell with the module loaded
 #   make lint            checkpatch (--no-tree) and a W=1 build
@@ -60,6 +62,12 @@ check:
 check-debug:
 	scripts/check-debug
 
+# The benchmark of issue 20 (Documentation/bench.rst): results in
+# build/bench/.  BENCH_ARGS="-q 6.12" passes options and kernels.  Not
+# part of make check.
+bench:
+	scripts/bench $(BENCH_ARGS)
+
 run:
 	scripts/deps
 	$(MAKE) userspace
@@ -92,4 +100,4 @@ clean:
 	$(MAKE) -C userspace clean
 	rm -rf build
 
-.PHONY: all module module-for userspace install selftests check check-debug run shell lint clean
+.PHONY: all module module-for userspace install selftests check check-debug bench run shell lint clean
