@@ -30,7 +30,6 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -44,13 +43,6 @@
 #define STOP_TIMEOUT 120		/* ...and to print and exit after SIGINT */
 #define SIGINT_EVERY 15		/* seconds between SIGINTs while it prints nothing */
 #define BANNER "Hit Ctrl-C to end."
-
-struct bpftrace {
-	pid_t pid;
-	int out;		/* its stdout and stderr */
-	char *buf;		/* everything it printed, NUL-terminated */
-	size_t len, cap;
-};
 
 /* What the workload leaves for the checks. */
 struct workload {
@@ -98,66 +90,11 @@ static int script_path(const char *name, char *path, size_t len)
 	return cowdev_find(path, len, repo_rel);
 }
 
-/*
- * Read what bpftrace prints until @needle appears (NULL: until end of
- * file) or @timeout seconds pass.  Returns 1 when found / at EOF, else 0.
- */
-static int bt_read(struct bpftrace *b, const char *needle, double timeout)
-{
-	double end = cowdev_now() + timeout;
-	struct pollfd pfd = { .fd = b->out, .events = POLLIN };
-	ssize_t r;
-
-	for (;;) {
-		if (needle && b->buf && strstr(b->buf, needle))
-			return 1;
-		if (cowdev_now() > end)
-			return 0;
-		if (poll(&pfd, 1, 200) <= 0)
-			continue;
-		if (b->cap - b->len < 4096) {
-			b->cap = b->cap ? 2 * b->cap : 65536;
-			b->buf = realloc(b->buf, b->cap);
-			if (!b->buf)
-				return 0;
-		}
-		r = read(b->out, b->buf + b->len, b->cap - b->len - 1);
-		if (r <= 0)
-			return !needle;
-		b->len += r;
-		b->buf[b->len] = 0;
-	}
-}
-
-static int bt_start(struct bpftrace *b, const char *script)
-{
-	int p[2];
-
-	memset(b, 0, sizeof(*b));
-	b->pid = -1;
-	if (pipe(p))
-		return -1;
-	b->pid = fork();
-	if (b->pid < 0)
-		return -1;
-	if (b->pid == 0) {
-		dup2(p[1], 1);
-		dup2(p[1], 2);
-		close(p[0]);
-		close(p[1]);
-		execlp("bpftrace", "bpftrace", script, (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	b->out = p[0];
-	return 0;
-}
-
 /* SIGINT, read all it prints, reap it; its wait status or -1. */
-static int bt_stop(struct bpftrace *b)
+static int bt_stop(struct cowdev_proc *b)
 {
-	int status = -1, i;
 	size_t heard;
+	int i;
 
 	if (b->pid <= 0)
 		return -1;
@@ -174,28 +111,11 @@ static int bt_stop(struct bpftrace *b)
 	for (i = 0; i < STOP_TIMEOUT / SIGINT_EVERY; i++) {
 		if (b->len == heard)
 			kill(b->pid, SIGINT);
-		if (bt_read(b, NULL, SIGINT_EVERY))
+		if (cowdev_proc_read(b, NULL, SIGINT_EVERY))
 			break;
 	}
-	if (i == STOP_TIMEOUT / SIGINT_EVERY)
-		kill(b->pid, SIGKILL);
-	if (waitpid(b->pid, &status, 0) != b->pid)
-		status = -1;
-	b->pid = -1;
-	close(b->out);
-	return status;
-}
-
-static void bt_kill(struct bpftrace *b)
-{
-	if (b->pid > 0) {
-		kill(b->pid, SIGKILL);
-		waitpid(b->pid, NULL, 0);
-		close(b->out);
-	}
-	free(b->buf);
-	b->buf = NULL;
-	b->pid = -1;
+	return cowdev_proc_wait(b, i == STOP_TIMEOUT / SIGINT_EVERY ?
+				   SIGKILL : 0);
 }
 
 /*
@@ -578,7 +498,7 @@ static void check_example(struct __test_metadata *_metadata,
 }
 
 FIXTURE(bt) {
-	struct bpftrace b;
+	struct cowdev_proc b;
 	struct workload w;
 	char *out;
 };
@@ -600,7 +520,7 @@ FIXTURE_SETUP(bt)
 
 FIXTURE_TEARDOWN(bt)
 {
-	bt_kill(&self->b);
+	cowdev_proc_free(&self->b);
 	end_workload(&self->w);
 }
 
@@ -614,13 +534,14 @@ static void trace_run(struct __test_metadata *_metadata,
 		      int (*run)(struct workload *w))
 {
 	char path[PATH_MAX];
+	char *const argv[] = { "bpftrace", path, NULL };
 	double t0 = cowdev_now();
 	int status;
 
 	ASSERT_EQ(0, script_path(script, path, sizeof(path)))
 		TH_LOG("%s: %s", path, strerror(errno));
-	ASSERT_EQ(0, bt_start(&self->b, path));
-	ASSERT_TRUE(bt_read(&self->b, BANNER, START_TIMEOUT)) {
+	ASSERT_EQ(0, cowdev_proc_start(&self->b, argv, NULL));
+	ASSERT_TRUE(cowdev_proc_read(&self->b, BANNER, START_TIMEOUT)) {
 		TH_LOG("bpftrace %s did not attach:\n%s", script,
 		       self->b.buf ? self->b.buf : "");
 	}

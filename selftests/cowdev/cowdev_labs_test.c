@@ -27,9 +27,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <regex.h>
-#include <sys/wait.h>
 
 #include "kselftest_harness.h"
 #include "cowdev_test.h"
@@ -133,66 +131,6 @@ static char *slurp(const char *path)
 	if (buf)
 		buf[len] = 0;
 	return buf;
-}
-
-/*
- * Run @path (@arg, if any) with stdout and stderr into *@out, for at most
- * @timeout seconds; the exit status, or -1.
- */
-static int run(const char *path, const char *arg, char **out, double timeout)
-{
-	double end = cowdev_now() + timeout;
-	size_t len = 0, cap = 65536;
-	struct pollfd pfd;
-	int fds[2], status, timed_out = 0;
-	ssize_t n;
-	pid_t pid;
-
-	*out = malloc(cap + 1);
-	if (!*out || pipe2(fds, O_CLOEXEC))
-		return -1;
-	**out = 0;
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (!pid) {
-		dup2(fds[1], STDOUT_FILENO);
-		dup2(fds[1], STDERR_FILENO);
-		execl(path, path, arg, (char *)NULL);
-		fprintf(stderr, "exec %s: %s\n", path, strerror(errno));
-		_exit(127);
-	}
-	close(fds[1]);
-	pfd.fd = fds[0];
-	pfd.events = POLLIN;
-	for (;;) {
-		if (cowdev_now() > end) {
-			timed_out = 1;
-			break;
-		}
-		if (poll(&pfd, 1, 200) <= 0)
-			continue;
-		if (cap - len < 4096) {
-			cap *= 2;
-			*out = realloc(*out, cap + 1);
-			if (!*out)
-				break;
-		}
-		n = read(fds[0], *out + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += n;
-		(*out)[len] = 0;
-	}
-	if (timed_out || !*out)
-		kill(pid, SIGKILL);
-	close(fds[0]);
-	if (waitpid(pid, &status, 0) != pid || timed_out || !*out ||
-	    !WIFEXITED(status))
-		return -1;
-	return WEXITSTATUS(status);
 }
 
 /* For scripts/examples: @text as the content of @file, on stdout. */
@@ -312,6 +250,7 @@ FIXTURE_TEARDOWN(lab)
 TEST_F_TIMEOUT(lab, output_as_expected, 150)
 {
 	char demo[PATH_MAX], exp[PATH_MAX], rel[PATH_MAX], a[512], b[512];
+	char *const argv[] = { demo, (char *)variant->arg, NULL };
 	double t0 = cowdev_now();
 	int status, line;
 
@@ -319,7 +258,7 @@ TEST_F_TIMEOUT(lab, output_as_expected, 150)
 	ASSERT_EQ(0, cowdev_find(demo, sizeof(demo), rel))
 		TH_LOG("%s not found: make -C userspace", demo);
 	ASSERT_EQ(0, setenv("COWDEV_DEMO_FRAMES", "1024", 1));
-	status = run(demo, variant->arg, &self->out, DEMO_TIMEOUT);
+	status = cowdev_run_cmd(argv, NULL, &self->out, DEMO_TIMEOUT);
 	TH_LOG("%s: exit %d after %.1f s", variant->name, status,
 	       cowdev_now() - t0);
 	ASSERT_EQ(0, status) TH_LOG("%s", self->out ? self->out : "");

@@ -26,7 +26,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -77,69 +76,6 @@ static void demo_path(char *buf, size_t size, const char *name)
 
 	snprintf(rel, sizeof(rel), "userspace/demos/%s", name);
 	cowdev_find(buf, size, rel);
-}
-
-/*
- * Run @argv (NULL-terminated) in @dir with stdout and stderr into *@out
- * (NUL-terminated; free it) for at most @timeout seconds.  The exit status,
- * or -1 (could not run, killed, timed out).
- */
-static int run(char *const *argv, const char *dir, char **out, double timeout)
-{
-	double end = cowdev_now() + timeout;
-	size_t len = 0, cap = 65536;
-	struct pollfd pfd;
-	int fds[2], status, timed_out = 0;
-	ssize_t n;
-	pid_t pid;
-
-	*out = malloc(cap + 1);
-	if (!*out || pipe2(fds, O_CLOEXEC))
-		return -1;
-	**out = 0;
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (!pid) {
-		dup2(fds[1], STDOUT_FILENO);
-		dup2(fds[1], STDERR_FILENO);
-		if (dir && chdir(dir))
-			_exit(126);
-		execvp(argv[0], argv);
-		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(fds[1]);
-	pfd.fd = fds[0];
-	pfd.events = POLLIN;
-	for (;;) {
-		if (cowdev_now() > end) {
-			timed_out = 1;
-			break;
-		}
-		if (poll(&pfd, 1, 200) <= 0)
-			continue;
-		if (cap - len < 4096) {
-			cap *= 2;
-			*out = realloc(*out, cap + 1);
-			if (!*out)
-				break;
-		}
-		n = read(fds[0], *out + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += n;
-		(*out)[len] = 0;
-	}
-	if (timed_out || !*out)
-		kill(pid, SIGKILL);
-	close(fds[0]);
-	if (waitpid(pid, &status, 0) != pid || timed_out || !*out ||
-	    !WIFEXITED(status))
-		return -1;
-	return WEXITSTATUS(status);
 }
 
 /* Lines of @text that contain @needle. */
@@ -229,7 +165,7 @@ FIXTURE_TEARDOWN(recipe)
 	int _st;							\
 									\
 	free(self->out);						\
-	_st = run(_argv, self->dir, &self->out, TOOL_TIMEOUT);		\
+	_st = cowdev_run_cmd(_argv, self->dir, &self->out, TOOL_TIMEOUT); \
 	TH_LOG("%s %s: %.1f s", _argv[0], _argv[1] ? _argv[1] : "",	\
 	       cowdev_now() - _t0);					\
 	ASSERT_EQ(0, _st) TH_LOG("%s:\n%s", _argv[0],			\

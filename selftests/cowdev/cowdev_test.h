@@ -2,8 +2,9 @@
 /*
  * Helpers shared by the cowdev selftests on top of libcowdev (which has the
  * SIGBUS-catching accesses and the smaps reader): counters, children, time,
- * views and their mappings, aligned areas, threads started together, and
- * the picture assertions (page contents, page-state map, COW counters).
+ * programs run with their output captured, views and their mappings,
+ * aligned areas, threads started together, and the picture assertions
+ * (page contents, page-state map, COW counters).
  * Include it after kselftest_harness.h.
  */
 #ifndef COWDEV_TEST_H
@@ -13,6 +14,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -224,6 +226,152 @@ static inline double cowdev_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * A program run with its stdout and stderr captured: cowdev_proc_start()
+ * starts it, cowdev_proc_read() collects what it prints (until a string
+ * appears, or until it closes its output), cowdev_proc_wait() reaps it,
+ * cowdev_proc_free() kills and reaps it if need be and frees the output.
+ * cowdev_run_cmd() does it all for a program that runs to its end.  A
+ * zeroed struct cowdev_proc has no child and no output.
+ */
+struct cowdev_proc {
+	pid_t pid;		/* the child; -1 (or 0) when there is none */
+	int out;		/* while it runs, the read end of its output */
+	char *buf;		/* all it printed, NUL-terminated */
+	size_t len, cap;
+};
+
+/*
+ * Start @argv (NULL-terminated; argv[0] is looked up in $PATH) in
+ * directory @dir (NULL: this one) with stdout and stderr into a pipe.
+ * 0, or -1 (no child; cowdev_proc_free() still frees *@p).  A child that
+ * cannot change to @dir exits 126; one that cannot exec says why on the
+ * pipe and exits 127.
+ */
+static inline int cowdev_proc_start(struct cowdev_proc *p, char *const *argv,
+				    const char *dir)
+{
+	int fds[2];
+
+	memset(p, 0, sizeof(*p));
+	p->pid = -1;
+	p->out = -1;
+	p->cap = 65536;
+	p->buf = malloc(p->cap + 1);
+	if (!p->buf)
+		return -1;
+	p->buf[0] = 0;
+	if (pipe2(fds, O_CLOEXEC))
+		return -1;
+	p->pid = fork();
+	if (p->pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (!p->pid) {
+		dup2(fds[1], STDOUT_FILENO);
+		dup2(fds[1], STDERR_FILENO);
+		if (dir && chdir(dir))
+			_exit(126);
+		execvp(argv[0], argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(fds[1]);
+	p->out = fds[0];
+	return 0;
+}
+
+/*
+ * Read what @p prints into p->buf until @needle appears in it (NULL:
+ * until end of file) or @timeout seconds pass.  1 when @needle is found
+ * (with no @needle, at end of file), else 0: timed out, end of file before
+ * @needle, or no memory.
+ */
+static inline int cowdev_proc_read(struct cowdev_proc *p, const char *needle,
+				   double timeout)
+{
+	double end = cowdev_now() + timeout;
+	struct pollfd pfd = { .fd = p->out, .events = POLLIN };
+	ssize_t n;
+	char *b;
+
+	for (;;) {
+		if (needle && strstr(p->buf, needle))
+			return 1;
+		if (cowdev_now() > end)
+			return 0;
+		if (poll(&pfd, 1, 200) <= 0)
+			continue;
+		if (p->cap - p->len < 4096) {
+			b = realloc(p->buf, 2 * p->cap + 1);
+			if (!b)
+				return 0;
+			p->buf = b;
+			p->cap *= 2;
+		}
+		n = read(p->out, p->buf + p->len, p->cap - p->len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return !needle;
+		p->len += n;
+		p->buf[p->len] = 0;
+	}
+}
+
+/*
+ * Close the pipe of @p and reap it, after sending it @sig (0: none; a
+ * child that still writes then gets SIGPIPE).  Its wait status, or -1.
+ * What it printed stays in p->buf.
+ */
+static inline int cowdev_proc_wait(struct cowdev_proc *p, int sig)
+{
+	int status = -1;
+
+	if (p->pid <= 0)
+		return -1;
+	if (sig)
+		kill(p->pid, sig);
+	close(p->out);
+	p->out = -1;
+	if (waitpid(p->pid, &status, 0) != p->pid)
+		status = -1;
+	p->pid = -1;
+	return status;
+}
+
+/* Kill @p if it still runs, reap it, free its output. */
+static inline void cowdev_proc_free(struct cowdev_proc *p)
+{
+	cowdev_proc_wait(p, SIGKILL);
+	free(p->buf);
+	p->buf = NULL;
+}
+
+/*
+ * Run @argv in @dir (as cowdev_proc_start()) to its end, for at most
+ * @timeout seconds (then it is killed), with what it printed in *@out
+ * (NUL-terminated, or NULL; free it).  Its exit status, or -1: it could
+ * not be started, was killed by a signal or timed out.
+ */
+static inline int cowdev_run_cmd(char *const *argv, const char *dir,
+				 char **out, double timeout)
+{
+	struct cowdev_proc p;
+	int done = 0, status = -1;
+
+	if (!cowdev_proc_start(&p, argv, dir)) {
+		done = cowdev_proc_read(&p, NULL, timeout);
+		status = cowdev_proc_wait(&p, done ? 0 : SIGKILL);
+	}
+	*out = p.buf;
+	if (!done || status < 0 || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
 }
 
 /* True if every byte of @p[0..len) is @c. */
