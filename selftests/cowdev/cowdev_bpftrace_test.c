@@ -53,34 +53,6 @@ struct workload {
 	int swapon;		/* a swap area was attached */
 };
 
-static int is_debug_kernel(void)
-{
-	const char *k = getenv("COWDEV_KERNEL");
-	size_t n = k ? strlen(k) : 0;
-
-	if (n >= 6 && !strcmp(k + n - 6, "-debug"))
-		return 1;
-	return !access("/sys/kernel/debug/kmemleak", F_OK);
-}
-
-static int have_bpftrace(void)
-{
-	const char *path = getenv("PATH");
-	char dir[PATH_MAX], *save = NULL, *p, *copy;
-	int found = 0;
-
-	if (!path)
-		path = "/usr/bin:/bin:/usr/sbin:/sbin";
-	copy = strdup(path);
-	for (p = strtok_r(copy, ":", &save); p && !found;
-	     p = strtok_r(NULL, ":", &save)) {
-		snprintf(dir, sizeof(dir), "%s/bpftrace", p);
-		found = !access(dir, X_OK);
-	}
-	free(copy);
-	return found;
-}
-
 /* scripts/bpftrace/@name of the repository, or beside this binary. */
 static int script_path(const char *name, char *path, size_t len)
 {
@@ -449,33 +421,20 @@ static char *bt_digest(const char *out)
 
 /*
  * The committed example of @script is what this run printed, as far as the
- * digest tells.  With COWDEV_WRITE_EXAMPLES set, print the output for
- * scripts/examples to write it: between "# cowdev-example-begin FILE" and
- * "# cowdev-example-end", each line prefixed with "# |".
+ * digest tells.  With COWDEV_WRITE_EXAMPLES set, the output is printed
+ * for scripts/examples to write it (cowdev_print_example()).
  */
 static void check_example(struct __test_metadata *_metadata,
 			  const char *script, const char *out)
 {
 	char file[64], rel[PATH_MAX], path[PATH_MAX], *want = NULL;
 	char *d_now, *d_want;
-	const char *p = out, *nl;
 	size_t len = 0;
 	FILE *f;
 
 	snprintf(file, sizeof(file), "%.*s_example.txt",
 		 (int)(strlen(script) - 3), script);
-	if (getenv("COWDEV_WRITE_EXAMPLES")) {
-		printf("# cowdev-example-begin %s\n", file);
-		while (*p) {
-			nl = strchr(p, '\n');
-			if (!nl)
-				nl = p + strlen(p);
-			printf("# |%.*s\n", (int)(nl - p), p);
-			p = *nl ? nl + 1 : nl;
-		}
-		printf("# cowdev-example-end\n");
-		fflush(stdout);
-	}
+	cowdev_print_example(file, out);
 	snprintf(rel, sizeof(rel), "scripts/bpftrace/%s", file);
 	ASSERT_EQ(0, cowdev_find(path, sizeof(path), rel))
 		TH_LOG("%s missing: make it with scripts/examples", path);
@@ -510,11 +469,11 @@ FIXTURE_SETUP(bt)
 	self->b.pid = -1;
 	self->w.clone = -1;
 	self->out = "";
-	if (is_debug_kernel())
+	if (cowdev_debug_kernel())
 		SKIP_SETUP("debug kernel: bpftrace takes minutes to start");
 	if (cowdev_rt_kernel())
 		SKIP_SETUP("PREEMPT_RT: the scripts run on 6.1 and 6.12");
-	if (!have_bpftrace())
+	if (!cowdev_have_tool("bpftrace"))
 		SKIP_SETUP("no bpftrace");
 }
 

@@ -133,25 +133,6 @@ static char *slurp(const char *path)
 	return buf;
 }
 
-/* For scripts/examples: @text as the content of @file, on stdout. */
-static void print_example(const char *file, const char *text)
-{
-	const char *p = text, *nl;
-
-	if (!getenv("COWDEV_WRITE_EXAMPLES"))
-		return;
-	printf("# cowdev-example-begin %s\n", file);
-	while (*p) {
-		nl = strchr(p, '\n');
-		if (!nl)
-			nl = p + strlen(p);
-		printf("# |%.*s\n", (int)(nl - p), p);
-		p = *nl ? nl + 1 : nl;
-	}
-	printf("# cowdev-example-end\n");
-	fflush(stdout);
-}
-
 static int cmp_lines(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -267,7 +248,7 @@ TEST_F_TIMEOUT(lab, output_as_expected, 150)
 	snprintf(rel, sizeof(rel), "userspace/demos/%s.expected",
 		 variant->name);
 	snprintf(a, sizeof(a), "%s.expected", variant->name);
-	print_example(a, self->norm);
+	cowdev_print_example(a, self->norm);
 	ASSERT_EQ(0, cowdev_find(exp, sizeof(exp), rel))
 		TH_LOG("%s missing: make it with scripts/examples", exp);
 	self->want = slurp(exp);

@@ -42,33 +42,6 @@
 #define DEMO2_POOL_FREE 4
 #define DEMO2_SIGBUS 7
 
-static int is_debug_kernel(void)
-{
-	const char *k = getenv("COWDEV_KERNEL");
-	size_t n = k ? strlen(k) : 0;
-
-	if (n >= 6 && !strcmp(k + n - 6, "-debug"))
-		return 1;
-	return !access("/sys/kernel/debug/kmemleak", F_OK);
-}
-
-/* Is @name an executable in $PATH? */
-static int have(const char *name)
-{
-	const char *path = getenv("PATH");
-	char file[PATH_MAX], *save = NULL, *p, *copy;
-	int found = 0;
-
-	copy = strdup(path ? path : "/usr/bin:/bin:/usr/sbin:/sbin");
-	for (p = strtok_r(copy, ":", &save); p && !found;
-	     p = strtok_r(NULL, ":", &save)) {
-		snprintf(file, sizeof(file), "%s/%s", p, name);
-		found = !access(file, X_OK);
-	}
-	free(copy);
-	return found;
-}
-
 /* userspace/demos/@name, beside this binary or in the repository. */
 static void demo_path(char *buf, size_t size, const char *name)
 {
@@ -139,7 +112,7 @@ FIXTURE_SETUP(recipe)
 {
 	self->out = NULL;
 	strcpy(self->dir, "/tmp/cowdev-recipe.XXXXXX");
-	if (is_debug_kernel())
+	if (cowdev_debug_kernel())
 		SKIP_SETUP("debug kernel: perf and trace-cmd take minutes");
 	if (cowdev_rt_kernel())
 		SKIP_SETUP("PREEMPT_RT: the recipes run on 6.1 and 6.12");
@@ -173,7 +146,7 @@ FIXTURE_TEARDOWN(recipe)
 } while (0)
 
 #define NEED(tool) do {							\
-	if (!have(tool))						\
+	if (!cowdev_have_tool(tool))					\
 		SKIP(return, "%s is not installed (scripts/deps)", tool); \
 } while (0)
 

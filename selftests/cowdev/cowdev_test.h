@@ -135,6 +135,61 @@ static inline int cowdev_rt_kernel(void)
 	return !uname(&u) && strstr(u.version, "PREEMPT_RT") != NULL;
 }
 
+/*
+ * A debug kernel of the matrix ($COWDEV_KERNEL ends in -debug, or the
+ * kernel has kmemleak)?  The tracing tools take minutes to start there.
+ */
+static inline int cowdev_debug_kernel(void)
+{
+	const char *k = getenv("COWDEV_KERNEL");
+	size_t n = k ? strlen(k) : 0;
+
+	if (n >= 6 && !strcmp(k + n - 6, "-debug"))
+		return 1;
+	return !access("/sys/kernel/debug/kmemleak", F_OK);
+}
+
+/* Is @name an executable in $PATH? */
+static inline int cowdev_have_tool(const char *name)
+{
+	const char *path = getenv("PATH");
+	char file[PATH_MAX], *save = NULL, *p, *copy;
+	int found = 0;
+
+	copy = strdup(path ? path : "/usr/bin:/bin:/usr/sbin:/sbin");
+	for (p = strtok_r(copy, ":", &save); p && !found;
+	     p = strtok_r(NULL, ":", &save)) {
+		snprintf(file, sizeof(file), "%s/%s", p, name);
+		found = !access(file, X_OK);
+	}
+	free(copy);
+	return found;
+}
+
+/*
+ * For scripts/examples, with COWDEV_WRITE_EXAMPLES set: @text as the new
+ * content of the committed example @file, on stdout, between
+ * "# cowdev-example-begin FILE" and "# cowdev-example-end" lines, each
+ * line prefixed with "# |".
+ */
+static inline void cowdev_print_example(const char *file, const char *text)
+{
+	const char *p = text, *nl;
+
+	if (!getenv("COWDEV_WRITE_EXAMPLES"))
+		return;
+	printf("# cowdev-example-begin %s\n", file);
+	while (*p) {
+		nl = strchr(p, '\n');
+		if (!nl)
+			nl = p + strlen(p);
+		printf("# |%.*s\n", (int)(nl - p), p);
+		p = *nl ? nl + 1 : nl;
+	}
+	printf("# cowdev-example-end\n");
+	fflush(stdout);
+}
+
 /* ioctl(): the result, or -errno. */
 static inline long cowdev_xioctl(int fd, unsigned long cmd, void *arg)
 {
