@@ -286,6 +286,21 @@ static int swap_view(FIXTURE_DATA(inject) *self)
 }
 
 /*
+ * The end of a test with swap_view(): the view goes (its mapping, its
+ * fd, and with them its pages in the swap area), and the swap area is
+ * detached through a new open of the device, which the teardown closes.
+ * The result of SWAPOFF.
+ */
+static int swap_view_end(FIXTURE_DATA(inject) *self)
+{
+	munmap(self->map, NP * self->ps);
+	self->map = NULL;
+	close(self->fd);
+	self->fd = cowdev_open();
+	return cowdev_swapoff(self->fd);
+}
+
+/*
  * fail_swap_in: the fault that needed the read gets SIGBUS (swap_errors),
  * the page stays in the swap area, and the next access reads it back.
  */
@@ -314,11 +329,7 @@ TEST_F(inject, swap_in_fails_once)
 	EXPECT_EQ(1, cowdev_stats_of(self->fd).swapped_pages);
 	EXPECT_EQ(1, c);
 	EXPECT_EQ(1, attr_read("fail_swap_in", "injected"));
-	munmap(self->map, NP * self->ps);
-	self->map = NULL;
-	close(self->fd);
-	self->fd = cowdev_open();
-	EXPECT_EQ(0, cowdev_swapoff(self->fd));
+	EXPECT_EQ(0, swap_view_end(self));
 }
 
 /*
@@ -346,11 +357,7 @@ TEST_F(inject, swap_out_fails_once)
 	EXPECT_EQ(0, cowdev_try_read(self->map, &c));
 	EXPECT_EQ(1, c);
 	EXPECT_EQ(1, attr_read("fail_swap_out", "injected"));
-	munmap(self->map, NP * self->ps);
-	self->map = NULL;
-	close(self->fd);
-	self->fd = cowdev_open();
-	EXPECT_EQ(0, cowdev_swapoff(self->fd));
+	EXPECT_EQ(0, swap_view_end(self));
 }
 
 TEST_HARNESS_MAIN
