@@ -8,8 +8,9 @@
  *    the pre-zeroed reserve full and empty when the module has the
  *    zero_reserve parameter), anonymous memory with THP as the system has
  *    it and with MADV_NOHUGEPAGE, shmem (memfd), userfaultfd served by a
- *    handler thread with UFFDIO_ZEROPAGE and with UFFDIO_COPY; 1, 16 and
- *    256 MiB (-q: 1 and 16);
+ *    handler thread with UFFDIO_ZEROPAGE and with UFFDIO_COPY (at most the
+ *    first -u pages of the region: a round trip to the handler costs
+ *    milliseconds under TCG); 1, 16 and 256 MiB (-q: 1 and 16);
  *  2 read of a hole: cowdev, anonymous (both THP settings), shmem;
  *  3 re-read of a resident object after munmap + mmap (fault-around):
  *    cowdev vs shmem;
@@ -67,6 +68,7 @@
 static size_t ps;
 static int reps = 5;
 static size_t npages = 4096;
+static size_t uffd_max = 1024;	/* pages a userfaultfd run touches, at most */
 static bool quick;
 
 /* ---- measuring ---------------------------------------------------------- */
@@ -450,9 +452,14 @@ static int uffd_open(void)
 	return fd;
 }
 
-/* mode: UFFD_ZERO or UFFD_COPY; first writes to anonymous 4 KiB pages. */
+/*
+ * mode: UFFD_ZERO or UFFD_COPY; first writes to anonymous 4 KiB pages, the
+ * first uffd_max of the group's (each is a round trip through the handler
+ * thread, milliseconds under TCG).
+ */
 static int run_uffd(const struct group *g, struct kind *k, struct sample *s)
 {
+	size_t n = g->pages < uffd_max ? g->pages : uffd_max;
 	struct uffd_server u = { .mode = k->mode };
 	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
 	struct meter m;
@@ -480,8 +487,8 @@ static int run_uffd(const struct group *g, struct kind *k, struct sample *s)
 	if (pthread_create(&th, NULL, uffd_serve, &u))
 		goto out_pipe;
 	meter_start(&m, -1);
-	touch_write(p, g->pages);
-	meter_stop(&m, s, g->pages);
+	touch_write(p, n);
+	meter_stop(&m, s, n);
 	if (write(u.stop[1], "x", 1) != 1)
 		perror("cowbench: uffd stop");
 	pthread_join(th, NULL);
@@ -859,8 +866,8 @@ static void group_print(const struct group *g)
 
 	printf("\n== case %d: %s (%zu pages, %d reps)\n", g->cas, g->title,
 	       g->pages, reps);
-	printf("%-22s %10s %21s %8s %7s %7s %7s", "kind", "ns/page",
-	       "(min..max)", "minflt/p", "fault/p", "mkw/p", "fa/p");
+	printf("%-22s %10s %21s %8s %6s %7s %7s %7s", "kind", "ns/page",
+	       "(min..max)", "minflt/p", "maj/p", "fault/p", "mkw/p", "fa/p");
 	if (have_reserve && g->cas == 1)
 		printf(" %8s %8s", "zeroed/p", "inline/p");
 	printf("\n");
@@ -871,8 +878,9 @@ static void group_print(const struct group *g)
 			continue;
 		}
 		s = kind_ns(k);
-		printf("%-22s %10.0f %10.0f..%-10.0f %8.3f", k->name, s.med,
-		       s.min, s.max, kind_mean(k, SMF(minflt)));
+		printf("%-22s %10.0f %10.0f..%-10.0f %8.3f %6.3f", k->name,
+		       s.med, s.min, s.max, kind_mean(k, SMF(minflt)),
+		       kind_mean(k, SMF(majflt)));
 		if (k->s[0].have_st)
 			printf(" %7.3f %7.3f %7.3f", kind_st(g, k, STF(faults)),
 			       kind_st(g, k, STF(mkwrite)),
@@ -882,6 +890,8 @@ static void group_print(const struct group *g)
 		if (have_reserve && g->cas == 1 && k->s[0].have_knobs)
 			printf(" %8.3f %8.3f", kind_knob(g, k, K_ZEROED_ALLOCS),
 			       kind_knob(g, k, K_INLINE_ZEROES));
+		if (k->run == run_uffd && g->pages > uffd_max)
+			printf("  (first %zu pages)", uffd_max);
 		if (g->cas == 4)
 			printf("  (%s %.0f us)", k->run == run_clone ?
 			       "clone" : "fork+writes+exit",
@@ -1348,8 +1358,8 @@ static void json_write(FILE *f, const char *thp, bool uffd)
 	uname(&u);
 	fprintf(f, "{\n  \"kernel\": \"%s\",\n  \"reps\": %d,\n", u.release,
 		reps);
-	fprintf(f, "  \"pages\": %zu,\n  \"quick\": %s,\n", npages,
-		quick ? "true" : "false");
+	fprintf(f, "  \"pages\": %zu,\n  \"uffd_max_pages\": %zu,\n  \"quick\": %s,\n",
+		npages, uffd_max, quick ? "true" : "false");
 	fprintf(f, "  \"thp\": \"%s\",\n  \"userfaultfd\": %s,\n", thp,
 		uffd ? "true" : "false");
 	fprintf(f, "  \"zero_reserve\": \"%s\",\n  \"groups\": [\n",
@@ -1451,6 +1461,7 @@ static void print_usage(const char *argv0)
 		"  -q        quick: first writes of 1 and 16 MiB only, smaller growth\n"
 		"  -r REPS   repetitions of each case, 1-%d (default 5)\n"
 		"  -n PAGES  pages of cases 2, 3, 4 and 6 (default 4096)\n"
+		"  -u PAGES  pages a userfaultfd run touches, at most (default 1024)\n"
 		"  -c CASES  the cases to run, e.g. 1,3,4 (default 1-7)\n"
 		"  -j FILE   write the results as JSON to FILE\n"
 		"Run as root with the cowdev module loaded.\n",
@@ -1467,7 +1478,7 @@ int main(int argc, char **argv)
 	int opt, i, fd;
 	FILE *f;
 
-	while ((opt = getopt(argc, argv, "qr:n:c:j:h")) != -1) {
+	while ((opt = getopt(argc, argv, "qr:n:u:c:j:h")) != -1) {
 		switch (opt) {
 		case 'q':
 			quick = true;
@@ -1477,6 +1488,9 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			npages = strtoul(optarg, NULL, 0);
+			break;
+		case 'u':
+			uffd_max = strtoul(optarg, NULL, 0);
 			break;
 		case 'c':
 			which = parse_cases(optarg);
@@ -1492,7 +1506,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (reps < 1 || reps > MAX_REPS || npages < 2 || !which) {
+	if (reps < 1 || reps > MAX_REPS || npages < 2 || !uffd_max || !which) {
 		print_usage(argv[0]);
 		return 2;
 	}
@@ -1521,8 +1535,9 @@ int main(int argc, char **argv)
 	printf("cowbench: kernel %s, %d reps, THP %s, userfaultfd %s, zero_reserve %s\n",
 	       u.release, reps, thp, uffd ? "yes" : "no (skipped)",
 	       knob_state());
-	printf("ns/page: median and min..max of the repetitions; minflt/p: the task's\n"
-	       "minor faults per page; fault/p, mkw/p, fa/p: the module's ->fault,\n"
+	printf("ns/page: median and min..max of the repetitions; minflt/p, maj/p: the\n"
+	       "task's minor and major faults per page (6.1 counts a fault retried\n"
+	       "after userfaultfd as major); fault/p, mkw/p, fa/p: the module's ->fault,\n"
 	       "->page_mkwrite and ->map_pages calls per page (cowdev kinds).\n");
 	setup_cases(which);
 	for (i = 0; i < ngroups; i++) {
