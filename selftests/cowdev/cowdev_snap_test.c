@@ -205,6 +205,72 @@ static void read_pages(const char *m, size_t n)
 		(void)*(const volatile char *)(m + i * ps);
 }
 
+/* ---- the usual beginnings ------------------------------------------------ */
+
+/* view() of @pages pages mapped at *@m, written as @pic (fill_str()). */
+static int filled_view(struct env *e, size_t pages, char **m, const char *pic)
+{
+	int fd = view(e, pages, m);
+
+	if (fd >= 0)
+		fill_str(*m, pic);
+	return fd;
+}
+
+/* A clone of view @fd, @pages pages of it mapped MAP_SHARED at *@m. */
+static int mapped_clone(struct env *e, int fd, size_t pages, char **m)
+{
+	int c = clone_of(e, fd);
+
+	if (c < 0)
+		return -1;
+	*m = map_of(e, c, pages, MAP_SHARED);
+	return *m ? c : -1;
+}
+
+/*
+ * A child held at a point until the parent lets it go on: gate_open()
+ * before the fork (the pipes are the env's: teardown closes them); the
+ * child calls gate_hold() at the point, the parent gate_wait() until the
+ * child is there, then gate_release().  Each: 0, or -1.
+ */
+struct gate {
+	int go[2], ready[2];
+};
+
+static int gate_open(struct env *e, struct gate *g)
+{
+	if (pipe(g->go))
+		return -1;
+	reg_fd(e, g->go[0]);
+	reg_fd(e, g->go[1]);
+	if (pipe(g->ready))
+		return -1;
+	reg_fd(e, g->ready[0]);
+	reg_fd(e, g->ready[1]);
+	return 0;
+}
+
+static int gate_hold(struct gate *g)
+{
+	char c;
+
+	return write(g->ready[1], "r", 1) == 1 && read(g->go[0], &c, 1) == 1 ?
+	       0 : -1;
+}
+
+static int gate_wait(struct gate *g)
+{
+	char c;
+
+	return read(g->ready[0], &c, 1) == 1 ? 0 : -1;
+}
+
+static int gate_release(struct gate *g)
+{
+	return write(g->go[1], "g", 1) == 1 ? 0 : -1;
+}
+
 /* ---- DIFF pictures ----------------------------------------------------- */
 
 /* '.' HOLES, 's' SAME, 'd' DIFFERENT, 't' ONLY_THIS, 'o' ONLY_OTHER. */
@@ -539,14 +605,11 @@ TEST_F(snap, diff_compares_pages_by_identity)
 	char *ma, *mb;
 	int a, b;
 
-	a = view(e, 8, &ma);
+	a = filled_view(e, 8, &ma, "abcd.f..");
 	ASSERT_LE(0, a);
-	fill_str(ma, "abcd.f..");
 	read_pages(ma, 8);
-	b = clone_of(e, a);
+	b = mapped_clone(e, a, 8, &mb);
 	ASSERT_LE(0, b);
-	mb = map_of(e, b, 8, MAP_SHARED);
-	ASSERT_NE(NULL, mb);
 	expect_diff(a, b, "ssss.s..");
 
 	fill(ma, 1, 'x');		/* COW in the source */
@@ -573,9 +636,8 @@ TEST_F(snap, diff_with_itself)
 	int a, c, dup_a;
 	char *ma;
 
-	a = view(e, 6, &ma);
+	a = filled_view(e, 6, &ma, "a.c.e.");
 	ASSERT_LE(0, a);
-	fill_str(ma, "a.c.e.");
 	expect_diff(a, a, "s.s.s.");
 	dup_a = reg_fd(e, dup(a));
 	ASSERT_LE(0, dup_a);
@@ -597,12 +659,10 @@ TEST_F(snap, diff_of_unrelated_views)
 	char *ma, *mb;
 	int a, b;
 
-	a = view(e, 6, &ma);
+	a = filled_view(e, 6, &ma, "xxy..z");
 	ASSERT_LE(0, a);
-	b = view(e, 6, &mb);
+	b = filled_view(e, 6, &mb, "xx.y.z");
 	ASSERT_LE(0, b);
-	fill_str(ma, "xxy..z");
-	fill_str(mb, "xx.y.z");
 	read_pages(ma, 6);
 	read_pages(mb, 6);
 	expect_diff(a, b, "ddto.d");
@@ -620,9 +680,8 @@ TEST_F(snap, diff_up_to_the_larger_size)
 	char *ma, *ms;
 	int a, s;
 
-	a = view(e, 4, &ma);
+	a = filled_view(e, 4, &ma, "abcd");
 	ASSERT_LE(0, a);
-	fill_str(ma, "abcd");
 	s = clone_of(e, a);
 	ASSERT_LE(0, s);
 	ASSERT_EQ(0, cowdev_set_size(s, 8 * ps));
@@ -649,19 +708,14 @@ TEST_F(snap, diff_across_a_clone_tree)
 	char *ma, *mb, *mc;
 	int a, b, c;
 
-	a = view(e, 8, &ma);
+	a = filled_view(e, 8, &ma, "012345..");
 	ASSERT_LE(0, a);
-	fill_str(ma, "012345..");
-	b = clone_of(e, a);
+	b = mapped_clone(e, a, 8, &mb);
 	ASSERT_LE(0, b);
-	mb = map_of(e, b, 8, MAP_SHARED);
-	ASSERT_NE(NULL, mb);
 	fill(ma, 0, 'A');
 	fill(mb, 1, 'B');
-	c = clone_of(e, b);
+	c = mapped_clone(e, b, 8, &mc);
 	ASSERT_LE(0, c);
-	mc = map_of(e, c, 8, MAP_SHARED);
-	ASSERT_NE(NULL, mc);
 	fill(mb, 2, 'b');
 	fill(mc, 3, 'C');
 	fill(ma, 4, 'a');
@@ -700,9 +754,8 @@ TEST_F(snap, diff_changes_nothing_but_its_counter)
 	char *ma;
 	int a, b;
 
-	a = view(e, 8, &ma);
+	a = filled_view(e, 8, &ma, "ab.d");
 	ASSERT_LE(0, a);
-	fill_str(ma, "ab.d");
 	b = clone_of(e, a);
 	ASSERT_LE(0, b);
 	fill(ma, 1, 'B');
@@ -761,9 +814,8 @@ TEST_F(snap, diff_errors_change_nothing)
 	char *ma, *ro;
 	size_t i;
 
-	a = view(e, 4, &ma);
+	a = filled_view(e, 4, &ma, "ab");
 	ASSERT_LE(0, a);
-	fill_str(ma, "ab");
 	b = view(e, 8, NULL);
 	ASSERT_LE(0, b);
 	ro = ro_page(e);
@@ -834,14 +886,11 @@ TEST_F(snap, rollback_shares_the_snapshot)
 	uint64_t size;
 	int a, s;
 
-	a = view(e, 8, &ma);
+	a = filled_view(e, 8, &ma, "abcdef");
 	ASSERT_LE(0, a);
-	fill_str(ma, "abcdef");
 	read_pages(ma, 8);
-	s = clone_of(e, a);
+	s = mapped_clone(e, a, 8, &ms);
 	ASSERT_LE(0, s);
-	ms = map_of(e, s, 8, MAP_SHARED);
-	ASSERT_NE(NULL, ms);
 	fill(ma, 1, 'X');
 	fill(ma, 3, 'Z');
 	fill(ma, 6, 'Y');
@@ -895,9 +944,8 @@ TEST_F(snap, rollback_frees_only_pages_no_view_holds)
 	char *ma, *mc;
 	int a, s, c;
 
-	a = view(e, 4, &ma);
+	a = filled_view(e, 4, &ma, "abcd");
 	ASSERT_LE(0, a);
-	fill_str(ma, "abcd");
 	s = clone_of(e, a);
 	ASSERT_LE(0, s);
 	fill(ma, 1, 'X');
@@ -940,18 +988,17 @@ static void touch_all(char *m, size_t n, const char *w)
 TEST_F(snap, rollback_zaps_ptes_in_every_process)
 {
 	struct env *e = &self->e;
-	int a, s, go[2], ready[2];
-	char *ma, *ms, c;
+	struct gate g;
+	char *ma, *ms;
 	pid_t pid;
+	int a, s;
 
-	a = view(e, 8, &ma);
+	a = filled_view(e, 8, &ma, "abcdefgh");
 	ASSERT_LE(0, a);
-	fill_str(ma, "abcdefgh");
 	s = clone_of(e, a);
 	ASSERT_LE(0, s);
 	fill_str(ma, "ABCDEFGH");
-	ASSERT_EQ(0, pipe(go));
-	ASSERT_EQ(0, pipe(ready));
+	ASSERT_EQ(0, gate_open(e, &g));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
@@ -959,7 +1006,7 @@ TEST_F(snap, rollback_zaps_ptes_in_every_process)
 		size_t i;
 
 		touch_all(ma, 8, "ABCDEFGH");	/* writable ptes */
-		if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
+		if (gate_hold(&g))
 			_exit(10);
 		for (i = 0; i < 8; i++)
 			if (!cowdev_all_bytes(ma + i * ps, ps, want[i]))
@@ -967,21 +1014,17 @@ TEST_F(snap, rollback_zaps_ptes_in_every_process)
 		fill(ma, 1, 'Q');
 		_exit(0);
 	}
-	ASSERT_EQ(1, read(ready[0], &c, 1));
+	ASSERT_EQ(0, gate_wait(&g));
 	touch_all(ma, 8, "ABCDEFGH");
 	ASSERT_EQ(0, cowdev_rollback(a, s));
 	expect_pages(ma, "abcdefgh");
-	ASSERT_EQ(1, write(go[1], "g", 1));
+	ASSERT_EQ(0, gate_release(&g));
 	EXPECT_EQ(0, cowdev_child_status(pid));
 	ms = map_of(e, s, 8, MAP_SHARED);
 	ASSERT_NE(NULL, ms);
 	expect_pages(ma, "aQcdefgh");
 	expect_pages(ms, "abcdefgh");
 	expect_diff(a, s, "sdssssss");
-	close(go[0]);
-	close(go[1]);
-	close(ready[0]);
-	close(ready[1]);
 }
 
 /*
@@ -994,10 +1037,11 @@ TEST_F(snap, rollback_to_a_smaller_snapshot)
 {
 	struct cowdev_pool_info pi0, pi;
 	struct env *e = &self->e;
-	int a, s, go[2], ready[2];
+	struct gate g;
 	uint64_t size;
 	char *ma, c;
 	pid_t pid;
+	int a, s;
 
 	a = view(e, 4, NULL);
 	ASSERT_LE(0, a);
@@ -1010,13 +1054,12 @@ TEST_F(snap, rollback_to_a_smaller_snapshot)
 	ASSERT_LE(0, s);
 	ASSERT_EQ(0, cowdev_set_size(a, 8 * ps));
 	fill_str(ma, ".B...F.H");
-	ASSERT_EQ(0, pipe(go));
-	ASSERT_EQ(0, pipe(ready));
+	ASSERT_EQ(0, gate_open(e, &g));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
 		touch_all(ma, 8, NULL);
-		if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
+		if (gate_hold(&g))
 			_exit(10);
 		if (cowdev_try_read(ma + 5 * ps, &c) != SIGBUS)
 			_exit(11);
@@ -1026,7 +1069,7 @@ TEST_F(snap, rollback_to_a_smaller_snapshot)
 			_exit(13);
 		_exit(0);
 	}
-	ASSERT_EQ(1, read(ready[0], &c, 1));
+	ASSERT_EQ(0, gate_wait(&g));
 	pi0 = cowdev_pool_of(e->ctl);
 	ASSERT_EQ(0, cowdev_rollback(a, s));
 	pi = cowdev_pool_of(e->ctl);
@@ -1037,7 +1080,7 @@ TEST_F(snap, rollback_to_a_smaller_snapshot)
 	EXPECT_EQ(4, cowdev_stats_of(a).size_pages);
 	EXPECT_EQ(1, cowdev_stats_of(a).rollbacks);
 	EXPECT_EQ(3, cowdev_stats_of(a).rollback_pages);
-	ASSERT_EQ(1, write(go[1], "g", 1));
+	ASSERT_EQ(0, gate_release(&g));
 	EXPECT_EQ(0, cowdev_child_status(pid));
 	EXPECT_EQ(SIGBUS, cowdev_try_read(ma + 7 * ps, &c));
 	EXPECT_EQ(SIGBUS, cowdev_try_read(ma + 4 * ps, &c));
@@ -1048,10 +1091,6 @@ TEST_F(snap, rollback_to_a_smaller_snapshot)
 	ASSERT_EQ(0, cowdev_set_size(a, 8 * ps));
 	expect_pages(ma, "abcd....");
 	expect_map(a, "ssss....");
-	close(go[0]);
-	close(go[1]);
-	close(ready[0]);
-	close(ready[1]);
 }
 
 /*
@@ -1108,13 +1147,10 @@ TEST_F(snap, rollback_within_a_family)
 	char *ma, *mb, *md;
 	int a, b, c, d;
 
-	a = view(e, 6, &ma);
+	a = filled_view(e, 6, &ma, "abcd");
 	ASSERT_LE(0, a);
-	fill_str(ma, "abcd");
-	b = clone_of(e, a);
+	b = mapped_clone(e, a, 6, &mb);
 	ASSERT_LE(0, b);
-	mb = map_of(e, b, 6, MAP_SHARED);
-	ASSERT_NE(NULL, mb);
 	fill_str(mb, "B...E");
 	pi0 = cowdev_pool_of(e->ctl);
 	ASSERT_EQ(0, cowdev_rollback(b, a));	/* a clone onto its source */
@@ -1126,10 +1162,8 @@ TEST_F(snap, rollback_within_a_family)
 
 	c = clone_of(e, b);
 	ASSERT_LE(0, c);
-	d = clone_of(e, c);
+	d = mapped_clone(e, c, 6, &md);
 	ASSERT_LE(0, d);
-	md = map_of(e, d, 6, MAP_SHARED);
-	ASSERT_NE(NULL, md);
 	fill(md, 1, 'D');
 	fill(ma, 2, 'A');
 	pi0 = cowdev_pool_of(e->ctl);
@@ -1165,16 +1199,14 @@ TEST_F(snap, rollback_errors_change_nothing)
 	char *ma, *mx;
 	size_t i;
 
-	a = view(e, 8, &ma);
+	a = filled_view(e, 8, &ma, "abcd");
 	ASSERT_LE(0, a);
-	fill_str(ma, "abcd");
 	s = clone_of(e, a);
 	ASSERT_LE(0, s);
 	ASSERT_EQ(0, cowdev_set_size(s, 6 * ps));
 	fill_str(ma, ".X....g");
-	x = view(e, 8, &mx);
+	x = filled_view(e, 8, &mx, "x");
 	ASSERT_LE(0, x);
-	fill_str(mx, "x");
 	nul = reg_fd(e, open("/dev/null", O_RDWR | O_CLOEXEC));
 	ASSERT_LE(0, nul);
 	dup_a = reg_fd(e, dup(a));
@@ -1330,10 +1362,8 @@ TEST_F_TIMEOUT(snap, rollback_races_with_a_writer, 120)
 	for (i = 0; i < RACE_PAGES; i++)
 		for (w = 0; w < ps / 8; w++)
 			((uint64_t *)(ma + i * ps))[w] = snap_word(i, w);
-	s = clone_of(e, a);
+	s = mapped_clone(e, a, RACE_PAGES, &ms);
 	ASSERT_LE(0, s);
-	ms = map_of(e, s, RACE_PAGES, MAP_SHARED);
-	ASSERT_NE(NULL, ms);
 	ctl = mmap(NULL, ps, RW, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, (void *)ctl);
 	reg_map(e, (char *)ctl, ps);
@@ -1428,9 +1458,8 @@ TEST_F(snap, written_clear_rearms_tracking)
 	char *ma;
 	int a;
 
-	a = view(e, 8, &ma);
+	a = filled_view(e, 8, &ma, "abc");
 	ASSERT_LE(0, a);
-	fill_str(ma, "abc");
 	expect_cleared(a, 0, "www.....");
 	expect_written(a, "........");
 	expect_cleared(a, 0, "........");
@@ -1463,13 +1492,13 @@ TEST_F(snap, written_clear_rearms_tracking)
 TEST_F(snap, written_across_fork_and_dontneed)
 {
 	struct env *e = &self->e;
-	int a, go[2], ready[2];
-	char *ma, c;
+	struct gate g;
 	pid_t pid;
+	char *ma;
+	int a;
 
-	a = view(e, 8, &ma);
+	a = filled_view(e, 8, &ma, "abcd");
 	ASSERT_LE(0, a);
-	fill_str(ma, "abcd");
 	expect_cleared(a, 0, "wwww....");
 	pid = fork();
 	ASSERT_LE(0, pid);
@@ -1481,20 +1510,19 @@ TEST_F(snap, written_across_fork_and_dontneed)
 	expect_written(a, ".w......");
 	expect_pages(ma, "aBcd");
 
-	ASSERT_EQ(0, pipe(go));
-	ASSERT_EQ(0, pipe(ready));
+	ASSERT_EQ(0, gate_open(e, &g));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
 		ma[2 * ps] = 'C';	/* a writable pte in the child */
-		if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
+		if (gate_hold(&g))
 			_exit(10);
 		ma[2 * ps + 1] = 'C';
 		_exit(0);
 	}
-	ASSERT_EQ(1, read(ready[0], &c, 1));
+	ASSERT_EQ(0, gate_wait(&g));
 	expect_cleared(a, 0, ".ww.....");
-	ASSERT_EQ(1, write(go[1], "g", 1));
+	ASSERT_EQ(0, gate_release(&g));
 	ASSERT_EQ(0, cowdev_child_status(pid));
 	expect_written(a, "..w.....");
 
@@ -1509,10 +1537,6 @@ TEST_F(snap, written_across_fork_and_dontneed)
 	ma[3 * ps] = 'D';
 	expect_written(a, "...w....");
 	expect_wmap(a, "dddD....");
-	close(go[0]);
-	close(go[1]);
-	close(ready[0]);
-	close(ready[1]);
 }
 
 /*
@@ -1525,9 +1549,8 @@ TEST_F(snap, written_clone_starts_clean)
 	char *ma, *mb;
 	int a, b;
 
-	a = view(e, 8, &ma);
+	a = filled_view(e, 8, &ma, "ab");
 	ASSERT_LE(0, a);
-	fill_str(ma, "ab");
 	b = clone_of(e, a);
 	ASSERT_LE(0, b);
 	expect_written(b, "........");
@@ -1558,9 +1581,8 @@ TEST_F(snap, written_pages_gone_by_a_shrink)
 	char *ma;
 	int a, c;
 
-	a = view(e, 8, &ma);
+	a = filled_view(e, 8, &ma, "abc.ef");
 	ASSERT_LE(0, a);
-	fill_str(ma, "abc.ef");
 	c = clone_of(e, a);		/* holds the pages: they stay */
 	ASSERT_LE(0, c);
 	expect_cleared(a, 0, "www.ww..");
@@ -1594,13 +1616,10 @@ TEST_F(snap, written_after_a_rollback)
 	char *ma, *ms;
 	int a, s;
 
-	a = view(e, 8, &ma);
+	a = filled_view(e, 8, &ma, "abcd");
 	ASSERT_LE(0, a);
-	fill_str(ma, "abcd");
-	s = clone_of(e, a);
+	s = mapped_clone(e, a, 8, &ms);
 	ASSERT_LE(0, s);
-	ms = map_of(e, s, 8, MAP_SHARED);
-	ASSERT_NE(NULL, ms);
 	expect_cleared(a, 0, "wwww....");
 	expect_written(s, "........");
 	fill(ma, 1, 'X');
@@ -1661,9 +1680,8 @@ TEST_F(snap, written_bad_ranges_and_flags)
 	char *ma;
 	int a;
 
-	a = view(e, 8, &ma);
+	a = filled_view(e, 8, &ma, "a.c");
 	ASSERT_LE(0, a);
-	fill_str(ma, "a.c");
 	state_of(a, 8, &sa);
 	pi = cowdev_pool_of(e->ctl);
 	memset(buf, 0x5a, sizeof(buf));
@@ -1707,9 +1725,8 @@ TEST_F(snap, written_bad_buffer_loses_nothing)
 	char *ma, *ro;
 	int a;
 
-	a = view(e, 8, &ma);
+	a = filled_view(e, 8, &ma, "a.c");
 	ASSERT_LE(0, a);
-	fill_str(ma, "a.c");
 	ro = ro_page(e);
 	ASSERT_NE(NULL, ro);
 	state_of(a, 8, &sa);
@@ -1739,9 +1756,8 @@ TEST_F(snap, page_state_flags)
 	char *ma;
 	int a;
 
-	a = view(e, 8, &ma);
+	a = filled_view(e, 8, &ma, "a.c");
 	ASSERT_LE(0, a);
-	fill_str(ma, "a.c");
 	memset(states, 0x5a, sizeof(states));
 	for (i = 1, bad = 0; i < 64; i++) {
 		r1 = page_state(a, 0, 8, states, 1ULL << i);
@@ -1945,9 +1961,8 @@ TEST_F(snap, tracepoints)
 
 	if (!root || geteuid())
 		SKIP(return, "no writable tracefs (root only)");
-	a = view(e, 6, &ma);
+	a = filled_view(e, 6, &ma, "abc");
 	ASSERT_LE(0, a);
-	fill_str(ma, "abc");
 	s = clone_of(e, a);
 	ASSERT_LE(0, s);
 	ASSERT_EQ(0, cowdev_set_size(s, 4 * ps));
