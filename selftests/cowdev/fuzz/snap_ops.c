@@ -60,10 +60,23 @@ static unsigned int fz_answers(unsigned int certain, unsigned int maybe,
 	return certain ? certain | maybe : maybe | ok;
 }
 
+/*
+ * The answers of a call over @count pages that is otherwise right, with
+ * buffer @buf of class @bufcls: 1 bad (EFAULT), 2 maybe bad, else good.
+ */
+static unsigned int fz_buf_ok(uint64_t count, uint64_t buf, int bufcls)
+{
+	if (count && buf && bufcls == 1)
+		return BIT(FR_EFAULT);
+	if (count && buf && bufcls == 2)
+		return BIT(FR_OK) | BIT(FR_EFAULT);
+	return BIT(FR_OK);
+}
+
 unsigned int fz_diff_set(struct fz_thread *t, int own, long size,
 			 const struct cowdev_diff *d, int bufcls)
 {
-	unsigned int certain = 0, maybe = 0, ok = BIT(FR_OK);
+	unsigned int certain = 0, maybe = 0;
 	int kind, other;
 	long osize;
 	uint64_t end;
@@ -86,13 +99,7 @@ unsigned int fz_diff_set(struct fz_thread *t, int own, long size,
 	} else {
 		maybe |= BIT(FR_EINVAL);
 	}
-	if (d->count && d->buf) {
-		if (bufcls == 1)
-			ok = BIT(FR_EFAULT);
-		else if (bufcls == 2)
-			ok |= BIT(FR_EFAULT);
-	}
-	return fz_answers(certain, maybe, ok);
+	return fz_answers(certain, maybe, fz_buf_ok(d->count, d->buf, bufcls));
 }
 
 unsigned int fz_rollback_set(struct fz_thread *t, int own, int fd,
@@ -127,7 +134,7 @@ unsigned int fz_rollback_set(struct fz_thread *t, int own, int fd,
 unsigned int fz_written_set(long size, const struct cowdev_written *w,
 			    int bufcls)
 {
-	unsigned int certain = 0, maybe = 0, ok = BIT(FR_OK);
+	unsigned int certain = 0, maybe = 0;
 	uint64_t end;
 
 	if (w->flags & ~(uint64_t)COWDEV_WRITTEN_CLEAR)
@@ -137,13 +144,7 @@ unsigned int fz_written_set(long size, const struct cowdev_written *w,
 		certain |= BIT(FR_EINVAL);
 	else if (size < 0)
 		maybe |= BIT(FR_EINVAL);
-	if (w->count && w->buf) {
-		if (bufcls == 1)
-			ok = BIT(FR_EFAULT);
-		else if (bufcls == 2)
-			ok |= BIT(FR_EFAULT);
-	}
-	return fz_answers(certain, maybe, ok);
+	return fz_answers(certain, maybe, fz_buf_ok(w->count, w->buf, bufcls));
 }
 
 /* The counts of a DIFF add up to its count, and match its bytes. */
@@ -340,6 +341,23 @@ static bool fz_stats(struct fz_thread *t, int fd, struct cowdev_stats *st)
 }
 
 /*
+ * A counter went from @before to @after and should have moved by @delta:
+ * else a failure "@what: NAME before -> after, not +delta".
+ */
+static void fz_moved(struct fz_thread *t, const char *what, const char *name,
+		     uint64_t before, uint64_t after, uint64_t delta)
+{
+	if (after != before + delta)
+		fz_fail(t, "%s: %s %llu -> %llu, not +%llu", what, name,
+			(unsigned long long)before, (unsigned long long)after,
+			(unsigned long long)delta);
+}
+
+/* Field @f of two struct cowdev_stats, @st0 then @st, moved by @delta. */
+#define FZ_MOVED(t, what, st0, st, f, delta) \
+	fz_moved(t, what, #f, (st0).f, (st).f, delta)
+
+/*
  * DIFF of owned object @o against another owned object, itself, or the
  * thread's info view (size 0, another family): every byte the models
  * know, the counts, and diffs + 1 on @o alone.
@@ -394,14 +412,9 @@ static void fz_snap_diff(struct fz_thread *t, int o)
 	}
 	if (!fz_stats(t, a->fd, &st) || !fz_stats(t, bfd, &bst))
 		return;
-	if (st.diffs != st0.diffs + 1)
-		fz_fail(t, "DIFF: diffs %llu -> %llu",
-			(unsigned long long)st0.diffs,
-			(unsigned long long)st.diffs);
-	if (q != o && bst.diffs != bst0.diffs)
-		fz_fail(t, "DIFF: the other view's diffs %llu -> %llu",
-			(unsigned long long)bst0.diffs,
-			(unsigned long long)bst.diffs);
+	FZ_MOVED(t, "DIFF", st0, st, diffs, 1);
+	if (q != o)
+		FZ_MOVED(t, "DIFF: the other view", bst0, bst, diffs, 0);
 }
 
 /*
@@ -451,16 +464,12 @@ static void fz_snap_rollback(struct fz_thread *t, int o)
 	memcpy(a->wr, wr, sizeof(wr));
 	if (!fz_stats(t, a->fd, &st))
 		return;
-	if (st.rollbacks != st0.rollbacks + 1 ||
-	    (known && st.rollback_pages != st0.rollback_pages + changed) ||
-	    st.size_pages != s->m.size)
-		fz_fail(t, "ROLLBACK: rollbacks %llu -> %llu, rollback_pages %llu -> %llu (model: %lu more%s), size_pages %llu (snapshot %lu)",
-			(unsigned long long)st0.rollbacks,
-			(unsigned long long)st.rollbacks,
-			(unsigned long long)st0.rollback_pages,
-			(unsigned long long)st.rollback_pages, changed,
-			known ? "" : ", unknown", (unsigned long long)st.size_pages,
-			s->m.size);
+	FZ_MOVED(t, "ROLLBACK", st0, st, rollbacks, 1);
+	if (known)
+		FZ_MOVED(t, "ROLLBACK", st0, st, rollback_pages, changed);
+	if (st.size_pages != s->m.size)
+		fz_fail(t, "ROLLBACK: size_pages %llu, snapshot %lu",
+			(unsigned long long)st.size_pages, s->m.size);
 }
 
 /*
@@ -503,14 +512,10 @@ static void fz_snap_bad_rollback(struct fz_thread *t, int o)
 		fz_report_rollback(t, o, a->fd, rb.fd);
 	if (!fz_stats(t, a->fd, &st))
 		return;
-	if (st.rollbacks != st0.rollbacks ||
-	    st.rollback_pages != st0.rollback_pages ||
-	    st.size_pages != a->m.size)
-		fz_fail(t, "refused ROLLBACK changed rollbacks %llu -> %llu, rollback_pages %llu -> %llu, size_pages %llu (model %lu)",
-			(unsigned long long)st0.rollbacks,
-			(unsigned long long)st.rollbacks,
-			(unsigned long long)st0.rollback_pages,
-			(unsigned long long)st.rollback_pages,
+	FZ_MOVED(t, "refused ROLLBACK", st0, st, rollbacks, 0);
+	FZ_MOVED(t, "refused ROLLBACK", st0, st, rollback_pages, 0);
+	if (st.size_pages != a->m.size)
+		fz_fail(t, "refused ROLLBACK: size_pages %llu (model %lu)",
 			(unsigned long long)st.size_pages, a->m.size);
 }
 
@@ -543,13 +548,8 @@ static void fz_snap_written(struct fz_thread *t, int o)
 			(unsigned long long)w.count);
 	if (!fz_stats(t, a->fd, &st))
 		return;
-	if (st.written_queries != st0.written_queries + 1 ||
-	    st.written_clears != st0.written_clears + !!w.flags)
-		fz_fail(t, "WRITTEN: written_queries %llu -> %llu, written_clears %llu -> %llu",
-			(unsigned long long)st0.written_queries,
-			(unsigned long long)st.written_queries,
-			(unsigned long long)st0.written_clears,
-			(unsigned long long)st.written_clears);
+	FZ_MOVED(t, "WRITTEN", st0, st, written_queries, 1);
+	FZ_MOVED(t, "WRITTEN", st0, st, written_clears, !!w.flags);
 }
 
 /* WRITTEN and DIFF with a range past the size or flags: EINVAL. */
@@ -584,13 +584,9 @@ static void fz_snap_bad_range(struct fz_thread *t, int o)
 	}
 	if (!fz_stats(t, a->fd, &st))
 		return;
-	if (st.written_queries != st0.written_queries ||
-	    st.written_clears != st0.written_clears || st.diffs != st0.diffs)
-		fz_fail(t, "refused WRITTEN or DIFF counted: written_queries %llu -> %llu, diffs %llu -> %llu",
-			(unsigned long long)st0.written_queries,
-			(unsigned long long)st.written_queries,
-			(unsigned long long)st0.diffs,
-			(unsigned long long)st.diffs);
+	FZ_MOVED(t, "refused WRITTEN or DIFF", st0, st, written_queries, 0);
+	FZ_MOVED(t, "refused WRITTEN or DIFF", st0, st, written_clears, 0);
+	FZ_MOVED(t, "refused WRITTEN or DIFF", st0, st, diffs, 0);
 }
 
 /*
