@@ -246,6 +246,7 @@ struct cowdev_view {
 	atomic_long_t swapped;
 	u64 resident_limit;
 	atomic_t over_limit;
+	bool zero_mapped;	/* a read mapped the zero page here, ever */
 	struct cowdev_family *family;
 	struct list_head family_node;
 	struct inode *inode;

@@ -83,6 +83,9 @@ COWDEV_POOL_ATTR(evictions);
 COWDEV_POOL_ATTR(clean_evictions);
 COWDEV_POOL_ATTR(swap_errors);
 COWDEV_POOL_ATTR(kswapd_wakeups);
+COWDEV_POOL_ATTR(zeroed_pages);
+COWDEV_POOL_ATTR(zeroed_allocs);
+COWDEV_POOL_ATTR(inline_zeroes);
 
 static struct attribute *cowdev_attrs[] = {
 	&dev_attr_total_pages.attr,
@@ -102,6 +105,9 @@ static struct attribute *cowdev_attrs[] = {
 	&dev_attr_clean_evictions.attr,
 	&dev_attr_swap_errors.attr,
 	&dev_attr_kswapd_wakeups.attr,
+	&dev_attr_zeroed_pages.attr,
+	&dev_attr_zeroed_allocs.attr,
+	&dev_attr_inline_zeroes.attr,
 	NULL
 };
 ATTRIBUTE_GROUPS(cowdev);

@@ -33,6 +33,18 @@
  * they are evicted; a page's copy in the swap area (@swap) is dropped with
  * its last holder.
  *
+ * Free pages are kept on two stacks in one array (pool.free): pages that
+ * may hold old data grow up from its start, pages known to be zero grow
+ * down from its end.  An allocation that needs a zeroed page takes a
+ * pre-zeroed one and clears a page on the fault path only when there is
+ * none; a copy or a page-in, which overwrite the page whole, take an
+ * unzeroed one first.  The zeroer (a kernel thread at the lowest priority,
+ * cowdev_zeroer()) keeps up to zero_reserve pages (module parameter,
+ * writable; 0: none) pre-zeroed: it takes one page off the unzeroed stack
+ * (pool.nr_clearing counts it, still free), clears it without the lock and
+ * pushes it on the zeroed stack.  An allocation that finds both stacks
+ * empty while a page is being cleared waits for it.
+ *
  * Limbo pages are reaped (moved to the free stack once their last outside
  * reference is gone) when an allocation finds the free stack empty and when
  * the pool's counters are read.  Nothing signals the drop of an outside
@@ -46,10 +58,13 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/highmem.h>
+#include <linux/kthread.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <linux/wait_bit.h>
 
 #include "cowdev.h"
 #include "cowdev_trace.h"
@@ -57,8 +72,10 @@
 static struct {
 	spinlock_t lock;
 	struct cowdev_page *pages;	/* [total] */
-	unsigned int *free;		/* stack of indexes into pages */
-	unsigned long nr_free;
+	unsigned int *free;		/* both stacks of free page indexes */
+	unsigned long nr_free;		/* unzeroed: free[0 .. nr_free) */
+	unsigned long nr_zeroed;	/* zeroed: the last nr_zeroed of free */
+	unsigned long nr_clearing;	/* taken by the zeroer, still free */
 	unsigned long total;
 	unsigned long used;		/* held by views or in limbo */
 	unsigned long peak_used;
@@ -69,11 +86,18 @@ static struct {
 	u64 alloc_failures;
 	u64 allocs;
 	u64 frees;
+	u64 zeroed_allocs;		/* served pre-zeroed */
+	u64 inline_zeroes;		/* cleared on the allocating path */
+	struct task_struct *zeroer;
+	wait_queue_head_t zeroer_wait;
 } pool = {
 	.lock = __SPIN_LOCK_UNLOCKED(pool.lock),
 	.limbo = LIST_HEAD_INIT(pool.limbo),
 	.reaping = __MUTEX_INITIALIZER(pool.reaping),
+	.zeroer_wait = __WAIT_QUEUE_HEAD_INITIALIZER(pool.zeroer_wait),
 };
+
+static unsigned long cowdev_zero_reserve = 256;
 
 /* Index 0 is the zero page; it is never on the free stack. */
 #define COWDEV_ZERO_INDEX 0
@@ -82,6 +106,61 @@ static unsigned int cowdev_page_index(struct cowdev_page *cp)
 {
 	return cp - pool.pages;
 }
+
+/* The zeroed stack's slot @i (0: its bottom, the array's last entry). */
+static unsigned int *cowdev_zeroed_slot(unsigned long i)
+{
+	return &pool.free[pool.total - 1 - i];
+}
+
+/* Free pages of both stacks, and the one the zeroer may be clearing. */
+static unsigned long cowdev_nr_free_locked(void)
+{
+	return pool.nr_free + pool.nr_zeroed + pool.nr_clearing;
+}
+
+static bool cowdev_zeroer_wanted(void)
+{
+	return READ_ONCE(pool.nr_free) &&
+	       READ_ONCE(pool.nr_zeroed) < READ_ONCE(cowdev_zero_reserve);
+}
+
+static void cowdev_zeroer_wake(void)
+{
+	if (cowdev_zeroer_wanted() && wq_has_sleeper(&pool.zeroer_wait))
+		wake_up(&pool.zeroer_wait);
+}
+
+/* Move pre-zeroed pages beyond the reserve back to the unzeroed stack. */
+static void cowdev_zero_reserve_trim(void)
+{
+	spin_lock(&pool.lock);
+	while (pool.nr_zeroed > READ_ONCE(cowdev_zero_reserve))
+		pool.free[pool.nr_free++] =
+			*cowdev_zeroed_slot(--pool.nr_zeroed);
+	spin_unlock(&pool.lock);
+}
+
+static int cowdev_zero_reserve_set(const char *val,
+				   const struct kernel_param *kp)
+{
+	int ret = param_set_ulong(val, kp);
+
+	if (ret || !pool.free)
+		return ret;
+	cowdev_zero_reserve_trim();
+	wake_up(&pool.zeroer_wait);
+	return 0;
+}
+
+static const struct kernel_param_ops cowdev_zero_reserve_ops = {
+	.set = cowdev_zero_reserve_set,
+	.get = param_get_ulong,
+};
+module_param_cb(zero_reserve, &cowdev_zero_reserve_ops, &cowdev_zero_reserve,
+		0644);
+MODULE_PARM_DESC(zero_reserve,
+		 "Free pages kept zeroed off the fault path (default 256; 0: none)");
 
 static void cowdev_push_free(struct cowdev_page *cp)
 {
@@ -105,11 +184,12 @@ static void cowdev_free_page(struct cowdev_page *cp, bool from_limbo)
 	if (from_limbo)
 		pool.nr_limbo--;
 	cowdev_push_free(cp);
-	nr_free = pool.nr_free;
+	nr_free = cowdev_nr_free_locked();
 	used = pool.used;
 	spin_unlock(&pool.lock);
 	trace_cowdev_pool_free(page_to_pfn(cp->page), false, nr_free, used);
 	cowdev_user_uncharge(user);
+	cowdev_zeroer_wake();
 }
 
 /*
@@ -164,20 +244,44 @@ bool cowdev_pool_reap(void)
 	return true;
 }
 
-/* Pop a page off the free stack, NULL when it is empty. */
-static struct cowdev_page *cowdev_pop_free(void)
+/*
+ * Take a free page: with @zero a pre-zeroed one first (*@zeroed says which
+ * it got), else an unzeroed one first.  Called with pool.lock; NULL when
+ * both stacks are empty.
+ */
+static struct cowdev_page *cowdev_take_free(bool zero, bool *zeroed)
 {
-	struct cowdev_page *cp = NULL;
+	unsigned int i;
+
+	lockdep_assert_held(&pool.lock);
+	*zeroed = pool.nr_zeroed && (zero || !pool.nr_free);
+	if (*zeroed)
+		i = *cowdev_zeroed_slot(--pool.nr_zeroed);
+	else if (pool.nr_free)
+		i = pool.free[--pool.nr_free];
+	else
+		return NULL;
+	return &pool.pages[i];
+}
+
+/* Pop a free page (cowdev_take_free()), NULL when there is none. */
+static struct cowdev_page *cowdev_pop_free(bool zero, bool *zeroed)
+{
+	struct cowdev_page *cp;
 	unsigned long nr_free, used;
 
 	spin_lock(&pool.lock);
-	if (pool.nr_free) {
-		cp = &pool.pages[pool.free[--pool.nr_free]];
+	cp = cowdev_take_free(zero, zeroed);
+	if (cp) {
 		pool.used++;
 		pool.allocs++;
 		pool.peak_used = max(pool.peak_used, pool.used);
+		if (zero && *zeroed)
+			pool.zeroed_allocs++;
+		else if (zero)
+			pool.inline_zeroes++;
 	}
-	nr_free = pool.nr_free;
+	nr_free = cowdev_nr_free_locked();
 	used = pool.used;
 	spin_unlock(&pool.lock);
 	if (cp)
@@ -188,31 +292,96 @@ static struct cowdev_page *cowdev_pop_free(void)
 	return cp;
 }
 
+/* Take an unzeroed page to clear; NULL when the reserve is full. */
+static struct cowdev_page *cowdev_zeroer_take(void)
+{
+	struct cowdev_page *cp = NULL;
+
+	spin_lock(&pool.lock);
+	if (pool.nr_free && pool.nr_zeroed + pool.nr_clearing <
+	    READ_ONCE(cowdev_zero_reserve)) {
+		cp = &pool.pages[pool.free[--pool.nr_free]];
+		pool.nr_clearing++;
+	}
+	spin_unlock(&pool.lock);
+	return cp;
+}
+
+/* @cp is clear: onto the zeroed stack, and wake an allocation waiting. */
+static void cowdev_zeroer_put(struct cowdev_page *cp)
+{
+	spin_lock(&pool.lock);
+	*cowdev_zeroed_slot(pool.nr_zeroed++) = cowdev_page_index(cp);
+	pool.nr_clearing--;
+	spin_unlock(&pool.lock);
+	/* Order the count before the waiter check; see wake_up_var(). */
+	smp_mb();
+	wake_up_var(&pool.nr_clearing);
+}
+
+/*
+ * The zeroer: clears free pages at the lowest priority until zero_reserve
+ * of them are zeroed, then sleeps until an allocation or a free leaves the
+ * reserve short (cowdev_zeroer_wake()).
+ */
+static int cowdev_zeroer(void *unused)
+{
+	struct cowdev_page *cp;
+
+	set_user_nice(current, MAX_NICE);
+	while (!kthread_should_stop()) {
+		cp = cowdev_zeroer_take();
+		if (!cp) {
+			wait_event_idle(pool.zeroer_wait,
+					cowdev_zeroer_wanted() ||
+					kthread_should_stop());
+			continue;
+		}
+		clear_highpage(cp->page);
+		cowdev_zeroer_put(cp);
+		cond_resched();
+	}
+	return 0;
+}
+
+/* Both stacks are empty: wait for a page the zeroer is clearing, if any. */
+static bool cowdev_wait_clearing(void)
+{
+	if (!READ_ONCE(pool.nr_clearing))
+		return false;
+	wait_var_event(&pool.nr_clearing, !READ_ONCE(pool.nr_clearing));
+	return true;
+}
+
 /**
  * cowdev_pool_alloc() - take a page from the pool
- * @zero: clear it (a page-in overwrites it whole instead)
+ * @zero: clear it (a page-in or a copy overwrites it whole instead)
  *
  * Return: the page with one holder, or NULL when the pool is empty; the
  * caller decides whether that is a failure (cowdev_pool_alloc_failed()) or
  * a reason to evict (reclaim.c).  Never calls the page allocator.  An empty
  * free stack reaps limbo first, which may wait for a reap in progress
- * (pool.reaping).
+ * (pool.reaping), and waits for a page the zeroer is clearing.
  */
 struct cowdev_page *cowdev_pool_alloc(bool zero)
 {
 	struct cowdev_page *cp;
+	bool zeroed;
 
-	cp = cowdev_pop_free();
+	cp = cowdev_pop_free(zero, &zeroed);
 	if (!cp && cowdev_pool_reap())
-		cp = cowdev_pop_free();
+		cp = cowdev_pop_free(zero, &zeroed);
+	while (!cp && cowdev_wait_clearing())
+		cp = cowdev_pop_free(zero, &zeroed);
 	if (!cp)
 		return NULL;
-	if (zero)
+	if (zero && !zeroed)
 		clear_highpage(cp->page);
 	cp->swap = COWDEV_NO_SWAP;
 	cp->referenced = false;
 	cp->age = 0;
 	atomic_set(&cp->holders, 1);
+	cowdev_zeroer_wake();
 	return cp;
 }
 
@@ -226,7 +395,7 @@ void cowdev_pool_alloc_failed(bool injected)
 
 	spin_lock(&pool.lock);
 	pool.alloc_failures++;
-	nr_free = pool.nr_free;
+	nr_free = cowdev_nr_free_locked();
 	used = pool.used;
 	spin_unlock(&pool.lock);
 	trace_cowdev_pool_alloc(0, false, nr_free, used, injected);
@@ -234,7 +403,8 @@ void cowdev_pool_alloc_failed(bool injected)
 
 unsigned long cowdev_pool_nr_free(void)
 {
-	return READ_ONCE(pool.nr_free);
+	return READ_ONCE(pool.nr_free) + READ_ONCE(pool.nr_zeroed) +
+	       READ_ONCE(pool.nr_clearing);
 }
 
 /* One more view slot holds @cp; the caller holds it already. */
@@ -269,7 +439,7 @@ void cowdev_page_release(struct cowdev_page *cp)
 	spin_lock(&pool.lock);
 	list_add_tail(&cp->limbo, &pool.limbo);
 	pool.nr_limbo++;
-	nr_free = pool.nr_free;
+	nr_free = cowdev_nr_free_locked();
 	used = pool.used;
 	spin_unlock(&pool.lock);
 	trace_cowdev_pool_free(page_to_pfn(cp->page), true, nr_free, used);
@@ -295,13 +465,16 @@ void cowdev_pool_get_info(struct cowdev_pool_info *info)
 	cowdev_pool_reap();
 	spin_lock(&pool.lock);
 	info->total_pages = pool.total;
-	info->free_pages = pool.nr_free;
+	info->free_pages = cowdev_nr_free_locked();
 	info->used_pages = pool.used;
 	info->peak_used = pool.peak_used;
 	info->alloc_failures = pool.alloc_failures;
 	info->limbo_pages = pool.nr_limbo;
 	info->allocs = pool.allocs;
 	info->frees = pool.frees;
+	info->zeroed_pages = pool.nr_zeroed;
+	info->zeroed_allocs = pool.zeroed_allocs;
+	info->inline_zeroes = pool.inline_zeroes;
 	spin_unlock(&pool.lock);
 	info->views = cowdev_views_count();
 	cowdev_swap_get_info(info);
@@ -325,7 +498,7 @@ int cowdev_pool_init(unsigned long nr_pages)
 {
 	const gfp_t gfp = GFP_KERNEL | __GFP_ZERO | __GFP_RETRY_MAYFAIL |
 			  __GFP_NOWARN;
-	unsigned long i;
+	unsigned long i, zeroed;
 
 	if (nr_pages < 2 || nr_pages > UINT_MAX) {
 		pr_err("pool_pages=%lu: need 2 to %u\n", nr_pages, UINT_MAX);
@@ -343,21 +516,37 @@ int cowdev_pool_init(unsigned long nr_pages)
 		INIT_LIST_HEAD(&pool.pages[i].lru);
 		pool.pages[i].swap = COWDEV_NO_SWAP;
 	}
-	/* Push so that low indexes are allocated first. */
-	for (i = nr_pages - 1; i > COWDEV_ZERO_INDEX; i--)
-		pool.free[pool.nr_free++] = i;
+	/*
+	 * Every page is zero now: up to zero_reserve of them start on the
+	 * zeroed stack.  Pushed so that low indexes are allocated first.
+	 */
 	pool.total = nr_pages;
+	zeroed = min(nr_pages - 1, READ_ONCE(cowdev_zero_reserve));
+	for (i = nr_pages - 1; i > zeroed; i--)
+		pool.free[pool.nr_free++] = i;
+	for (; i > COWDEV_ZERO_INDEX; i--)
+		*cowdev_zeroed_slot(pool.nr_zeroed++) = i;
+	pool.zeroer = kthread_run(cowdev_zeroer, NULL, "cowdev_zero");
+	if (IS_ERR(pool.zeroer)) {
+		pr_err("cannot start the zeroer thread\n");
+		i = nr_pages;
+		goto err_pages;
+	}
 	return 0;
 
 err_pages:
-	pr_err("cannot reserve %lu pages for the pool (got %lu)\n",
-	       nr_pages, i);
+	if (i < nr_pages)
+		pr_err("cannot reserve %lu pages for the pool (got %lu)\n",
+		       nr_pages, i);
 	cowdev_pool_free_pages(i);
 err_arrays:
 	kvfree(pool.free);
 	kvfree(pool.pages);
 	pool.free = NULL;
 	pool.pages = NULL;
+	pool.total = 0;
+	pool.nr_free = 0;
+	pool.nr_zeroed = 0;
 	return -ENOMEM;
 }
 
@@ -367,10 +556,12 @@ err_arrays:
  */
 void cowdev_pool_exit(void)
 {
+	kthread_stop(pool.zeroer);
 	/* Every view is gone: only pages pinned from outside may be in use. */
-	WARN(pool.used != pool.nr_limbo || pool.nr_free + pool.used + 1 != pool.total,
+	WARN(pool.used != pool.nr_limbo ||
+	     cowdev_nr_free_locked() + pool.used + 1 != pool.total,
 	     "pool accounting at unload: total %lu free %lu used %lu limbo %lu\n",
-	     pool.total, pool.nr_free, pool.used, pool.nr_limbo);
+	     pool.total, cowdev_nr_free_locked(), pool.used, pool.nr_limbo);
 	cowdev_pool_free_pages(pool.total);
 	kvfree(pool.free);
 	kvfree(pool.pages);

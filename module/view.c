@@ -287,9 +287,10 @@ bool cowdev_view_at_limit(struct cowdev_view *view)
 }
 
 /*
- * A new zeroed pool page for @view, charged to its user.  @grows: the page
- * adds to the view's resident pages (not a COW copy, which replaces one),
- * so the view's resident limit applies.
+ * A new pool page for @view, charged to its user.  @grows: the page fills
+ * a hole, so it adds to the view's resident pages (the view's resident
+ * limit applies) and comes zeroed; else it is a copy, which replaces a
+ * page and is overwritten whole, so it is not zeroed first.
  * Return: the page, ERR_PTR(-EDQUOT) when the user is at its limit,
  * ERR_PTR(-EAGAIN) when a page must be evicted first (cowdev_make_room(),
  * without the view's lock), or ERR_PTR(-ENOSPC) when the pool is empty or
@@ -312,7 +313,7 @@ struct cowdev_page *cowdev_view_alloc_page(struct cowdev_view *view,
 		cowdev_pool_alloc_failed(true);
 		return ERR_PTR(-ENOSPC);
 	}
-	cp = cowdev_pool_alloc(true);
+	cp = cowdev_pool_alloc(grows);
 	if (!cp) {
 		cowdev_user_uncharge(view->user);
 		if (cowdev_swap_usable())

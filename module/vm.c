@@ -136,6 +136,9 @@ static vm_fault_t cowdev_map_zero(struct cowdev_view *view,
 	struct page *zero = cowdev_zero_page()->page;
 	int err;
 
+	/* Before the pte: a filler that misses it finds this (below). */
+	if (!READ_ONCE(view->zero_mapped))
+		WRITE_ONCE(view->zero_mapped, true);
 	cowdev_delay(COWDEV_DELAY_ZERO_INSERT);
 	err = vm_insert_page(vmf->vma, vmf->address & PAGE_MASK, zero);
 	if (err && err != -EBUSY)
@@ -159,7 +162,13 @@ static vm_fault_t cowdev_map_zero(struct cowdev_view *view,
 
 /*
  * Give a hole a new pool page.  Whether this call or a racing one filled it,
- * the index's zero-page ptes are zapped afterwards.
+ * the index's zero-page ptes are zapped afterwards, unless no read ever
+ * mapped the zero page in this view (view->zero_mapped): the zap's walk of
+ * every mapping would find nothing, and a first write would pay for it.
+ * A reader sets the flag before it installs its pte and looks at the slot
+ * after (cowdev_map_zero()); the filler stores the slot and then looks at
+ * the flag, with smp_mb() between on each side: one of them sees the
+ * other's store, and that one zaps.
  *
  * Return: 1 if this call filled it, 0 if a racing one did, or an errno of
  * cowdev_view_alloc_page() (-EAGAIN: evict first) or the xarray.
@@ -192,7 +201,8 @@ static int cowdev_fill_hole(struct cowdev_view *view, pgoff_t index)
 	/* Order the slot store before the zap; pairs with cowdev_map_zero(). */
 	smp_mb();
 zap:
-	cowdev_view_zap(view, index, 1, false);
+	if (READ_ONCE(view->zero_mapped))
+		cowdev_view_zap(view, index, 1, false);
 	return filled;
 }
 

@@ -13,7 +13,11 @@
  *  - concurrent writers racing for the last pages: exact totals;
  *  - a forked child that exhausts the pool and dies leaks nothing;
  *  - a COW break with an empty pool: SIGBUS, both views' data unchanged,
- *    and the break works once a page is free.
+ *    and the break works once a page is free;
+ *  - the pre-zeroed reserve (module parameter zero_reserve): first writes
+ *    take its pages (zeroed_allocs) or clear one inline when it is empty
+ *    (inline_zeroes), pages come back zero either way, and COW copies
+ *    count in neither.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -437,6 +441,151 @@ TEST(cow_break_with_an_empty_pool)
 	EXPECT_EQ(base.used_pages, pi.used_pages);
 	EXPECT_EQ(base.free_pages, pi.free_pages);
 	close(a);
+}
+
+#define RESERVE_PARAM "/sys/module/cowdev/parameters/zero_reserve"
+
+static int set_zero_reserve(unsigned long pages)
+{
+	FILE *f = fopen(RESERVE_PARAM, "w");
+	int ret;
+
+	if (!f)
+		return -1;
+	ret = fprintf(f, "%lu\n", pages) < 0;
+	return fclose(f) || ret ? -1 : 0;
+}
+
+FIXTURE(reserve) {
+	unsigned long saved;
+	int fd;
+};
+
+FIXTURE_SETUP(reserve)
+{
+	if (access(RESERVE_PARAM, W_OK))
+		SKIP(return, "cannot write " RESERVE_PARAM " (not root?)");
+	self->saved = cowdev_param("zero_reserve");
+	self->fd = cowdev_open();
+	ASSERT_LE(0, self->fd);
+}
+
+FIXTURE_TEARDOWN(reserve)
+{
+	set_zero_reserve(self->saved);
+	close(self->fd);
+}
+
+/* Write 1 byte to each of @n pages of a new view; it stays open. */
+static int write_new_view(int n, char **map)
+{
+	int fd = cowdev_new_view(n, map);
+
+	if (fd >= 0)
+		write_pages(*map, 0, n, 'w');
+	return fd;
+}
+
+/*
+ * With a reserve of 16, once the zeroer has made it, 8 first writes take
+ * 8 pre-zeroed pages and clear none; with the reserve at 0 (emptied at
+ * once), 8 more clear 8 inline.  Every page reads as zeros but its byte.
+ */
+TEST_F(reserve, first_writes_take_pre_zeroed_pages_or_clear_inline)
+{
+	struct cowdev_pool_info a, b;
+	size_t ps = cowdev_page_size();
+	char *m1, *m2;
+	int v1, v2;
+
+	ASSERT_EQ(0, set_zero_reserve(16));
+	ASSERT_EQ(0, cowdev_zero_reserve_settle(self->fd));
+	a = cowdev_pool_of(self->fd);
+	ASSERT_EQ(16, a.zeroed_pages);
+	v1 = write_new_view(8, &m1);
+	ASSERT_LE(0, v1);
+	b = cowdev_pool_of(self->fd);
+	EXPECT_EQ(a.zeroed_allocs + 8, b.zeroed_allocs);
+	EXPECT_EQ(a.inline_zeroes, b.inline_zeroes);
+
+	ASSERT_EQ(0, set_zero_reserve(0));
+	a = cowdev_pool_of(self->fd);
+	EXPECT_EQ(0, a.zeroed_pages);
+	v2 = write_new_view(8, &m2);
+	ASSERT_LE(0, v2);
+	b = cowdev_pool_of(self->fd);
+	EXPECT_EQ(a.zeroed_allocs, b.zeroed_allocs);
+	EXPECT_EQ(a.inline_zeroes + 8, b.inline_zeroes);
+	EXPECT_EQ(a.allocs + 8, b.allocs);
+	EXPECT_TRUE(cowdev_all_bytes(m1 + 1, ps - 1, 0));
+	EXPECT_TRUE(cowdev_all_bytes(m2 + 7 * ps + 1, ps - 1, 0));
+	munmap(m1, 8 * ps);
+	munmap(m2, 8 * ps);
+	close(v1);
+	close(v2);
+}
+
+/*
+ * Pages filled with 0xaa and freed come back all zero, cleared by the
+ * zeroer (round 0: the freed pages are the top of the unzeroed stack, the
+ * first it takes) and inline (round 1): no old data reaches a new view.
+ */
+TEST_F(reserve, freed_pages_come_back_zero)
+{
+	size_t ps = cowdev_page_size();
+	unsigned long free_pages = cowdev_pool_of(self->fd).free_pages;
+	int n = free_pages < 64 ? free_pages : 64, round, fd, i;
+	struct cowdev_pool_info a, b;
+	char *m;
+
+	ASSERT_LT(0, n);
+	for (round = 0; round < 2; round++) {
+		ASSERT_EQ(0, set_zero_reserve(0));
+		fd = cowdev_new_view(n, &m);
+		ASSERT_LE(0, fd);
+		memset(m, 0xaa, n * ps);
+		munmap(m, n * ps);
+		close(fd);
+		ASSERT_EQ(0, set_zero_reserve(round ? 0 : n));
+		ASSERT_EQ(0, cowdev_zero_reserve_settle(self->fd));
+		a = cowdev_pool_of(self->fd);
+		fd = cowdev_new_view(n, &m);
+		ASSERT_LE(0, fd);
+		for (i = 0; i < n; i++) {
+			m[i * ps + ps - 1] = 1;
+			EXPECT_TRUE(cowdev_all_bytes(m + i * ps, ps - 1, 0))
+				TH_LOG("round %d page %d", round, i);
+		}
+		b = cowdev_pool_of(self->fd);
+		EXPECT_EQ(round ? 0 : n, b.zeroed_allocs - a.zeroed_allocs);
+		EXPECT_EQ(round ? n : 0, b.inline_zeroes - a.inline_zeroes);
+		munmap(m, n * ps);
+		close(fd);
+	}
+}
+
+/* A COW copy overwrites its page whole: neither counter moves. */
+TEST_F(reserve, cow_copies_are_not_zeroed_first)
+{
+	struct cowdev_pool_info a, b;
+	size_t ps = cowdev_page_size();
+	int fd, c;
+	char *m;
+
+	fd = write_new_view(4, &m);
+	ASSERT_LE(0, fd);
+	c = cowdev_clone(fd);
+	ASSERT_LE(0, c);
+	a = cowdev_pool_of(self->fd);
+	write_pages(m, 0, 4, 'c');
+	b = cowdev_pool_of(self->fd);
+	EXPECT_EQ(4, cowdev_stats_of(fd).cow_copies);
+	EXPECT_EQ(a.allocs + 4, b.allocs);
+	EXPECT_EQ(a.zeroed_allocs, b.zeroed_allocs);
+	EXPECT_EQ(a.inline_zeroes, b.inline_zeroes);
+	munmap(m, 4 * ps);
+	close(c);
+	close(fd);
 }
 
 TEST_HARNESS_MAIN

@@ -37,7 +37,8 @@ static const char *const attrs[] = {
 	"total_pages", "free_pages", "used_pages", "peak_used",
 	"alloc_failures", "views", "limbo_pages", "allocs", "frees",
 	"swap_total", "swap_used", "page_outs", "page_ins", "evictions",
-	"clean_evictions", "swap_errors", "kswapd_wakeups",
+	"clean_evictions", "swap_errors", "kswapd_wakeups", "zeroed_pages",
+	"zeroed_allocs", "inline_zeroes",
 };
 #define NATTRS (sizeof(attrs) / sizeof(attrs[0]))
 
@@ -61,6 +62,9 @@ static void pool_fields(const struct cowdev_pool_info *pi, uint64_t *v)
 	v[14] = pi->clean_evictions;
 	v[15] = pi->swap_errors;
 	v[16] = pi->kswapd_wakeups;
+	v[17] = pi->zeroed_pages;
+	v[18] = pi->zeroed_allocs;
+	v[19] = pi->inline_zeroes;
 }
 
 /*
@@ -317,13 +321,17 @@ FIXTURE_TEARDOWN(cowdev)
 	close(self->fd);
 }
 
-/* Every attribute is there and equals POOL_INFO while nothing moves. */
+/*
+ * Every attribute is there and equals POOL_INFO while nothing moves (once
+ * the zeroer has made its reserve).
+ */
 TEST_F(cowdev, attributes_equal_pool_info)
 {
 	struct cowdev_pool_info a, b;
 	uint64_t want[NATTRS], got[NATTRS];
 	unsigned int i;
 
+	ASSERT_EQ(0, cowdev_zero_reserve_settle(self->fd));
 	ASSERT_EQ(0, cowdev_pool_info(self->fd, &a));
 	ASSERT_TRUE(read_attrs(got));
 	ASSERT_EQ(0, cowdev_pool_info(self->fd, &b));

@@ -141,6 +141,13 @@ struct cowdev_stats {
  * @injected_failures: allocations and swap reads and writes made to fail
  *                     by failure injection (debugfs cowdev/fail_*), each
  *                     also counted where the real failure would be
+ * @zeroed_pages: part of @free_pages: pages kept zeroed off the fault path
+ *                (module parameter zero_reserve) for the next allocations
+ * @zeroed_allocs: allocations of a zeroed page (a hole's) served by a page
+ *                 zeroed in advance
+ * @inline_zeroes: allocations of a zeroed page that found none in advance
+ *                 and cleared one themselves; copies and page-ins, which
+ *                 overwrite their page whole, count in neither
  */
 struct cowdev_pool_info {
 	__u64 total_pages;
@@ -161,6 +168,9 @@ struct cowdev_pool_info {
 	__u64 swap_errors;
 	__u64 kswapd_wakeups;
 	__u64 injected_failures;
+	__u64 zeroed_pages;
+	__u64 zeroed_allocs;
+	__u64 inline_zeroes;
 };
 #define COWDEV_POOL_INFO_SIZE_VER0	72
 

@@ -307,6 +307,9 @@ int cowdev_sysfs_pool_info(struct cowdev_pool_info *pi)
 		COWDEV_POOL_FIELD(clean_evictions),
 		COWDEV_POOL_FIELD(swap_errors),
 		COWDEV_POOL_FIELD(kswapd_wakeups),
+		COWDEV_POOL_FIELD(zeroed_pages),
+		COWDEV_POOL_FIELD(zeroed_allocs),
+		COWDEV_POOL_FIELD(inline_zeroes),
 #undef COWDEV_POOL_FIELD
 	};
 	size_t i;
