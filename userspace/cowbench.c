@@ -949,9 +949,12 @@ static void growth_fit(struct growth *gr)
 	}
 	gr->exponent = (n * sxy - sx * sy) / (n * sxx - sx * sx);
 	tot = gr->total[n - 1].med / gr->total[0].med;
-	gr->unit_ratio = gr->unit[n - 1] / gr->unit[0];
+	/* the cost per x-unit (per page, per MiB), largest over smallest */
+	gr->unit_ratio = tot * gr->x[0] / gr->x[n - 1];
 	if (tot <= 1.5)
 		gr->verdict = "flat";
+	else if (gr->unit_ratio < 1 / 1.5)
+		gr->verdict = "sublinear";
 	else if (gr->unit_ratio <= 1.5)
 		gr->verdict = "linear";
 	else
