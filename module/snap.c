@@ -375,6 +375,8 @@ static void cowdev_rollback_replace(struct cowdev_rollback_ctx *rb,
 	struct cowdev_view *view = rb->view;
 	struct cowdev_page *old_cp = cowdev_entry_page(old);
 
+	if (cowdev_mutant("no_rollback_page_lock"))
+		old_cp = NULL;
 	if (old_cp)
 		lock_page(old_cp->page);
 	if (new)
@@ -575,7 +577,8 @@ static void cowdev_written_range(struct cowdev_view *view,
 	down_write(&view->lock);
 	cowdev_written_collect(view, first, last, bits, true);
 	cowdev_delay(COWDEV_DELAY_WRITTEN_CLEAR);
-	cowdev_view_wait_pages(view, first, last);
+	if (!cowdev_mutant("no_written_clear_page_wait"))
+		cowdev_view_wait_pages(view, first, last);
 	cowdev_view_zap(view, first, last - first + 1, false);
 	up_write(&view->lock);
 }

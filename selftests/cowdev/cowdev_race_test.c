@@ -109,13 +109,14 @@ struct writer {
 	char *map;		/* the view, mapped afresh: no pte yet */
 	size_t ps;
 	_Atomic pid_t tid;
-	_Atomic int go, cloned;
+	_Atomic int go, acted;
 };
 
 /*
  * Write the first byte of page 0 (->fault, then ->page_mkwrite, which
- * sleeps at mkwrite_locked with the page locked), then, once the clone is
- * made, a byte further on through the pte that fault made writable.
+ * sleeps at mkwrite_locked with the page locked), then, once the test has
+ * acted (a clone, a re-arm of write tracking), a byte further on through
+ * the pte that fault made writable.
  */
 static void *writer_main(void *arg)
 {
@@ -125,7 +126,7 @@ static void *writer_main(void *arg)
 	while (!w->go)
 		usleep(1000);
 	w->map[0] = 'A';
-	while (!w->cloned)
+	while (!w->acted)
 		usleep(1000);
 	w->map[100] = 'B';
 	return NULL;
@@ -163,7 +164,7 @@ TEST_F(race, clone_waits_for_a_page_being_made_writable)
 	/* The writer is asleep inside the window: clone now. */
 	ASSERT_EQ(0, wait_hits("mkwrite_locked", hits + 1));
 	c = cowdev_clone(fd);
-	w.cloned = 1;
+	w.acted = 1;
 	pthread_join(t, NULL);
 	ASSERT_LE(0, c);
 	s = cowdev_map_view(c, 1, PROT_READ, MAP_SHARED, 0);
@@ -488,6 +489,94 @@ TEST_F(race, cow_break_waits_for_a_page_being_mapped)
 	munmap(rsv, RSV_LEN);
 	munmap(w, self->ps);
 	close(c);
+	close(fd);
+}
+
+/*
+ * A read fault on the view's page returned it locked (->fault) and sleeps
+ * before core mm installs the pte, while the view is rolled back to a
+ * snapshot that holds other data there.  The rollback must hold the old
+ * page's lock across "change the slot, zap" (snap.c,
+ * cowdev_rollback_replace(); mutant no_rollback_page_lock), or the reader's
+ * pte, made after the zap, keeps showing the data rolled away.
+ */
+TEST_F(race, rollback_waits_for_a_page_being_mapped)
+{
+	struct toucher r = { 0 };
+	char *w, *rsv, *m;
+	pthread_t t;
+	int fd, snap;
+
+	fd = cowdev_new_view(1, &w);
+	ASSERT_LE(0, fd);
+	w[0] = 'O';
+	snap = cowdev_clone(fd);
+	ASSERT_LE(0, snap);
+	w[0] = 'N';
+	m = map_alone(fd, 1, PROT_READ, MAP_SHARED, 0, &rsv);
+	ASSERT_NE(NULL, m);
+	r.page = m;
+	ASSERT_EQ(0, toucher_hold(self, &r, &t, "fault_locked"));
+	ASSERT_EQ(0, cowdev_rollback(fd, snap));
+	toucher_finish(&r, t);
+	EXPECT_EQ('N', r.first);
+	EXPECT_EQ(0, r.again);
+	EXPECT_EQ('O', r.second);
+	EXPECT_EQ('O', *(volatile char *)w);
+	munmap(rsv, RSV_LEN);
+	munmap(w, self->ps);
+	close(snap);
+	close(fd);
+}
+
+/*
+ * Write tracking re-armed (COWDEV_IOC_WRITTEN with CLEAR) while a write
+ * fault holds the page it marked written and is about to make writable
+ * (->page_mkwrite returned it locked).  The re-arm must wait for that
+ * page before it zaps (snap.c, cowdev_written_range(); mutant
+ * no_written_clear_page_wait), or the pte made after the zap stays
+ * writable with the mark cleared, and the writer's next stores are never
+ * reported: an incremental backup would miss them.
+ */
+TEST_F(race, written_clear_waits_for_a_page_being_made_writable)
+{
+	struct writer w = { .ps = self->ps };
+	long long hits = delay_read("mkwrite_locked", "hits");
+	uint8_t bits = 0;
+	pthread_t t;
+	char *m;
+	int fd;
+
+	fd = cowdev_new_view(1, &m);
+	ASSERT_LE(0, fd);
+	m[0] = 'a';
+	ASSERT_EQ(0, munmap(m, self->ps));
+	ASSERT_EQ(0, cowdev_written(fd, 0, 1, &bits, COWDEV_WRITTEN_CLEAR,
+				    NULL));
+	EXPECT_EQ(1, bits);
+	w.map = cowdev_map_view(fd, 1, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
+	ASSERT_NE(NULL, w.map);
+	ASSERT_EQ(0, pthread_create(&t, NULL, writer_main, &w));
+	while (!w.tid)
+		usleep(1000);
+	self->point = "mkwrite_locked";
+	ASSERT_EQ(0, delay_write("mkwrite_locked", "pid", w.tid));
+	ASSERT_EQ(0, delay_write("mkwrite_locked", "ms", 500));
+	w.go = 1;
+	ASSERT_EQ(0, wait_hits("mkwrite_locked", hits + 1));
+	/* The page is marked, its pte not yet writable: re-arm now. */
+	bits = 0;
+	ASSERT_EQ(0, cowdev_written(fd, 0, 1, &bits, COWDEV_WRITTEN_CLEAR,
+				    NULL));
+	EXPECT_EQ(1, bits);
+	w.acted = 1;
+	pthread_join(t, NULL);
+	/* The store made after the re-arm is reported. */
+	bits = 0;
+	ASSERT_EQ(0, cowdev_written(fd, 0, 1, &bits, 0, NULL));
+	EXPECT_EQ(1, bits);
+	EXPECT_EQ('B', w.map[100]);
+	munmap(w.map, self->ps);
 	close(fd);
 }
 
