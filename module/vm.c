@@ -272,16 +272,19 @@ static struct cowdev_page *cowdev_break_cow(struct cowdev_view *view,
 }
 
 /*
- * A write through a MAP_SHARED mapping read back a page that clones share:
- * copy it here rather than in ->page_mkwrite, so that this fault returns
- * the copy and VM_FAULT_MAJOR (core mm reports only ->page_mkwrite's
- * result when that one retries).  ->page_mkwrite then finds the copy the
- * view's own.
+ * A write fault through a MAP_SHARED mapping found a page that clones
+ * share: copy it here (the COW break) and return the copy locked, so that
+ * ->page_mkwrite finds the view's own page and the access is done in one
+ * fault.  (Copying in ->page_mkwrite instead would return VM_FAULT_NOPAGE
+ * and fault again for the copy; a write through a read-only pte still
+ * does, since ->page_mkwrite cannot hand core mm another page.)  After a
+ * swap-in core mm reports this fault's VM_FAULT_MAJOR, which it would not
+ * if ->page_mkwrite retried.
  */
-static vm_fault_t cowdev_copy_swapped_in(struct cowdev_view *view,
-					 struct vm_fault *vmf,
-					 struct cowdev_page *cp,
-					 enum cowdev_outcome *outcome)
+static vm_fault_t cowdev_copy_on_fault(struct cowdev_view *view,
+				       struct vm_fault *vmf,
+				       struct cowdev_page *cp, bool swapped_in,
+				       enum cowdev_outcome *outcome)
 {
 	struct cowdev_page *copy;
 
@@ -289,16 +292,16 @@ static vm_fault_t cowdev_copy_swapped_in(struct cowdev_view *view,
 	if (xa_load(&view->slots, vmf->pgoff) != cp) {
 		unlock_page(cp->page);
 		*outcome = COWDEV_RETRY;
-		return VM_FAULT_NOPAGE | VM_FAULT_MAJOR;
+		return VM_FAULT_NOPAGE;
 	}
 	copy = cowdev_break_cow(view, vmf->pgoff, cp);
 	unlock_page(cp->page);
 	if (IS_ERR(copy))
-		return cowdev_no_page(view, PTR_ERR(copy), outcome) |
-		       VM_FAULT_MAJOR;
+		return cowdev_no_page(view, PTR_ERR(copy), outcome);
 	cowdev_page_release(cp);
-	return cowdev_lock_slot_page(view, vmf, copy, outcome) |
-	       VM_FAULT_MAJOR;
+	if (!swapped_in)
+		*outcome = COWDEV_COPY;
+	return cowdev_lock_slot_page(view, vmf, copy, outcome);
 }
 
 static vm_fault_t cowdev_fault_locked(struct cowdev_view *view,
@@ -324,9 +327,10 @@ static vm_fault_t cowdev_fault_locked(struct cowdev_view *view,
 			return VM_FAULT_NOPAGE | major;
 		}
 	}
-	if (entry && major && write && cowdev_vmf_shared(vmf) &&
+	if (entry && write && cowdev_vmf_shared(vmf) &&
 	    cowdev_page_shared(entry))
-		return cowdev_copy_swapped_in(view, vmf, entry, outcome);
+		return cowdev_copy_on_fault(view, vmf, entry, major, outcome) |
+		       major;
 	if (entry) {
 		if (!major)
 			*outcome = COWDEV_RESIDENT;

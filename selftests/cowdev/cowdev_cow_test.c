@@ -23,6 +23,7 @@
 #include <sched.h>
 #include <time.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <linux/userfaultfd.h>
@@ -694,6 +695,56 @@ TEST_F(pair, read_into_the_mapping)
 	expect_map(self->b, "sdddsr");
 	munmap(ma2, 6 * ps);
 	munmap(mb2, 6 * ps);
+}
+
+/*
+ * The faults of a COW break.  A write with no pte (a clone zaps the
+ * source's ptes): ->fault copies and returns the copy, ->page_mkwrite keeps
+ * it, one task fault (faults 1, mkwrite 1).  A write through a read-only
+ * pte (the page was read after the clone): ->page_mkwrite copies and asks
+ * for a retry, which faults the copy in (faults 1, mkwrite 2, and one
+ * more task fault).
+ */
+TEST(cow_break_faults)
+{
+	struct cowdev_stats st;
+	struct rusage r0, r1;
+	char *m;
+	int a, b;
+
+	init_ps();
+	a = cowdev_new_view(2, &m);
+	ASSERT_LE(0, a);
+	fill(m, 0, 'x');
+	fill(m, 1, 'y');
+	b = cowdev_clone(a);
+	ASSERT_LE(0, b);
+	ASSERT_EQ(0, cowdev_reset_stats(a));
+
+	getrusage(RUSAGE_SELF, &r0);
+	m[0] = 'X';
+	getrusage(RUSAGE_SELF, &r1);
+	st = cowdev_stats_of(a);
+	EXPECT_EQ(1, st.cow_copies);
+	EXPECT_EQ(1, st.faults);
+	EXPECT_EQ(1, st.mkwrite);
+	EXPECT_EQ(1, r1.ru_minflt - r0.ru_minflt);
+
+	EXPECT_EQ('y', *(volatile char *)(m + ps));
+	getrusage(RUSAGE_SELF, &r0);
+	ASSERT_EQ(0, cowdev_reset_stats(a));
+	m[ps] = 'Y';
+	getrusage(RUSAGE_SELF, &r1);
+	st = cowdev_stats_of(a);
+	EXPECT_EQ(1, st.cow_copies);
+	EXPECT_EQ(1, st.faults);
+	EXPECT_EQ(2, st.mkwrite);
+	EXPECT_EQ(2, r1.ru_minflt - r0.ru_minflt);
+	EXPECT_EQ('X', m[0]);
+	EXPECT_EQ('Y', m[ps]);
+	munmap(m, 2 * ps);
+	close(b);
+	close(a);
 }
 
 /*

@@ -490,6 +490,7 @@ TEST_F(u, larger_output_structs_are_zero_filled)
 	buf = malloc(4096 + 64);
 	ASSERT_NE(NULL, buf);
 	ASSERT_EQ(0, cowdev_get_stats(self->fd, &st));
+	ASSERT_EQ(0, cowdev_zero_reserve_settle(self->fd));
 	ASSERT_EQ(0, cowdev_pool_info(self->fd, &pi));
 	ASSERT_EQ(0, cowdev_get_size(self->fd, &size));
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
