@@ -5,8 +5,9 @@
  *
  * Cases (-c picks some; default all):
  *  1 first write to a hole, one store per page: cowdev MAP_SHARED (with
- *    the pre-zeroed reserve full and empty when the module has the
- *    zero_reserve parameter), anonymous memory with THP as the system has
+ *    the pre-zeroed reserve full - zero_reserve raised to the pages of the
+ *    run and waited for - and empty, zero_reserve 0, when the module has
+ *    the parameter), anonymous memory with THP as the system has
  *    it and with MADV_NOHUGEPAGE, shmem (memfd), userfaultfd served by a
  *    handler thread with UFFDIO_ZEROPAGE and with UFFDIO_COPY (at most the
  *    first -u pages of the region: a round trip to the handler costs
@@ -57,6 +58,7 @@
 
 #define MAX_REPS	32
 #define MAX_KINDS	8
+#define MAX_RATIOS	16
 #define MAX_GROUPS	32
 #define MAX_POINTS	8
 #define MIB		(1024UL * 1024)
@@ -256,7 +258,7 @@ struct group {
 	int nkinds;
 	struct kind k[MAX_KINDS];
 	int nratios;
-	int ratio[MAX_KINDS][2];	/* kind indexes: numerator, peer */
+	int ratio[MAX_RATIOS][2];	/* kind indexes: numerator, peer */
 };
 
 static struct group groups[MAX_GROUPS];
@@ -694,15 +696,18 @@ static int param_write(const char *path, long v)
 
 static long reserve_saved = -1;
 
-/* Until zeroed_pages stops rising (200 ms without a change), at most 5 s. */
-static void reserve_wait_full(void)
+/*
+ * Until zeroed_pages reaches @want or stops rising (200 ms without a
+ * change), at most 60 s.
+ */
+static void reserve_wait_full(uint64_t want)
 {
 	uint64_t last = 0, cur;
 	double start = now_ns(), change = start;
 
 	if (cowdev_sysfs_read("zeroed_pages", &last))
 		return;
-	while (now_ns() - start < 5e9) {
+	while (last < want && now_ns() - start < 60e9) {
 		usleep(20000);
 		if (cowdev_sysfs_read("zeroed_pages", &cur))
 			return;
@@ -721,8 +726,10 @@ static void reserve_prepare(const struct group *g, const struct kind *k)
 	if (!have_reserve || g->cas != 1 || k->run != run_cowdev)
 		return;
 	if (k->reserve_full) {
-		param_write(ZERO_RESERVE, reserve_saved);
-		reserve_wait_full();
+		/* Enough for every page of the run, as a pool at rest has. */
+		param_write(ZERO_RESERVE, reserve_saved > (long)g->pages ?
+			    reserve_saved : (long)g->pages);
+		reserve_wait_full(g->pages);
 	} else {
 		param_write(ZERO_RESERVE, 0);
 	}
@@ -768,6 +775,10 @@ static int kind_add(struct group *g, const char *name,
 
 static void ratio_add(struct group *g, int num, int peer)
 {
+	if (g->nratios == MAX_RATIOS) {
+		fprintf(stderr, "cowbench: too many ratios\n");
+		exit(1);
+	}
 	g->ratio[g->nratios][0] = num;
 	g->ratio[g->nratios][1] = peer;
 	g->nratios++;
