@@ -128,6 +128,7 @@ bool cowdev_pool_reap(void);
 struct cowdev_page *cowdev_zero_page(void);
 struct cowdev_page *cowdev_pool_page(unsigned long i);
 unsigned long cowdev_pool_total(void);
+size_t cowdev_pool_meta_bytes(void);
 void cowdev_pool_get_info(struct cowdev_pool_info *info);
 
 static inline bool cowdev_page_shared(struct cowdev_page *cp)

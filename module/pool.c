@@ -455,6 +455,12 @@ struct cowdev_page *cowdev_pool_page(unsigned long i)
 	return &pool.pages[i];
 }
 
+/* What the pool keeps per page beside the struct page itself. */
+size_t cowdev_pool_meta_bytes(void)
+{
+	return sizeof(*pool.pages) + sizeof(*pool.free);
+}
+
 unsigned long cowdev_pool_total(void)
 {
 	return pool.total;
