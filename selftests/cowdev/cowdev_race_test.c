@@ -79,6 +79,33 @@ FIXTURE_TEARDOWN(race)
 	}
 }
 
+/* In a thread the test started: say which it is, then wait for the go. */
+static void thread_ready(_Atomic pid_t *tid, _Atomic int *go)
+{
+	*tid = gettid_();
+	while (!*go)
+		usleep(1000);
+}
+
+/*
+ * Hold @point open: once the thread that thread_ready() @tid and @go is
+ * waiting, make @point sleep 500 ms in it, let it go, and return once it
+ * sleeps there.  0, or -1.
+ */
+static int hold_open(FIXTURE_DATA(race) *self, const char *point,
+		     _Atomic pid_t *tid, _Atomic int *go)
+{
+	long long hits = delay_read(point, "hits");
+
+	while (!*tid)
+		usleep(1000);
+	self->point = point;
+	if (delay_write(point, "pid", *tid) || delay_write(point, "ms", 500))
+		return -1;
+	*go = 1;
+	return wait_hits(point, hits + 1);
+}
+
 /* A point sleeps in the thread it names, and only there. */
 TEST_F(race, delay_point_holds_its_thread)
 {
@@ -122,9 +149,7 @@ static void *writer_main(void *arg)
 {
 	struct writer *w = arg;
 
-	w->tid = gettid_();
-	while (!w->go)
-		usleep(1000);
+	thread_ready(&w->tid, &w->go);
 	w->map[0] = 'A';
 	while (!w->acted)
 		usleep(1000);
@@ -143,7 +168,6 @@ static void *writer_main(void *arg)
 TEST_F(race, clone_waits_for_a_page_being_made_writable)
 {
 	struct writer w = { .ps = self->ps };
-	long long hits = delay_read("mkwrite_locked", "hits");
 	pthread_t t;
 	char *m, *s;
 	int fd, c;
@@ -155,14 +179,8 @@ TEST_F(race, clone_waits_for_a_page_being_made_writable)
 	w.map = cowdev_map_view(fd, 1, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
 	ASSERT_NE(NULL, w.map);
 	ASSERT_EQ(0, pthread_create(&t, NULL, writer_main, &w));
-	while (!w.tid)
-		usleep(1000);
-	self->point = "mkwrite_locked";
-	ASSERT_EQ(0, delay_write("mkwrite_locked", "pid", w.tid));
-	ASSERT_EQ(0, delay_write("mkwrite_locked", "ms", 500));
-	w.go = 1;
+	ASSERT_EQ(0, hold_open(self, "mkwrite_locked", &w.tid, &w.go));
 	/* The writer is asleep inside the window: clone now. */
-	ASSERT_EQ(0, wait_hits("mkwrite_locked", hits + 1));
 	c = cowdev_clone(fd);
 	w.acted = 1;
 	pthread_join(t, NULL);
@@ -190,9 +208,7 @@ static void *reader_main(void *arg)
 {
 	struct reader *r = arg;
 
-	r->tid = gettid_();
-	while (!r->go)
-		usleep(1000);
+	thread_ready(&r->tid, &r->go);
 	r->seen = *(volatile const char *)r->map;
 	return NULL;
 }
@@ -207,7 +223,6 @@ static void *reader_main(void *arg)
 TEST_F(race, hole_reader_looks_again_after_the_zero_page)
 {
 	struct reader r = { 0 };
-	long long hits = delay_read("zero_insert", "hits");
 	pthread_t t;
 	char *w;
 	int fd;
@@ -217,13 +232,7 @@ TEST_F(race, hole_reader_looks_again_after_the_zero_page)
 	r.map = cowdev_map_view(fd, 1, PROT_READ, MAP_SHARED, 0);
 	ASSERT_NE(NULL, r.map);
 	ASSERT_EQ(0, pthread_create(&t, NULL, reader_main, &r));
-	while (!r.tid)
-		usleep(1000);
-	self->point = "zero_insert";
-	ASSERT_EQ(0, delay_write("zero_insert", "pid", r.tid));
-	ASSERT_EQ(0, delay_write("zero_insert", "ms", 500));
-	r.go = 1;
-	ASSERT_EQ(0, wait_hits("zero_insert", hits + 1));
+	ASSERT_EQ(0, hold_open(self, "zero_insert", &r.tid, &r.go));
 	/* Fill the hole while the reader sleeps before its zero pte. */
 	w[0] = 'Z';
 	pthread_join(t, NULL);
@@ -256,9 +265,7 @@ static void *toucher_main(void *arg)
 {
 	struct toucher *t = arg;
 
-	t->tid = gettid_();
-	while (!t->go)
-		usleep(1000);
+	thread_ready(&t->tid, &t->go);
 	if (t->write)
 		t->first_sig = cowdev_try_write(t->page, 'x');
 	else
@@ -276,21 +283,14 @@ static void *toucher_main(void *arg)
 static int toucher_hold(FIXTURE_DATA(race) *self, struct toucher *t,
 			pthread_t *thread, const char *point)
 {
-	long long hits = delay_read(point, "hits");
-
 	if (pthread_create(thread, NULL, toucher_main, t))
 		return -1;
-	while (!t->tid)
-		usleep(1000);
-	self->point = point;
-	if (delay_write(point, "pid", t->tid) ||
-	    delay_write(point, "ms", 500)) {
+	if (hold_open(self, point, &t->tid, &t->go)) {
 		t->go = t->acted = 1;
 		pthread_join(*thread, NULL);
 		return -1;
 	}
-	t->go = 1;
-	return wait_hits(point, hits + 1);
+	return 0;
 }
 
 /* The test has acted: let @t make its second access, and wait for it. */
@@ -406,9 +406,7 @@ static void *shrinker_main(void *arg)
 {
 	struct shrinker *s = arg;
 
-	s->tid = gettid_();
-	while (!s->go)
-		usleep(1000);
+	thread_ready(&s->tid, &s->go);
 	s->ret = cowdev_set_size(s->fd, s->size);
 	return NULL;
 }
@@ -425,7 +423,6 @@ static void *shrinker_main(void *arg)
 TEST_F(race, fault_around_checks_the_size)
 {
 	struct shrinker sh = { .size = self->ps };
-	long long hits = delay_read("shrink_zapped", "hits");
 	char *w, *rsv, *m, c;
 	pthread_t t;
 
@@ -436,13 +433,7 @@ TEST_F(race, fault_around_checks_the_size)
 	m = map_alone(sh.fd, 2, PROT_READ, MAP_SHARED, 1, &rsv);
 	ASSERT_NE(NULL, m);
 	ASSERT_EQ(0, pthread_create(&t, NULL, shrinker_main, &sh));
-	while (!sh.tid)
-		usleep(1000);
-	self->point = "shrink_zapped";
-	ASSERT_EQ(0, delay_write("shrink_zapped", "pid", sh.tid));
-	ASSERT_EQ(0, delay_write("shrink_zapped", "ms", 500));
-	sh.go = 1;
-	ASSERT_EQ(0, wait_hits("shrink_zapped", hits + 1));
+	ASSERT_EQ(0, hold_open(self, "shrink_zapped", &sh.tid, &sh.go));
 	/* Fault-around from page 0 while page 1 is zapped, not dropped. */
 	EXPECT_EQ('A', *(volatile char *)m);
 	pthread_join(t, NULL);
@@ -552,7 +543,6 @@ TEST_F(race, rollback_waits_for_a_page_being_mapped)
 TEST_F(race, written_clear_waits_for_a_page_being_made_writable)
 {
 	struct writer w = { .ps = self->ps };
-	long long hits = delay_read("mkwrite_locked", "hits");
 	uint8_t bits = 0;
 	pthread_t t;
 	char *m;
@@ -568,13 +558,7 @@ TEST_F(race, written_clear_waits_for_a_page_being_made_writable)
 	w.map = cowdev_map_view(fd, 1, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
 	ASSERT_NE(NULL, w.map);
 	ASSERT_EQ(0, pthread_create(&t, NULL, writer_main, &w));
-	while (!w.tid)
-		usleep(1000);
-	self->point = "mkwrite_locked";
-	ASSERT_EQ(0, delay_write("mkwrite_locked", "pid", w.tid));
-	ASSERT_EQ(0, delay_write("mkwrite_locked", "ms", 500));
-	w.go = 1;
-	ASSERT_EQ(0, wait_hits("mkwrite_locked", hits + 1));
+	ASSERT_EQ(0, hold_open(self, "mkwrite_locked", &w.tid, &w.go));
 	/* The page is marked, its pte not yet writable: re-arm now. */
 	bits = 0;
 	ASSERT_EQ(0, cowdev_written(fd, 0, 1, &bits, COWDEV_WRITTEN_CLEAR,
