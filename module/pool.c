@@ -33,17 +33,20 @@
  * they are evicted; a page's copy in the swap area (@swap) is dropped with
  * its last holder.
  *
- * Free pages are kept on two stacks in one array (pool.free): pages that
- * may hold old data grow up from its start, pages known to be zero grow
- * down from its end.  An allocation that needs a zeroed page takes a
+ * Free pages are kept in two arrays: pages that may hold old data in a
+ * ring (pool.free), pages known to be zero on a stack (pool.zeroed).
+ * Allocations and frees push and pop at the ring's head, so that the page
+ * freed last, still in the caches, is used first and the pages of one
+ * object stay together; the zeroer takes from its tail, the coldest pages,
+ * out of their way.  An allocation that needs a zeroed page takes a
  * pre-zeroed one and clears a page on the fault path only when there is
  * none; a copy or a page-in, which overwrite the page whole, take an
  * unzeroed one first.  The zeroer (a kernel thread at the lowest priority,
  * cowdev_zeroer()) keeps up to zero_reserve pages (module parameter,
- * writable; 0: none) pre-zeroed: it takes one page off the unzeroed stack
+ * writable; 0: none) pre-zeroed: it takes one page off the ring's tail
  * (pool.nr_clearing counts it, still free), clears it without the lock and
- * pushes it on the zeroed stack.  An allocation that finds both stacks
- * empty while a page is being cleared waits for it.
+ * pushes it on the zeroed stack.  An allocation that finds both empty
+ * while a page is being cleared waits for it.
  *
  * Limbo pages are reaped (moved to the free stack once their last outside
  * reference is gone) when an allocation finds the free stack empty and when
@@ -72,9 +75,11 @@
 static struct {
 	spinlock_t lock;
 	struct cowdev_page *pages;	/* [total] */
-	unsigned int *free;		/* both stacks of free page indexes */
-	unsigned long nr_free;		/* unzeroed: free[0 .. nr_free) */
-	unsigned long nr_zeroed;	/* zeroed: the last nr_zeroed of free */
+	unsigned int *free;		/* ring of unzeroed free page indexes */
+	unsigned long free_head;	/* where the next free page goes */
+	unsigned long nr_free;		/* in the ring, before free_head */
+	unsigned int *zeroed;		/* stack of zeroed free page indexes */
+	unsigned long nr_zeroed;
 	unsigned long nr_clearing;	/* taken by the zeroer, still free */
 	unsigned long total;
 	unsigned long used;		/* held by views or in limbo */
@@ -107,13 +112,33 @@ static unsigned int cowdev_page_index(struct cowdev_page *cp)
 	return cp - pool.pages;
 }
 
-/* The zeroed stack's slot @i (0: its bottom, the array's last entry). */
-static unsigned int *cowdev_zeroed_slot(unsigned long i)
+/* The ring of unzeroed pages, under pool.lock: push and pop at its head. */
+static void cowdev_ring_push(unsigned int i)
 {
-	return &pool.free[pool.total - 1 - i];
+	pool.free[pool.free_head] = i;
+	if (++pool.free_head == pool.total)
+		pool.free_head = 0;
+	pool.nr_free++;
 }
 
-/* Free pages of both stacks, and the one the zeroer may be clearing. */
+static unsigned int cowdev_ring_pop(void)
+{
+	pool.free_head = (pool.free_head ?: pool.total) - 1;
+	pool.nr_free--;
+	return pool.free[pool.free_head];
+}
+
+/* The ring's coldest page, for the zeroer. */
+static unsigned int cowdev_ring_pop_tail(void)
+{
+	unsigned long tail = (pool.free_head + pool.total - pool.nr_free) %
+			     pool.total;
+
+	pool.nr_free--;
+	return pool.free[tail];
+}
+
+/* Free pages: the ring, the zeroed stack, the one being cleared. */
 static unsigned long cowdev_nr_free_locked(void)
 {
 	return pool.nr_free + pool.nr_zeroed + pool.nr_clearing;
@@ -136,8 +161,7 @@ static void cowdev_zero_reserve_trim(void)
 {
 	spin_lock(&pool.lock);
 	while (pool.nr_zeroed > READ_ONCE(cowdev_zero_reserve))
-		pool.free[pool.nr_free++] =
-			*cowdev_zeroed_slot(--pool.nr_zeroed);
+		cowdev_ring_push(pool.zeroed[--pool.nr_zeroed]);
 	spin_unlock(&pool.lock);
 }
 
@@ -165,7 +189,7 @@ MODULE_PARM_DESC(zero_reserve,
 static void cowdev_push_free(struct cowdev_page *cp)
 {
 	lockdep_assert_held(&pool.lock);
-	pool.free[pool.nr_free++] = cowdev_page_index(cp);
+	cowdev_ring_push(cowdev_page_index(cp));
 	pool.used--;
 	pool.frees++;
 }
@@ -247,7 +271,7 @@ bool cowdev_pool_reap(void)
 /*
  * Take a free page: with @zero a pre-zeroed one first (*@zeroed says which
  * it got), else an unzeroed one first.  Called with pool.lock; NULL when
- * both stacks are empty.
+ * neither has a page.
  */
 static struct cowdev_page *cowdev_take_free(bool zero, bool *zeroed)
 {
@@ -256,9 +280,9 @@ static struct cowdev_page *cowdev_take_free(bool zero, bool *zeroed)
 	lockdep_assert_held(&pool.lock);
 	*zeroed = pool.nr_zeroed && (zero || !pool.nr_free);
 	if (*zeroed)
-		i = *cowdev_zeroed_slot(--pool.nr_zeroed);
+		i = pool.zeroed[--pool.nr_zeroed];
 	else if (pool.nr_free)
-		i = pool.free[--pool.nr_free];
+		i = cowdev_ring_pop();
 	else
 		return NULL;
 	return &pool.pages[i];
@@ -300,7 +324,7 @@ static struct cowdev_page *cowdev_zeroer_take(void)
 	spin_lock(&pool.lock);
 	if (pool.nr_free && pool.nr_zeroed + pool.nr_clearing <
 	    READ_ONCE(cowdev_zero_reserve)) {
-		cp = &pool.pages[pool.free[--pool.nr_free]];
+		cp = &pool.pages[cowdev_ring_pop_tail()];
 		pool.nr_clearing++;
 	}
 	spin_unlock(&pool.lock);
@@ -311,7 +335,7 @@ static struct cowdev_page *cowdev_zeroer_take(void)
 static void cowdev_zeroer_put(struct cowdev_page *cp)
 {
 	spin_lock(&pool.lock);
-	*cowdev_zeroed_slot(pool.nr_zeroed++) = cowdev_page_index(cp);
+	pool.zeroed[pool.nr_zeroed++] = cowdev_page_index(cp);
 	pool.nr_clearing--;
 	spin_unlock(&pool.lock);
 	/* Order the count before the waiter check; see wake_up_var(). */
@@ -458,7 +482,7 @@ struct cowdev_page *cowdev_pool_page(unsigned long i)
 /* What the pool keeps per page beside the struct page itself. */
 size_t cowdev_pool_meta_bytes(void)
 {
-	return sizeof(*pool.pages) + sizeof(*pool.free);
+	return sizeof(*pool.pages) + sizeof(*pool.free) + sizeof(*pool.zeroed);
 }
 
 unsigned long cowdev_pool_total(void)
@@ -512,7 +536,8 @@ int cowdev_pool_init(unsigned long nr_pages)
 	}
 	pool.pages = kvcalloc(nr_pages, sizeof(*pool.pages), GFP_KERNEL);
 	pool.free = kvcalloc(nr_pages, sizeof(*pool.free), GFP_KERNEL);
-	if (!pool.pages || !pool.free)
+	pool.zeroed = kvcalloc(nr_pages, sizeof(*pool.zeroed), GFP_KERNEL);
+	if (!pool.pages || !pool.free || !pool.zeroed)
 		goto err_arrays;
 	for (i = 0; i < nr_pages; i++) {
 		pool.pages[i].page = alloc_page(gfp);
@@ -529,9 +554,9 @@ int cowdev_pool_init(unsigned long nr_pages)
 	pool.total = nr_pages;
 	zeroed = min(nr_pages - 1, READ_ONCE(cowdev_zero_reserve));
 	for (i = nr_pages - 1; i > zeroed; i--)
-		pool.free[pool.nr_free++] = i;
+		cowdev_ring_push(i);
 	for (; i > COWDEV_ZERO_INDEX; i--)
-		*cowdev_zeroed_slot(pool.nr_zeroed++) = i;
+		pool.zeroed[pool.nr_zeroed++] = i;
 	pool.zeroer = kthread_run(cowdev_zeroer, NULL, "cowdev_zero");
 	if (IS_ERR(pool.zeroer)) {
 		pr_err("cannot start the zeroer thread\n");
@@ -546,11 +571,14 @@ err_pages:
 		       nr_pages, i);
 	cowdev_pool_free_pages(i);
 err_arrays:
+	kvfree(pool.zeroed);
 	kvfree(pool.free);
 	kvfree(pool.pages);
+	pool.zeroed = NULL;
 	pool.free = NULL;
 	pool.pages = NULL;
 	pool.total = 0;
+	pool.free_head = 0;
 	pool.nr_free = 0;
 	pool.nr_zeroed = 0;
 	return -ENOMEM;
@@ -569,6 +597,7 @@ void cowdev_pool_exit(void)
 	     "pool accounting at unload: total %lu free %lu used %lu limbo %lu\n",
 	     pool.total, cowdev_nr_free_locked(), pool.used, pool.nr_limbo);
 	cowdev_pool_free_pages(pool.total);
+	kvfree(pool.zeroed);
 	kvfree(pool.free);
 	kvfree(pool.pages);
 }
