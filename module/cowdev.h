@@ -233,11 +233,17 @@ enum cowdev_stat {
  * @node: on the list of live views, under cowdev_views_lock.
  * @debugfs: the view's debugfs pagemap file; removed, waiting for readers,
  *	before the view is freed.
- * @stats: event counters; atomic.
+ * @stats: event counters, per CPU (a fault counts without touching a cache
+ *	line that other CPUs write); read as the sum over the CPUs less
+ *	@stats_base, the sums at the last reset, under @stats_lock.
  *
  * A view belongs to its file: it is freed by ->release, once the last fd is
  * closed and the last mapping is gone (every VMA holds the file).
  */
+struct cowdev_view_stats {
+	u64 count[COWDEV_NR_STATS];
+};
+
 struct cowdev_view {
 	struct rw_semaphore lock;
 	struct xarray slots;
@@ -256,7 +262,9 @@ struct cowdev_view {
 	struct cowdev_user *user;
 	struct list_head node;
 	struct dentry *debugfs;
-	atomic64_t stats[COWDEV_NR_STATS];
+	struct cowdev_view_stats __percpu *stats;
+	struct mutex stats_lock;
+	u64 stats_base[COWDEV_NR_STATS];
 };
 
 extern const struct file_operations cowdev_fops;
@@ -292,9 +300,15 @@ void cowdev_view_drop_entry(struct cowdev_view *view, void *entry);
 unsigned long cowdev_view_shrink_locked(struct cowdev_view *view,
 					unsigned long new_size);
 
+static inline void cowdev_count_add(struct cowdev_view *view,
+				    enum cowdev_stat s, u64 n)
+{
+	this_cpu_add(view->stats->count[s], n);
+}
+
 static inline void cowdev_count(struct cowdev_view *view, enum cowdev_stat s)
 {
-	atomic64_inc(&view->stats[s]);
+	this_cpu_inc(view->stats->count[s]);
 }
 
 /* The page a slot entry holds, NULL for a hole or a swap entry. */

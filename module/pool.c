@@ -41,7 +41,7 @@
  * out of their way.  An allocation that needs a zeroed page takes a
  * pre-zeroed one and clears a page on the fault path only when there is
  * none; a copy or a page-in, which overwrite the page whole, take an
- * unzeroed one first.  The zeroer (a kernel thread at the lowest priority,
+ * unzeroed one first.  The zeroer (a kernel thread under SCHED_IDLE,
  * cowdev_zeroer()) keeps up to zero_reserve pages (module parameter,
  * writable; 0: none) pre-zeroed: it takes one page off the ring's tail
  * (pool.nr_clearing counts it, still free), clears it without the lock and
@@ -65,9 +65,11 @@
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/wait_bit.h>
+#include <uapi/linux/sched/types.h>
 
 #include "cowdev.h"
 #include "cowdev_trace.h"
@@ -344,6 +346,20 @@ static void cowdev_zeroer_put(struct cowdev_page *cp)
 }
 
 /*
+ * SCHED_IDLE: the zeroer runs only on a CPU that has nothing else to run,
+ * so it never takes time from a faulting task (at nice 19 it still had its
+ * share, and a wake-up could preempt one).  Should the policy be refused,
+ * it stays at nice 19.
+ */
+static void cowdev_zeroer_idle(void)
+{
+	struct sched_attr attr = { .sched_policy = SCHED_IDLE };
+
+	if (sched_setattr_nocheck(current, &attr))
+		set_user_nice(current, MAX_NICE);
+}
+
+/*
  * The zeroer: clears free pages at the lowest priority until zero_reserve
  * of them are zeroed, then sleeps until an allocation or a free leaves the
  * reserve short (cowdev_zeroer_wake()).
@@ -352,7 +368,7 @@ static int cowdev_zeroer(void *unused)
 {
 	struct cowdev_page *cp;
 
-	set_user_nice(current, MAX_NICE);
+	cowdev_zeroer_idle();
 	while (!kthread_should_stop()) {
 		cp = cowdev_zeroer_take();
 		if (!cp) {

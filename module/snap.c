@@ -470,7 +470,7 @@ static int cowdev_rollback_views(struct cowdev_view *view,
 	if (ret)
 		return ret;
 	cowdev_count(view, COWDEV_STAT_ROLLBACKS);
-	atomic64_add(rb.changed, &view->stats[COWDEV_STAT_ROLLBACK_PAGES]);
+	cowdev_count_add(view, COWDEV_STAT_ROLLBACK_PAGES, rb.changed);
 	trace_cowdev_rollback(view->id, snap->id, old_size, snap->size_pages,
 			      rb.changed, rb.copied);
 	return 0;

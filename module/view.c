@@ -155,6 +155,12 @@ struct cowdev_view *cowdev_view_create(struct cowdev_view *relative)
 	view = kzalloc(sizeof(*view), GFP_KERNEL);
 	if (!view)
 		return ERR_PTR(-ENOMEM);
+	view->stats = alloc_percpu(struct cowdev_view_stats);
+	if (!view->stats) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	mutex_init(&view->stats_lock);
 	ret = simple_pin_fs(&cowdev_fs_type, &cowdev_mnt, &cowdev_mnt_count);
 	if (ret)
 		goto err_free;
@@ -188,6 +194,7 @@ err_iput:
 err_unpin:
 	simple_release_fs(&cowdev_mnt, &cowdev_mnt_count);
 err_free:
+	free_percpu(view->stats);
 	kfree(view);
 	return ERR_PTR(ret);
 }
@@ -238,6 +245,7 @@ void cowdev_view_destroy(struct cowdev_view *view)
 	xa_destroy(&view->gone);
 	iput(view->inode);
 	simple_release_fs(&cowdev_mnt, &cowdev_mnt_count);
+	free_percpu(view->stats);
 	kfree(view);
 }
 
@@ -461,8 +469,25 @@ int cowdev_view_set_size(struct cowdev_view *view, u64 bytes)
 	return ret;
 }
 
+/* The counters since the last reset, into @c.  Called with stats_lock. */
+static void cowdev_stats_sum(struct cowdev_view *view, u64 *c)
+{
+	int cpu, i;
+
+	lockdep_assert_held(&view->stats_lock);
+	for (i = 0; i < COWDEV_NR_STATS; i++)
+		c[i] = -view->stats_base[i];
+	for_each_possible_cpu(cpu) {
+		struct cowdev_view_stats *pcp = per_cpu_ptr(view->stats, cpu);
+
+		for (i = 0; i < COWDEV_NR_STATS; i++)
+			c[i] += READ_ONCE(pcp->count[i]);
+	}
+}
+
 void cowdev_view_get_stats(struct cowdev_view *view, struct cowdev_stats *st)
 {
+	u64 c[COWDEV_NR_STATS];
 	struct cowdev_page *cp;
 	unsigned long index;
 	u64 shared = 0;
@@ -475,38 +500,32 @@ void cowdev_view_get_stats(struct cowdev_view *view, struct cowdev_stats *st)
 	}
 	rcu_read_unlock();
 
-	st->faults = atomic64_read(&view->stats[COWDEV_STAT_FAULTS]);
-	st->map_pages_calls =
-		atomic64_read(&view->stats[COWDEV_STAT_MAP_PAGES_CALLS]);
-	st->map_pages_mapped =
-		atomic64_read(&view->stats[COWDEV_STAT_MAP_PAGES_MAPPED]);
-	st->mkwrite = atomic64_read(&view->stats[COWDEV_STAT_MKWRITE]);
-	st->zero_maps = atomic64_read(&view->stats[COWDEV_STAT_ZERO_MAPS]);
-	st->demand_allocs =
-		atomic64_read(&view->stats[COWDEV_STAT_DEMAND_ALLOCS]);
-	st->private_cow = atomic64_read(&view->stats[COWDEV_STAT_PRIVATE_COW]);
-	st->sigbus = atomic64_read(&view->stats[COWDEV_STAT_SIGBUS]);
-	st->pool_failures =
-		atomic64_read(&view->stats[COWDEV_STAT_POOL_FAILURES]);
-	st->cow_copies = atomic64_read(&view->stats[COWDEV_STAT_COW_COPIES]);
-	st->cow_reuses = atomic64_read(&view->stats[COWDEV_STAT_COW_REUSES]);
-	st->clones = atomic64_read(&view->stats[COWDEV_STAT_CLONES]);
-	st->limit_failures =
-		atomic64_read(&view->stats[COWDEV_STAT_LIMIT_FAILURES]);
-	st->pinned_copies =
-		atomic64_read(&view->stats[COWDEV_STAT_PINNED_COPIES]);
-	st->major_faults = atomic64_read(&view->stats[COWDEV_STAT_MAJOR_FAULTS]);
-	st->page_ins = atomic64_read(&view->stats[COWDEV_STAT_PAGE_INS]);
-	st->page_outs = atomic64_read(&view->stats[COWDEV_STAT_PAGE_OUTS]);
-	st->evictions = atomic64_read(&view->stats[COWDEV_STAT_EVICTIONS]);
-	st->diffs = atomic64_read(&view->stats[COWDEV_STAT_DIFFS]);
-	st->rollbacks = atomic64_read(&view->stats[COWDEV_STAT_ROLLBACKS]);
-	st->rollback_pages =
-		atomic64_read(&view->stats[COWDEV_STAT_ROLLBACK_PAGES]);
-	st->written_queries =
-		atomic64_read(&view->stats[COWDEV_STAT_WRITTEN_QUERIES]);
-	st->written_clears =
-		atomic64_read(&view->stats[COWDEV_STAT_WRITTEN_CLEARS]);
+	mutex_lock(&view->stats_lock);
+	cowdev_stats_sum(view, c);
+	mutex_unlock(&view->stats_lock);
+	st->faults = c[COWDEV_STAT_FAULTS];
+	st->map_pages_calls = c[COWDEV_STAT_MAP_PAGES_CALLS];
+	st->map_pages_mapped = c[COWDEV_STAT_MAP_PAGES_MAPPED];
+	st->mkwrite = c[COWDEV_STAT_MKWRITE];
+	st->zero_maps = c[COWDEV_STAT_ZERO_MAPS];
+	st->demand_allocs = c[COWDEV_STAT_DEMAND_ALLOCS];
+	st->private_cow = c[COWDEV_STAT_PRIVATE_COW];
+	st->sigbus = c[COWDEV_STAT_SIGBUS];
+	st->pool_failures = c[COWDEV_STAT_POOL_FAILURES];
+	st->cow_copies = c[COWDEV_STAT_COW_COPIES];
+	st->cow_reuses = c[COWDEV_STAT_COW_REUSES];
+	st->clones = c[COWDEV_STAT_CLONES];
+	st->limit_failures = c[COWDEV_STAT_LIMIT_FAILURES];
+	st->pinned_copies = c[COWDEV_STAT_PINNED_COPIES];
+	st->major_faults = c[COWDEV_STAT_MAJOR_FAULTS];
+	st->page_ins = c[COWDEV_STAT_PAGE_INS];
+	st->page_outs = c[COWDEV_STAT_PAGE_OUTS];
+	st->evictions = c[COWDEV_STAT_EVICTIONS];
+	st->diffs = c[COWDEV_STAT_DIFFS];
+	st->rollbacks = c[COWDEV_STAT_ROLLBACKS];
+	st->rollback_pages = c[COWDEV_STAT_ROLLBACK_PAGES];
+	st->written_queries = c[COWDEV_STAT_WRITTEN_QUERIES];
+	st->written_clears = c[COWDEV_STAT_WRITTEN_CLEARS];
 	st->swapped_pages = atomic_long_read(&view->swapped);
 	st->resident_limit = READ_ONCE(view->resident_limit);
 	st->resident_pages = atomic_long_read(&view->resident);
@@ -515,12 +534,20 @@ void cowdev_view_get_stats(struct cowdev_view *view, struct cowdev_stats *st)
 	st->view_id = view->id;
 }
 
+/*
+ * A reset moves the base to the current sums: another CPU's counter is
+ * never written from here, so no count racing with a reset is lost.
+ */
 void cowdev_view_reset_stats(struct cowdev_view *view)
 {
+	u64 c[COWDEV_NR_STATS];
 	int i;
 
+	mutex_lock(&view->stats_lock);
+	cowdev_stats_sum(view, c);
 	for (i = 0; i < COWDEV_NR_STATS; i++)
-		atomic64_set(&view->stats[i], 0);
+		view->stats_base[i] += c[i];
+	mutex_unlock(&view->stats_lock);
 }
 
 static u8 cowdev_slot_state(struct cowdev_view *view, unsigned long index,

@@ -4,11 +4,11 @@
  * copy-on-write.
  *
  * ->map_pages  maps pages a view already holds around a read fault,
- *              read-only, with vm_insert_page() (ordinary, refcounted ptes).
- *              On 6.5+ it runs under rcu_read_lock(): it must not sleep, so it
- *              maps nothing while the pmd has no page table (vm_insert_page()
- *              would allocate one), takes no sleeping lock, and only
- *              trylocks pages.  It skips swapped-out pages and pages whose
+ *              read-only, with vm_insert_pages() (ordinary, refcounted ptes;
+ *              a run of consecutive pages per call).  On 6.5+ it runs under
+ *              rcu_read_lock(): it must not sleep, so it maps nothing while
+ *              the pmd has no page table (vm_insert_pages() would allocate
+ *              one), takes no sleeping lock, and only trylocks pages.  It skips swapped-out pages and pages whose
  *              reference bit a replacement policy cleared (reclaim.c).
  * ->fault      holes: a read maps the pool's zero page; a write through a
  *              MAP_SHARED mapping allocates the page; a write through a
@@ -183,7 +183,12 @@ static int cowdev_fill_hole(struct cowdev_view *view, pgoff_t index)
 	cp = cowdev_view_alloc_page(view, true);
 	if (IS_ERR(cp))
 		return PTR_ERR(cp);
-	old = xa_cmpxchg(&view->slots, index, NULL, cp, GFP_KERNEL);
+	/* One section of the xarray's lock for the store and the mark. */
+	xa_lock(&view->slots);
+	old = __xa_cmpxchg(&view->slots, index, NULL, cp, GFP_KERNEL);
+	if (!old)
+		__xa_set_mark(&view->slots, index, COWDEV_SLOT_DIRTY);
+	xa_unlock(&view->slots);
 	if (xa_is_err(old)) {
 		cowdev_page_release(cp);
 		return xa_err(old);
@@ -191,7 +196,6 @@ static int cowdev_fill_hole(struct cowdev_view *view, pgoff_t index)
 	if (old) {
 		cowdev_page_release(cp);
 	} else {
-		xa_set_mark(&view->slots, index, COWDEV_SLOT_DIRTY);
 		atomic_long_inc(&view->resident);
 		cowdev_view_publish(view, index, cp);
 		cowdev_count(view, COWDEV_STAT_DEMAND_ALLOCS);
@@ -561,16 +565,30 @@ static vm_fault_t cowdev_page_mkwrite(struct vm_fault *vmf)
 }
 
 /*
- * Map one resident page if it is still the slot's and inside the size.  A
- * neighbour whose reference bit a replacement policy cleared is left to
- * fault, so that its next access sets the bit (reclaim.c).
+ * Fault-around maps runs of consecutive resident pages with one
+ * vm_insert_pages() call each: one page-table walk and one pte lock per
+ * run instead of one per page.  The pages of a run stay locked from the
+ * check of their slot until their ptes are in.
  */
-static bool cowdev_map_one(struct cowdev_view *view, struct vm_fault *vmf,
-			   pgoff_t index, struct cowdev_page *cp)
+#define COWDEV_MAP_BATCH 16
+
+struct cowdev_map_batch {
+	pgoff_t first;			/* index of pages[0] */
+	unsigned int nr;
+	struct page *pages[COWDEV_MAP_BATCH];
+	struct cowdev_page *cps[COWDEV_MAP_BATCH];
+};
+
+/*
+ * Lock a resident page for fault-around if it is still the slot's (@xas
+ * points at it) and inside the size.  A neighbour whose reference bit a
+ * replacement policy cleared is left to fault, so that its next access
+ * sets the bit (reclaim.c).
+ */
+static bool cowdev_map_lock(struct cowdev_view *view, struct vm_fault *vmf,
+			    struct xa_state *xas, struct cowdev_page *cp)
 {
-	struct vm_area_struct *vma = vmf->vma;
-	unsigned long addr;
-	bool mapped = false;
+	pgoff_t index = xas->xa_index;
 
 	if (index != vmf->pgoff && !READ_ONCE(cp->referenced))
 		return false;
@@ -578,13 +596,62 @@ static bool cowdev_map_one(struct cowdev_view *view, struct vm_fault *vmf,
 		return false;
 	if ((cowdev_mutant("no_fault_around_size_check") ||
 	     index < READ_ONCE(view->size_pages)) &&
-	    xa_load(&view->slots, index) == cp) {
-		addr = vma->vm_start + ((index - vma->vm_pgoff) << PAGE_SHIFT);
-		mapped = !vm_insert_page(vma, addr, cp->page);
-	}
-	if (mapped && index == vmf->pgoff)
-		cowdev_page_referenced(cp);
+	    xas_reload(xas) == cp)
+		return true;
 	unlock_page(cp->page);
+	return false;
+}
+
+/*
+ * Insert the batch's ptes and unlock its pages.  A page whose pte is
+ * already there (-EBUSY) is skipped; another error ends the batch.
+ * Return: the pages mapped; *@hit is set if one of them is @vmf's.
+ */
+static unsigned long cowdev_map_flush(struct vm_fault *vmf,
+				      struct cowdev_map_batch *b, bool *hit)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	unsigned long addr, num, done, mapped = 0;
+	unsigned int i = 0, j;
+	int err;
+
+	addr = vma->vm_start + ((b->first - vma->vm_pgoff) << PAGE_SHIFT);
+	while (i < b->nr) {
+		num = b->nr - i;
+		err = vm_insert_pages(vma, addr + ((unsigned long)i << PAGE_SHIFT),
+				      &b->pages[i], &num);
+		done = b->nr - i - num;
+		for (j = i; j < i + done; j++) {
+			if (b->first + j == vmf->pgoff) {
+				cowdev_page_referenced(b->cps[j]);
+				*hit = true;
+			}
+		}
+		mapped += done;
+		i += done;
+		if (err != -EBUSY)
+			break;
+		i++;
+	}
+	for (i = 0; i < b->nr; i++)
+		unlock_page(b->pages[i]);
+	b->nr = 0;
+	return mapped;
+}
+
+/* Add the locked page at @index; flush first unless it extends the run. */
+static unsigned long cowdev_map_add(struct vm_fault *vmf,
+				    struct cowdev_map_batch *b, pgoff_t index,
+				    struct cowdev_page *cp, bool *hit)
+{
+	unsigned long mapped = 0;
+
+	if (b->nr && (b->nr == COWDEV_MAP_BATCH || index != b->first + b->nr))
+		mapped = cowdev_map_flush(vmf, b, hit);
+	if (!b->nr)
+		b->first = index;
+	b->cps[b->nr] = cp;
+	b->pages[b->nr++] = cp->page;
 	return mapped;
 }
 
@@ -593,32 +660,35 @@ static vm_fault_t cowdev_map_pages(struct vm_fault *vmf, pgoff_t start_pgoff,
 {
 	struct cowdev_view *view = cowdev_vmf_view(vmf);
 	XA_STATE(xas, &view->slots, start_pgoff);
+	struct cowdev_map_batch batch;
 	struct cowdev_page *cp;
 	unsigned long mapped = 0;
-	vm_fault_t ret = 0;
+	bool hit = false;
 	void *entry;
 
 	cowdev_count(view, COWDEV_STAT_MAP_PAGES_CALLS);
 	if (pmd_none(pmdp_get_lockless(vmf->pmd)))
 		goto out;
+	batch.nr = 0;
 	rcu_read_lock();
 	xas_for_each(&xas, entry, end_pgoff) {
 		if (xas_retry(&xas, entry))
 			continue;
 		/* Swapped-out pages are read back by ->fault, not here. */
 		cp = cowdev_entry_page(entry);
-		if (!cp || !cowdev_map_one(view, vmf, xas.xa_index, cp))
-			continue;
-		mapped++;
-		if (xas.xa_index == vmf->pgoff)
-			ret = VM_FAULT_NOPAGE;
+		if (cp && cowdev_map_lock(view, vmf, &xas, cp))
+			mapped += cowdev_map_add(vmf, &batch, xas.xa_index,
+						 cp, &hit);
 	}
+	if (batch.nr)
+		mapped += cowdev_map_flush(vmf, &batch, &hit);
 	rcu_read_unlock();
+	if (mapped)
+		cowdev_count_add(view, COWDEV_STAT_MAP_PAGES_MAPPED, mapped);
 out:
-	atomic64_add(mapped, &view->stats[COWDEV_STAT_MAP_PAGES_MAPPED]);
 	trace_cowdev_map_pages(view->id, start_pgoff, end_pgoff, vmf->pgoff,
 			       mapped);
-	return ret;
+	return hit ? VM_FAULT_NOPAGE : 0;
 }
 
 static const struct vm_operations_struct cowdev_vm_ops = {

@@ -21,7 +21,9 @@
  *    size (sparse objects, a fixed number of pages touched), each with a
  *    verdict: flat, linear or worse;
  *  6 scaling: 1 and 2 threads writing disjoint pages of one view (and of
- *    one anonymous mapping);
+ *    one anonymous mapping); cowdev with the reserve as loaded, and
+ *    empty: the zeroer on the second CPU makes one thread faster, and
+ *    leaves the two threads no CPU to gain;
  *  7 memory: module metadata bytes per resident page (MemFree and Slab of
  *    /proc/meminfo before and after N pages become resident).
  *
@@ -255,6 +257,7 @@ struct kind {
 	int mode;		/* a kind-specific variant */
 	const char *why;	/* why skipped */
 	bool reserve_full;	/* wait for a full reserve before each run */
+	bool reserve_empty;	/* zero_reserve 0 for each run */
 	int nrep;
 	struct sample s[MAX_REPS];
 };
@@ -745,18 +748,27 @@ static void reserve_settle(void)
 	}
 }
 
-/* Before a run of kind @k of case 1: the reserve as the kind wants it. */
+/*
+ * Before a run of kind @k: the reserve as the kind wants it: full, empty
+ * (case 1's cowdev kinds without reserve_full, and kinds that say so), or
+ * as the module was loaded.
+ */
 static void reserve_prepare(const struct group *g, const struct kind *k)
 {
-	if (!have_reserve || g->cas != 1 || k->run != run_cowdev)
+	if (!have_reserve)
 		return;
+	if (k->reserve_empty || (g->cas == 1 && k->run == run_cowdev &&
+				 !k->reserve_full)) {
+		param_write(ZERO_RESERVE, 0);
+		return;
+	}
+	if (reserve_saved >= 0)
+		param_write(ZERO_RESERVE, reserve_saved);
 	if (k->reserve_full) {
 		/* Enough for every page of the run, as a pool at rest has. */
 		param_write(ZERO_RESERVE, reserve_saved > (long)g->pages ?
 			    reserve_saved : (long)g->pages);
 		reserve_wait_full(g->pages);
-	} else {
-		param_write(ZERO_RESERVE, 0);
 	}
 }
 
@@ -1308,6 +1320,15 @@ static void setup_cases(unsigned int which)
 		ratio_add(g, c, p);
 		ratio_add(g, 0, 2);	/* cowdev / anon, 1 thread */
 		ratio_add(g, 1, 3);	/* and 2 threads */
+		if (have_reserve) {
+			c = kind_add(g, "cowdev-1thread-reserve-empty",
+				     run_threads, 1);
+			p = kind_add(g, "cowdev-2threads-reserve-empty",
+				     run_threads, 2);
+			g->k[c].reserve_empty = true;
+			g->k[p].reserve_empty = true;
+			ratio_add(g, c, p);
+		}
 	}
 }
 

@@ -367,6 +367,52 @@ TEST(map_pages_maps_the_resident_window)
 }
 
 /*
+ * ->map_pages maps runs of resident pages with one vm_insert_pages() call
+ * each; a pte already there stops the call, and the run goes on after it.
+ * With the window mapped but for two pages, one read maps exactly those
+ * two and ->fault is not called.
+ */
+TEST(map_pages_maps_around_ptes_already_there)
+{
+	size_t ps = cowdev_page_size();
+	unsigned long n = cowdev_fault_around_pages(ps), i;
+	struct cowdev_stats st;
+	char *rsv, *w, *m;
+	int fd;
+
+	if (n < 8 || n > 512)
+		SKIP(return, "fault_around_bytes is %lu pages", n);
+	fd = cowdev_new_view(n, &w);
+	ASSERT_LE(0, fd);
+	for (i = 0; i < n; i++)
+		w[i * ps] = (char)(i + 1);
+	m = cowdev_aligned_area(n * ps, n * ps, &rsv);
+	ASSERT_NE(NULL, m);
+	ASSERT_EQ(m, mmap(m, n * ps, PROT_READ, MAP_SHARED | MAP_FIXED, fd,
+			  0));
+	ASSERT_EQ(1, m[0]);
+	ASSERT_EQ((long)(n * ps / 1024), cowdev_smaps_kb(m, "Rss"));
+	ASSERT_EQ(0, madvise(m + 3 * ps, ps, MADV_DONTNEED));
+	ASSERT_EQ(0, madvise(m + (n - 2) * ps, ps, MADV_DONTNEED));
+	ASSERT_EQ(0, cowdev_reset_stats(fd));
+
+	ASSERT_EQ((char)(n - 1), m[(n - 2) * ps]);
+	st = cowdev_stats_of(fd);
+	EXPECT_EQ(1, st.map_pages_calls);
+	EXPECT_EQ(2, st.map_pages_mapped);
+	EXPECT_EQ(0, st.faults);
+	EXPECT_EQ((long)(n * ps / 1024), cowdev_smaps_kb(m, "Rss"));
+	for (i = 0; i < n; i++)
+		ASSERT_EQ((char)(i + 1), m[i * ps]);
+	st = cowdev_stats_of(fd);
+	EXPECT_EQ(0, st.faults);
+	EXPECT_EQ(1, st.map_pages_calls);
+	munmap(rsv, 2 * n * ps);
+	munmap(w, n * ps);
+	close(fd);
+}
+
+/*
  * ->map_pages never maps holes and never allocates: with every other page
  * resident, a read maps the resident half; a hole read is then ->fault's
  * (zero page).

@@ -19,7 +19,9 @@
  *    (inline_zeroes), pages come back zero either way, and COW copies
  *    count in neither.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <sched.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/resource.h>
@@ -586,6 +588,47 @@ TEST_F(reserve, cow_copies_are_not_zeroed_first)
 	munmap(m, 4 * ps);
 	close(c);
 	close(fd);
+}
+
+/* The pid of the kernel thread named @comm, or -1. */
+static pid_t kthread_pid(const char *comm)
+{
+	char path[300], name[32];
+	struct dirent *d;
+	pid_t pid = -1;
+	DIR *dir;
+	FILE *f;
+
+	dir = opendir("/proc");
+	if (!dir)
+		return -1;
+	while (pid < 0 && (d = readdir(dir))) {
+		if (d->d_name[0] < '1' || d->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", d->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(name, sizeof(name), f) &&
+		    !strncmp(name, comm, strlen(comm)) &&
+		    name[strlen(comm)] == '\n')
+			pid = atoi(d->d_name);
+		fclose(f);
+	}
+	closedir(dir);
+	return pid;
+}
+
+/*
+ * The zeroer runs under SCHED_IDLE: only on a CPU with nothing else to
+ * run, never taking time from a faulting task.
+ */
+TEST(zeroer_runs_under_sched_idle)
+{
+	pid_t pid = kthread_pid("cowdev_zero");
+
+	ASSERT_LT(0, pid);
+	EXPECT_EQ(SCHED_IDLE, sched_getscheduler(pid));
 }
 
 TEST_HARNESS_MAIN
