@@ -146,15 +146,33 @@ static unsigned long cowdev_nr_free_locked(void)
 	return pool.nr_free + pool.nr_zeroed + pool.nr_clearing;
 }
 
+/* The reserve is short and there is a page to clear: the zeroer goes on. */
 static bool cowdev_zeroer_wanted(void)
 {
 	return READ_ONCE(pool.nr_free) &&
 	       READ_ONCE(pool.nr_zeroed) < READ_ONCE(cowdev_zero_reserve);
 }
 
+/*
+ * Short by a batch (an eighth of the reserve, 1 to 64 pages): worth a
+ * wake-up.  Allocations and frees wake the zeroer only then, not each
+ * time: a wake-up (a wait-queue lock with interrupts off, an IPI to the
+ * idle CPU) cost a first write about a fifth of its time.  Awake, the
+ * zeroer fills the whole reserve.
+ */
+static bool cowdev_zeroer_short(void)
+{
+	unsigned long reserve = READ_ONCE(cowdev_zero_reserve);
+	unsigned long batch = clamp(reserve / 8, 1UL, 64UL);
+
+	return READ_ONCE(pool.nr_free) &&
+	       READ_ONCE(pool.nr_zeroed) + READ_ONCE(pool.nr_clearing) +
+	       batch <= reserve;
+}
+
 static void cowdev_zeroer_wake(void)
 {
-	if (cowdev_zeroer_wanted() && wq_has_sleeper(&pool.zeroer_wait))
+	if (cowdev_zeroer_short() && wq_has_sleeper(&pool.zeroer_wait))
 		wake_up(&pool.zeroer_wait);
 }
 
@@ -360,9 +378,10 @@ static void cowdev_zeroer_idle(void)
 }
 
 /*
- * The zeroer: clears free pages at the lowest priority until zero_reserve
- * of them are zeroed, then sleeps until an allocation or a free leaves the
- * reserve short (cowdev_zeroer_wake()).
+ * The zeroer: clears free pages, under SCHED_IDLE, until zero_reserve of
+ * them are zeroed, then sleeps until allocations or frees leave the
+ * reserve short by a batch (cowdev_zeroer_wake()) or a reader of the pool
+ * counters finds it short at all.
  */
 static int cowdev_zeroer(void *unused)
 {
@@ -509,6 +528,12 @@ unsigned long cowdev_pool_total(void)
 void cowdev_pool_get_info(struct cowdev_pool_info *info)
 {
 	cowdev_pool_reap();
+	/*
+	 * A reader of the counters sees the reserve fill up (it waits for
+	 * the zeroer to settle): any shortfall is worth a wake-up here.
+	 */
+	if (cowdev_zeroer_wanted() && wq_has_sleeper(&pool.zeroer_wait))
+		wake_up(&pool.zeroer_wait);
 	spin_lock(&pool.lock);
 	info->total_pages = pool.total;
 	info->free_pages = cowdev_nr_free_locked();

@@ -132,8 +132,6 @@ static void knobs_read(uint64_t *v)
 			v[i] = 0;
 }
 
-static void reserve_settle(void);
-
 /*
  * Start timing.  The zeroer first finishes the refill an earlier step
  * (the setup of this kind, the kind before) left it: its clearing would
@@ -142,7 +140,7 @@ static void reserve_settle(void);
 static void meter_start(struct meter *m, int fd)
 {
 	if (have_reserve)
-		reserve_settle();
+		cowdev_reserve_settle(10000);
 	m->fd = fd;
 	if (fd >= 0)
 		cowdev_get_stats(fd, &m->st);
@@ -732,22 +730,6 @@ static void reserve_wait_full(uint64_t want)
 	}
 }
 
-/* Until the zeroer has nothing left to do (cowdev_zero_reserve_settle()). */
-static void reserve_settle(void)
-{
-	long reserve = param_read(ZERO_RESERVE);
-	uint64_t zeroed, free_pages;
-	double start = now_ns();
-
-	while (now_ns() - start < 10e9) {
-		if (cowdev_sysfs_read("zeroed_pages", &zeroed) ||
-		    cowdev_sysfs_read("free_pages", &free_pages) ||
-		    zeroed >= (uint64_t)reserve || zeroed == free_pages)
-			return;
-		usleep(1000);
-	}
-}
-
 /*
  * Before a run of kind @k: the reserve as the kind wants it: full, empty
  * (case 1's cowdev kinds without reserve_full, and kinds that say so), or
@@ -821,6 +803,9 @@ static void ratio_add(struct group *g, int num, int peer)
 	g->nratios++;
 }
 
+/* -k: run only the kind of this name (for a profile of it, scripts/profile). */
+static const char *only_kind;
+
 static int group_run(struct group *g)
 {
 	struct kind *k;
@@ -831,7 +816,7 @@ static int group_run(struct group *g)
 	for (r = 0; r < reps; r++) {
 		for (i = 0; i < g->nkinds; i++) {
 			k = &g->k[i];
-			if (k->why)
+			if (k->why || (only_kind && strcmp(k->name, only_kind)))
 				continue;
 			reserve_prepare(g, k);
 			ret = k->run(g, k, &k->s[k->nrep]);
@@ -1517,12 +1502,13 @@ static unsigned int parse_cases(const char *s)
 static void print_usage(const char *argv0)
 {
 	fprintf(stderr,
-		"usage: %s [-q] [-r REPS] [-n PAGES] [-c CASES] [-j FILE]\n"
+		"usage: %s [-q] [-r REPS] [-n PAGES] [-c CASES] [-k KIND] [-j FILE]\n"
 		"  -q        quick: first writes of 1 and 16 MiB only, smaller growth\n"
 		"  -r REPS   repetitions of each case, 1-%d (default 5)\n"
 		"  -n PAGES  pages of cases 2, 3, 4 and 6 (default 4096)\n"
 		"  -u PAGES  pages a userfaultfd run touches, at most (default 1024)\n"
 		"  -c CASES  the cases to run, e.g. 1,3,4 (default 1-7)\n"
+		"  -k KIND   run only the kind KIND (e.g. cowdev, anon-4k): to profile it\n"
 		"  -j FILE   write the results as JSON to FILE\n"
 		"Run as root with the cowdev module loaded.\n",
 		argv0, MAX_REPS);
@@ -1538,7 +1524,7 @@ int main(int argc, char **argv)
 	int opt, i, fd;
 	FILE *f;
 
-	while ((opt = getopt(argc, argv, "qr:n:u:c:j:h")) != -1) {
+	while ((opt = getopt(argc, argv, "qr:n:u:c:k:j:h")) != -1) {
 		switch (opt) {
 		case 'q':
 			quick = true;
@@ -1554,6 +1540,9 @@ int main(int argc, char **argv)
 			break;
 		case 'c':
 			which = parse_cases(optarg);
+			break;
+		case 'k':
+			only_kind = optarg;
 			break;
 		case 'j':
 			json = optarg;

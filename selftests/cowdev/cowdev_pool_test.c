@@ -501,7 +501,7 @@ TEST_F(reserve, first_writes_take_pre_zeroed_pages_or_clear_inline)
 	int v1, v2;
 
 	ASSERT_EQ(0, set_zero_reserve(16));
-	ASSERT_EQ(0, cowdev_zero_reserve_settle(self->fd));
+	ASSERT_EQ(0, cowdev_reserve_settle(10000));
 	a = cowdev_pool_of(self->fd);
 	ASSERT_EQ(16, a.zeroed_pages);
 	v1 = write_new_view(8, &m1);
@@ -527,10 +527,94 @@ TEST_F(reserve, first_writes_take_pre_zeroed_pages_or_clear_inline)
 	close(v2);
 }
 
+/* The pid of the kernel thread named @comm, or -1. */
+static pid_t kthread_pid(const char *comm)
+{
+	char path[300], name[32];
+	struct dirent *d;
+	pid_t pid = -1;
+	DIR *dir;
+	FILE *f;
+
+	dir = opendir("/proc");
+	if (!dir)
+		return -1;
+	while (pid < 0 && (d = readdir(dir))) {
+		if (d->d_name[0] < '1' || d->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", d->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(name, sizeof(name), f) &&
+		    !strncmp(name, comm, strlen(comm)) &&
+		    name[strlen(comm)] == '\n')
+			pid = atoi(d->d_name);
+		fclose(f);
+	}
+	closedir(dir);
+	return pid;
+}
+
+/*
+ * Wait until kernel thread @pid sleeps in wait_event_idle() (state I in
+ * /proc/PID/stat): the zeroer at rest, past its last look at the reserve.
+ * 0, or -1 after 10 s.
+ */
+static int kthread_wait_idle(pid_t pid)
+{
+	char path[64], state = 0;
+	int i;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	for (i = 0; i < 10000; i++) {
+		f = fopen(path, "r");
+		if (!f)
+			return -1;
+		if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1)
+			state = 0;
+		fclose(f);
+		if (state == 'I')
+			return 0;
+		usleep(1000);
+	}
+	return -1;
+}
+
+/*
+ * Allocations wake the zeroer only once the reserve is short by a batch
+ * (an eighth of it: 8 pages of 64); a read of the pool counters wakes it
+ * when it is short at all.  With the zeroer asleep, after 3 first writes
+ * the reserve is refilled for a reader that waits for it:
+ * cowdev_reserve_settle() would time out if nothing woke the zeroer.
+ */
+TEST_F(reserve, a_counter_read_refills_a_reserve_short_by_less_than_a_batch)
+{
+	struct cowdev_pool_info a, b;
+	size_t ps = cowdev_page_size();
+	char *m;
+	int v;
+
+	ASSERT_EQ(0, set_zero_reserve(64));
+	ASSERT_EQ(0, cowdev_reserve_settle(10000));
+	a = cowdev_pool_of(self->fd);
+	ASSERT_EQ(64, a.zeroed_pages);
+	ASSERT_EQ(0, kthread_wait_idle(kthread_pid("cowdev_zero")));
+	v = write_new_view(3, &m);
+	ASSERT_LE(0, v);
+	ASSERT_EQ(0, cowdev_reserve_settle(10000));
+	b = cowdev_pool_of(self->fd);
+	EXPECT_EQ(64, b.zeroed_pages);
+	EXPECT_EQ(a.zeroed_allocs + 3, b.zeroed_allocs);
+	EXPECT_EQ(a.inline_zeroes, b.inline_zeroes);
+	munmap(m, 3 * ps);
+	close(v);
+}
+
 /*
  * Pages filled with 0xaa and freed come back all zero, cleared by the
- * zeroer (round 0: the freed pages are the top of the unzeroed stack, the
- * first it takes) and inline (round 1): no old data reaches a new view.
+ * zeroer (round 0) and inline (round 1): no old data reaches a new view.
  */
 TEST_F(reserve, freed_pages_come_back_zero)
 {
@@ -549,7 +633,7 @@ TEST_F(reserve, freed_pages_come_back_zero)
 		munmap(m, n * ps);
 		close(fd);
 		ASSERT_EQ(0, set_zero_reserve(round ? 0 : n));
-		ASSERT_EQ(0, cowdev_zero_reserve_settle(self->fd));
+		ASSERT_EQ(0, cowdev_reserve_settle(10000));
 		a = cowdev_pool_of(self->fd);
 		fd = cowdev_new_view(n, &m);
 		ASSERT_LE(0, fd);
@@ -588,35 +672,6 @@ TEST_F(reserve, cow_copies_are_not_zeroed_first)
 	munmap(m, 4 * ps);
 	close(c);
 	close(fd);
-}
-
-/* The pid of the kernel thread named @comm, or -1. */
-static pid_t kthread_pid(const char *comm)
-{
-	char path[300], name[32];
-	struct dirent *d;
-	pid_t pid = -1;
-	DIR *dir;
-	FILE *f;
-
-	dir = opendir("/proc");
-	if (!dir)
-		return -1;
-	while (pid < 0 && (d = readdir(dir))) {
-		if (d->d_name[0] < '1' || d->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/comm", d->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fgets(name, sizeof(name), f) &&
-		    !strncmp(name, comm, strlen(comm)) &&
-		    name[strlen(comm)] == '\n')
-			pid = atoi(d->d_name);
-		fclose(f);
-	}
-	closedir(dir);
-	return pid;
 }
 
 /*

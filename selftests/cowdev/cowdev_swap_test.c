@@ -931,7 +931,7 @@ TEST_F(noswap, swap_total_from_the_file_size)
 		EXPECT_EQ(sizes[i].slots, pi.swap_total);
 		EXPECT_EQ(0, pi.swap_used);
 		EXPECT_EQ(sizes[i].slots, sysfs_u64("swap_total"));
-		ASSERT_EQ(0, cowdev_zero_reserve_settle(e->ctl));
+		ASSERT_EQ(0, cowdev_reserve_settle(10000));
 		ASSERT_EQ(0, cowdev_sysfs_pool_info(&sy));
 		pi = cowdev_pool_of(e->ctl);
 		EXPECT_EQ(0, memcmp(&pi, &sy, sizeof(pi)))
@@ -2031,7 +2031,7 @@ TEST_F_TIMEOUT(swap, swapoff_without_room_is_enomem_and_changes_nothing, 120)
 	fill_pages(m, 0, n, 'E');
 	EXPECT_EQ(23, cowdev_stats_of(fd).swapped_pages);
 	ASSERT_EQ(0, cowdev_set_size(fd, (f + 1) * ps));
-	ASSERT_EQ(0, cowdev_zero_reserve_settle(e->ctl));
+	ASSERT_EQ(0, cowdev_reserve_settle(10000));
 	p1 = cowdev_pool_of(e->ctl);
 	s1 = cowdev_stats_of(fd);
 	ASSERT_EQ(0, state_string(fd, f + 1, st1));

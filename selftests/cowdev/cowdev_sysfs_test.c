@@ -331,7 +331,7 @@ TEST_F(cowdev, attributes_equal_pool_info)
 	uint64_t want[NATTRS], got[NATTRS];
 	unsigned int i;
 
-	ASSERT_EQ(0, cowdev_zero_reserve_settle(self->fd));
+	ASSERT_EQ(0, cowdev_reserve_settle(10000));
 	ASSERT_EQ(0, cowdev_pool_info(self->fd, &a));
 	ASSERT_TRUE(read_attrs(got));
 	ASSERT_EQ(0, cowdev_pool_info(self->fd, &b));

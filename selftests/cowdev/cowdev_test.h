@@ -284,28 +284,6 @@ static inline double cowdev_now(void)
 }
 
 /*
- * Wait until the zeroer has made its reserve (module parameter
- * zero_reserve) or has no page left to clear: until then zeroed_pages
- * moves on its own.  0, or -1 after 10 s.
- */
-static inline int cowdev_zero_reserve_settle(int fd)
-{
-	unsigned long reserve = cowdev_param("zero_reserve");
-	double end = cowdev_now() + 10;
-	struct cowdev_pool_info pi;
-
-	for (;;) {
-		pi = cowdev_pool_of(fd);
-		if (pi.zeroed_pages >= reserve ||
-		    pi.zeroed_pages == pi.free_pages)
-			return 0;
-		if (cowdev_now() > end)
-			return -1;
-		usleep(1000);
-	}
-}
-
-/*
  * A program run with its stdout and stderr captured: cowdev_proc_start()
  * starts it, cowdev_proc_read() collects what it prints (until a string
  * appears, or until it closes its output), cowdev_proc_wait() reaps it,

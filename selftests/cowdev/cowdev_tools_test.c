@@ -719,7 +719,7 @@ TEST_F(views, cowstat_json_equals_ioctls)
 	struct proc p;
 	char *lines[8];
 
-	ASSERT_EQ(0, cowdev_zero_reserve_settle(self->fd[0]));
+	ASSERT_EQ(0, cowdev_reserve_settle(10000));
 	ASSERT_EQ(0, cowdev_pool_info(self->fd[0], &before));
 	ASSERT_EQ(0, run_tool(&p, "cowstat", args, 0, 20));
 	ASSERT_EQ(0, cowdev_pool_info(self->fd[0], &after));
@@ -1491,7 +1491,7 @@ TEST_F(views, cowstat_csv_equals_ioctls)
 		const char *args[] = { "--csv", "-p", pid, "-n", "2", "-i",
 				       "0.2", units[u][0], NULL };
 
-		ASSERT_EQ(0, cowdev_zero_reserve_settle(self->fd[0]));
+		ASSERT_EQ(0, cowdev_reserve_settle(10000));
 		ASSERT_EQ(0, cowdev_pool_info(self->fd[0], &before));
 		ASSERT_EQ(0, run_tool(&p, "cowstat", args, 0, 20));
 		ASSERT_EQ(0, cowdev_pool_info(self->fd[0], &after));

@@ -490,7 +490,7 @@ TEST_F(u, larger_output_structs_are_zero_filled)
 	buf = malloc(4096 + 64);
 	ASSERT_NE(NULL, buf);
 	ASSERT_EQ(0, cowdev_get_stats(self->fd, &st));
-	ASSERT_EQ(0, cowdev_zero_reserve_settle(self->fd));
+	ASSERT_EQ(0, cowdev_reserve_settle(10000));
 	ASSERT_EQ(0, cowdev_pool_info(self->fd, &pi));
 	ASSERT_EQ(0, cowdev_get_size(self->fd, &size));
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
@@ -971,7 +971,7 @@ TEST_F(u, reset_stats_zeroes_events_not_gauges)
 	EXPECT_NE(0, st.cow_copies);
 	ASSERT_EQ(0, cowdev_get_stats(clone, &other0));
 	EXPECT_NE(0, other0.cow_reuses);
-	ASSERT_EQ(0, cowdev_zero_reserve_settle(self->fd));
+	ASSERT_EQ(0, cowdev_reserve_settle(10000));
 	ASSERT_EQ(0, cowdev_pool_info(self->fd, &pi0));
 
 	ASSERT_EQ(0, cowdev_reset_stats(self->fd));
@@ -1047,7 +1047,7 @@ TEST(pool_info_invariant_and_views)
 	m = mmap(NULL, 16 * ps, PROT_READ | PROT_WRITE, MAP_SHARED, fds[1], 0);
 	ASSERT_NE(MAP_FAILED, m);
 	memset(m, 1, 16 * ps);
-	ASSERT_EQ(0, cowdev_zero_reserve_settle(fds[0]));
+	ASSERT_EQ(0, cowdev_reserve_settle(10000));
 	ASSERT_TRUE(pool_ok(_metadata, fds[3], &pi));
 	EXPECT_EQ(base.used_pages + 16, pi.used_pages);
 	EXPECT_EQ(base.free_pages - 16, pi.free_pages);

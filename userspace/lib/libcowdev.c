@@ -325,6 +325,33 @@ int cowdev_sysfs_pool_info(struct cowdev_pool_info *pi)
 	return 0;
 }
 
+#define COWDEV_ZERO_RESERVE "/sys/module/cowdev/parameters/zero_reserve"
+
+int cowdev_reserve_settle(unsigned int timeout_ms)
+{
+	uint64_t reserve, zeroed, free_pages;
+	unsigned int waited;
+	FILE *f;
+	int n;
+
+	f = fopen(COWDEV_ZERO_RESERVE, "r");
+	if (!f)
+		return 0;
+	n = fscanf(f, "%" SCNu64, &reserve);
+	fclose(f);
+	if (n != 1)
+		return 0;
+	for (waited = 0; ; waited++) {
+		if (cowdev_sysfs_read("zeroed_pages", &zeroed) ||
+		    cowdev_sysfs_read("free_pages", &free_pages) ||
+		    zeroed >= reserve || zeroed == free_pages)
+			return 0;
+		if (waited >= timeout_ms)
+			return -ETIMEDOUT;
+		usleep(1000);
+	}
+}
+
 /* ---- debugfs: the views table and page maps ------------------------- */
 
 #define DEBUGFS_MAGIC_NR	0x64626720

@@ -94,6 +94,13 @@ long cowdev_smaps_kb(const void *addr, const char *field);
 int cowdev_sysfs_read(const char *attr, uint64_t *val);
 /* Every pool counter from sysfs: the same values as cowdev_pool_info(). */
 int cowdev_sysfs_pool_info(struct cowdev_pool_info *pi);
+/*
+ * Wait until the pre-zeroed reserve stops moving on its own: the zeroer
+ * has made zero_reserve pages (module parameter) or has no free page left
+ * to clear (sysfs zeroed_pages and free_pages).  0 once it has, and at
+ * once for a module without the reserve; -ETIMEDOUT after @timeout_ms.
+ */
+int cowdev_reserve_settle(unsigned int timeout_ms);
 
 /*
  * Can the debugfs files be read?  0 if yes; -ENOENT when debugfs is not
