@@ -307,6 +307,33 @@ TEST(page_mkwrite_after_read_on_another_mapping)
 }
 
 /*
+ * A view of @n pages, page i holding (char)(i + 1), and a second mapping
+ * of it with @prot at a @n-page-aligned address (one fault-around window
+ * when @n is fault_around_bytes' pages).  The view's fd, or -1; *@w is
+ * the view's first mapping, *@m the aligned one, *@rsv the reservation
+ * (2 * @n pages) to unmap at the end.
+ */
+static int window_view(unsigned long n, int prot, char **w, char **m,
+		       char **rsv)
+{
+	size_t ps = cowdev_page_size();
+	unsigned long i;
+	int fd;
+
+	fd = cowdev_new_view(n, w);
+	if (fd < 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		(*w)[i * ps] = (char)(i + 1);
+	*m = cowdev_aligned_area(n * ps, n * ps, rsv);
+	if (!*m || mmap(*m, n * ps, prot, MAP_SHARED | MAP_FIXED, fd, 0) != *m) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
  * Fault-around, the deterministic recipe: a mapping of one fault-around
  * window, aligned to it, whose page table exists but whose ptes were
  * dropped, over pages that are all resident.  One read: ->map_pages maps
@@ -324,15 +351,9 @@ TEST(map_pages_maps_the_resident_window)
 
 	if (n < 2 || n > 512)
 		SKIP(return, "fault_around_bytes is %lu pages", n);
-	fd = cowdev_new_view(n, &w);
+	fd = window_view(n, PROT_READ | PROT_WRITE, &w, &m, &rsv);
 	ASSERT_LE(0, fd);
-	for (i = 0; i < n; i++)
-		w[i * ps] = (char)(i + 1);
 	used = cowdev_pool_used(fd);
-	m = cowdev_aligned_area(n * ps, n * ps, &rsv);
-	ASSERT_NE(NULL, m);
-	ASSERT_EQ(m, mmap(m, n * ps, PROT_READ | PROT_WRITE,
-			  MAP_SHARED | MAP_FIXED, fd, 0));
 	/* Make the page table exist, then drop the ptes. */
 	ASSERT_EQ(1, m[0]);
 	ASSERT_EQ(0, madvise(m, n * ps, MADV_DONTNEED));
@@ -382,14 +403,8 @@ TEST(map_pages_maps_around_ptes_already_there)
 
 	if (n < 8 || n > 512)
 		SKIP(return, "fault_around_bytes is %lu pages", n);
-	fd = cowdev_new_view(n, &w);
+	fd = window_view(n, PROT_READ, &w, &m, &rsv);
 	ASSERT_LE(0, fd);
-	for (i = 0; i < n; i++)
-		w[i * ps] = (char)(i + 1);
-	m = cowdev_aligned_area(n * ps, n * ps, &rsv);
-	ASSERT_NE(NULL, m);
-	ASSERT_EQ(m, mmap(m, n * ps, PROT_READ, MAP_SHARED | MAP_FIXED, fd,
-			  0));
 	ASSERT_EQ(1, m[0]);
 	ASSERT_EQ((long)(n * ps / 1024), cowdev_smaps_kb(m, "Rss"));
 	ASSERT_EQ(0, madvise(m + 3 * ps, ps, MADV_DONTNEED));
