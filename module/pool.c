@@ -46,7 +46,9 @@
  * writable; 0: none) pre-zeroed: it takes one page off the ring's tail
  * (pool.nr_clearing counts it, still free), clears it without the lock and
  * pushes it on the zeroed stack.  An allocation that finds both empty
- * while a page is being cleared waits for it.
+ * while a page is being cleared waits for it: one page's clear, but on a
+ * machine whose CPUs are all busy a SCHED_IDLE thread may first wait for
+ * a CPU (this happens only with the pool down to its last free page).
  *
  * Limbo pages are reaped (moved to the free stack once their last outside
  * reference is gone) when an allocation finds the free stack empty and when
