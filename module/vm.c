@@ -8,8 +8,9 @@
  *              a run of consecutive pages per call).  On 6.5+ it runs under
  *              rcu_read_lock(): it must not sleep, so it maps nothing while
  *              the pmd has no page table (vm_insert_pages() would allocate
- *              one), takes no sleeping lock, and only trylocks pages.  It skips swapped-out pages and pages whose
- *              reference bit a replacement policy cleared (reclaim.c).
+ *              one), takes no sleeping lock, and only trylocks pages.  It
+ *              skips swapped-out pages and pages whose reference bit a
+ *              replacement policy cleared (reclaim.c).
  * ->fault      holes: a read maps the pool's zero page; a write through a
  *              MAP_SHARED mapping allocates the page; a write through a
  *              MAP_PRIVATE mapping gets the zero page to copy.  Resident
