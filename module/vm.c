@@ -668,7 +668,13 @@ static vm_fault_t cowdev_map_pages(struct vm_fault *vmf, pgoff_t start_pgoff,
 	void *entry;
 
 	cowdev_count(view, COWDEV_STAT_MAP_PAGES_CALLS);
-	if (pmd_none(pmdp_get_lockless(vmf->pmd)))
+	/*
+	 * Nothing to map while the pmd has no page table, or while the view
+	 * holds no page (a read of a view of holes; a page filled meanwhile
+	 * is ->fault's).
+	 */
+	if (pmd_none(pmdp_get_lockless(vmf->pmd)) ||
+	    !atomic_long_read(&view->resident))
 		goto out;
 	batch.nr = 0;
 	rcu_read_lock();
