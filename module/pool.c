@@ -148,34 +148,39 @@ static unsigned long cowdev_nr_free_locked(void)
 	return pool.nr_free + pool.nr_zeroed + pool.nr_clearing;
 }
 
-/* The reserve is short and there is a page to clear: the zeroer goes on. */
-static bool cowdev_zeroer_wanted(void)
+/*
+ * How many pages the reserve lacks (zeroed or being cleared), 0 when it
+ * is full or there is no unzeroed page to clear.  Exact under pool.lock.
+ */
+static unsigned long cowdev_zero_shortfall(void)
 {
-	return READ_ONCE(pool.nr_free) &&
-	       READ_ONCE(pool.nr_zeroed) < READ_ONCE(cowdev_zero_reserve);
+	unsigned long reserve = READ_ONCE(cowdev_zero_reserve);
+	unsigned long have = READ_ONCE(pool.nr_zeroed) +
+			     READ_ONCE(pool.nr_clearing);
+
+	if (!READ_ONCE(pool.nr_free) || have >= reserve)
+		return 0;
+	return reserve - have;
 }
 
 /*
- * Short by a batch (an eighth of the reserve, 1 to 64 pages): worth a
- * wake-up.  Allocations and frees wake the zeroer only then, not each
- * time: a wake-up (a wait-queue lock with interrupts off, an IPI to the
- * idle CPU) cost a first write about a fifth of its time.  Awake, the
- * zeroer fills the whole reserve.
+ * Wake the zeroer if the reserve lacks at least @min pages.  Allocations
+ * and frees ask for a batch (cowdev_zero_batch()), not one page: a
+ * wake-up (a wait-queue lock with interrupts off, an IPI to the idle CPU)
+ * cost a first write about a fifth of its time.  Awake, the zeroer fills
+ * the whole reserve.
  */
-static bool cowdev_zeroer_short(void)
+static void cowdev_zeroer_wake(unsigned long min)
 {
-	unsigned long reserve = READ_ONCE(cowdev_zero_reserve);
-	unsigned long batch = clamp(reserve / 8, 1UL, 64UL);
-
-	return READ_ONCE(pool.nr_free) &&
-	       READ_ONCE(pool.nr_zeroed) + READ_ONCE(pool.nr_clearing) +
-	       batch <= reserve;
+	if (cowdev_zero_shortfall() >= min &&
+	    wq_has_sleeper(&pool.zeroer_wait))
+		wake_up(&pool.zeroer_wait);
 }
 
-static void cowdev_zeroer_wake(void)
+/* An eighth of the reserve, 1 to 64 pages. */
+static unsigned long cowdev_zero_batch(void)
 {
-	if (cowdev_zeroer_short() && wq_has_sleeper(&pool.zeroer_wait))
-		wake_up(&pool.zeroer_wait);
+	return clamp(READ_ONCE(cowdev_zero_reserve) / 8, 1UL, 64UL);
 }
 
 /* Move pre-zeroed pages beyond the reserve back to the unzeroed stack. */
@@ -235,7 +240,7 @@ static void cowdev_free_page(struct cowdev_page *cp, bool from_limbo)
 	spin_unlock(&pool.lock);
 	trace_cowdev_pool_free(page_to_pfn(cp->page), false, nr_free, used);
 	cowdev_user_uncharge(user);
-	cowdev_zeroer_wake();
+	cowdev_zeroer_wake(cowdev_zero_batch());
 }
 
 /*
@@ -344,8 +349,7 @@ static struct cowdev_page *cowdev_zeroer_take(void)
 	struct cowdev_page *cp = NULL;
 
 	spin_lock(&pool.lock);
-	if (pool.nr_free && pool.nr_zeroed + pool.nr_clearing <
-	    READ_ONCE(cowdev_zero_reserve)) {
+	if (cowdev_zero_shortfall()) {
 		cp = &pool.pages[cowdev_ring_pop_tail()];
 		pool.nr_clearing++;
 	}
@@ -394,7 +398,7 @@ static int cowdev_zeroer(void *unused)
 		cp = cowdev_zeroer_take();
 		if (!cp) {
 			wait_event_idle(pool.zeroer_wait,
-					cowdev_zeroer_wanted() ||
+					cowdev_zero_shortfall() ||
 					kthread_should_stop());
 			continue;
 		}
@@ -442,7 +446,7 @@ struct cowdev_page *cowdev_pool_alloc(bool zero)
 	cp->referenced = false;
 	cp->age = 0;
 	atomic_set(&cp->holders, 1);
-	cowdev_zeroer_wake();
+	cowdev_zeroer_wake(cowdev_zero_batch());
 	return cp;
 }
 
@@ -534,8 +538,7 @@ void cowdev_pool_get_info(struct cowdev_pool_info *info)
 	 * A reader of the counters sees the reserve fill up (it waits for
 	 * the zeroer to settle): any shortfall is worth a wake-up here.
 	 */
-	if (cowdev_zeroer_wanted() && wq_has_sleeper(&pool.zeroer_wait))
-		wake_up(&pool.zeroer_wait);
+	cowdev_zeroer_wake(1);
 	spin_lock(&pool.lock);
 	info->total_pages = pool.total;
 	info->free_pages = cowdev_nr_free_locked();
