@@ -577,7 +577,7 @@ struct cowdev_map_batch {
 	pgoff_t first;			/* index of pages[0] */
 	unsigned int nr;
 	struct page *pages[COWDEV_MAP_BATCH];
-	struct cowdev_page *cps[COWDEV_MAP_BATCH];
+	struct cowdev_page *fault_cp;	/* the faulting index's, if here */
 };
 
 /*
@@ -613,7 +613,8 @@ static unsigned long cowdev_map_flush(struct vm_fault *vmf,
 {
 	struct vm_area_struct *vma = vmf->vma;
 	unsigned long addr, num, done, mapped = 0;
-	unsigned int i = 0, j;
+	pgoff_t fault = vmf->pgoff - b->first;	/* >= nr: not in the batch */
+	unsigned int i = 0;
 	int err;
 
 	addr = vma->vm_start + ((b->first - vma->vm_pgoff) << PAGE_SHIFT);
@@ -622,11 +623,9 @@ static unsigned long cowdev_map_flush(struct vm_fault *vmf,
 		err = vm_insert_pages(vma, addr + ((unsigned long)i << PAGE_SHIFT),
 				      &b->pages[i], &num);
 		done = b->nr - i - num;
-		for (j = i; j < i + done; j++) {
-			if (b->first + j == vmf->pgoff) {
-				cowdev_page_referenced(b->cps[j]);
-				*hit = true;
-			}
+		if (b->fault_cp && fault >= i && fault < i + done) {
+			cowdev_page_referenced(b->fault_cp);
+			*hit = true;
 		}
 		mapped += done;
 		i += done;
@@ -637,6 +636,7 @@ static unsigned long cowdev_map_flush(struct vm_fault *vmf,
 	for (i = 0; i < b->nr; i++)
 		unlock_page(b->pages[i]);
 	b->nr = 0;
+	b->fault_cp = NULL;
 	return mapped;
 }
 
@@ -651,7 +651,8 @@ static unsigned long cowdev_map_add(struct vm_fault *vmf,
 		mapped = cowdev_map_flush(vmf, b, hit);
 	if (!b->nr)
 		b->first = index;
-	b->cps[b->nr] = cp;
+	if (index == vmf->pgoff)
+		b->fault_cp = cp;
 	b->pages[b->nr++] = cp->page;
 	return mapped;
 }
@@ -677,6 +678,7 @@ static vm_fault_t cowdev_map_pages(struct vm_fault *vmf, pgoff_t start_pgoff,
 	    !atomic_long_read(&view->resident))
 		goto out;
 	batch.nr = 0;
+	batch.fault_cp = NULL;
 	rcu_read_lock();
 	xas_for_each(&xas, entry, end_pgoff) {
 		if (xas_retry(&xas, entry))
