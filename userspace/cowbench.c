@@ -731,26 +731,22 @@ static void reserve_wait_full(uint64_t want)
 }
 
 /*
- * Before a run of kind @k: the reserve as the kind wants it: full, empty
- * (case 1's cowdev kinds without reserve_full, and kinds that say so), or
- * as the module was loaded.
+ * Before a run of kind @k: the reserve as the kind wants it: full, empty,
+ * or as the module was loaded.
  */
 static void reserve_prepare(const struct group *g, const struct kind *k)
 {
 	if (!have_reserve)
 		return;
-	if (k->reserve_empty || (g->cas == 1 && k->run == run_cowdev &&
-				 !k->reserve_full)) {
+	if (k->reserve_empty) {
 		param_write(ZERO_RESERVE, 0);
-		return;
-	}
-	if (reserve_saved >= 0)
-		param_write(ZERO_RESERVE, reserve_saved);
-	if (k->reserve_full) {
+	} else if (k->reserve_full) {
 		/* Enough for every page of the run, as a pool at rest has. */
 		param_write(ZERO_RESERVE, reserve_saved > (long)g->pages ?
 			    reserve_saved : (long)g->pages);
 		reserve_wait_full(g->pages);
+	} else if (reserve_saved >= 0) {
+		param_write(ZERO_RESERVE, reserve_saved);
 	}
 }
 
@@ -1237,6 +1233,7 @@ static void setup_case1(size_t mib)
 		g->k[c].reserve_full = true;
 		c2 = kind_add(g, "cowdev-reserve-empty", run_cowdev,
 			      TOUCH_WRITE);
+		g->k[c2].reserve_empty = true;
 	} else {
 		c = kind_add(g, "cowdev", run_cowdev, TOUCH_WRITE);
 	}
