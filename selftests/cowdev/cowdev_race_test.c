@@ -79,30 +79,36 @@ FIXTURE_TEARDOWN(race)
 	}
 }
 
+/* A thread the test starts and holds in a window: its tid, its go. */
+struct ready {
+	_Atomic pid_t tid;
+	_Atomic int go;
+};
+
 /* In a thread the test started: say which it is, then wait for the go. */
-static void thread_ready(_Atomic pid_t *tid, _Atomic int *go)
+static void thread_ready(struct ready *rd)
 {
-	*tid = gettid_();
-	while (!*go)
+	rd->tid = gettid_();
+	while (!rd->go)
 		usleep(1000);
 }
 
 /*
- * Hold @point open: once the thread that thread_ready() @tid and @go is
- * waiting, make @point sleep 500 ms in it, let it go, and return once it
- * sleeps there.  0, or -1.
+ * Hold @point open: once the thread waiting in thread_ready(@rd) is there,
+ * make @point sleep 500 ms in it, let it go, and return once it sleeps
+ * there.  0, or -1.
  */
 static int hold_open(FIXTURE_DATA(race) *self, const char *point,
-		     _Atomic pid_t *tid, _Atomic int *go)
+		     struct ready *rd)
 {
 	long long hits = delay_read(point, "hits");
 
-	while (!*tid)
+	while (!rd->tid)
 		usleep(1000);
 	self->point = point;
-	if (delay_write(point, "pid", *tid) || delay_write(point, "ms", 500))
+	if (delay_write(point, "pid", rd->tid) || delay_write(point, "ms", 500))
 		return -1;
-	*go = 1;
+	rd->go = 1;
 	return wait_hits(point, hits + 1);
 }
 
@@ -135,8 +141,8 @@ TEST_F(race, delay_point_holds_its_thread)
 struct writer {
 	char *map;		/* the view, mapped afresh: no pte yet */
 	size_t ps;
-	_Atomic pid_t tid;
-	_Atomic int go, acted;
+	struct ready rd;
+	_Atomic int acted;
 };
 
 /*
@@ -149,7 +155,7 @@ static void *writer_main(void *arg)
 {
 	struct writer *w = arg;
 
-	thread_ready(&w->tid, &w->go);
+	thread_ready(&w->rd);
 	w->map[0] = 'A';
 	while (!w->acted)
 		usleep(1000);
@@ -179,7 +185,7 @@ TEST_F(race, clone_waits_for_a_page_being_made_writable)
 	w.map = cowdev_map_view(fd, 1, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
 	ASSERT_NE(NULL, w.map);
 	ASSERT_EQ(0, pthread_create(&t, NULL, writer_main, &w));
-	ASSERT_EQ(0, hold_open(self, "mkwrite_locked", &w.tid, &w.go));
+	ASSERT_EQ(0, hold_open(self, "mkwrite_locked", &w.rd));
 	/* The writer is asleep inside the window: clone now. */
 	c = cowdev_clone(fd);
 	w.acted = 1;
@@ -199,8 +205,7 @@ TEST_F(race, clone_waits_for_a_page_being_made_writable)
 
 struct reader {
 	const char *map;	/* the view's hole, mapped afresh */
-	_Atomic pid_t tid;
-	_Atomic int go;
+	struct ready rd;
 	char seen;
 };
 
@@ -208,7 +213,7 @@ static void *reader_main(void *arg)
 {
 	struct reader *r = arg;
 
-	thread_ready(&r->tid, &r->go);
+	thread_ready(&r->rd);
 	r->seen = *(volatile const char *)r->map;
 	return NULL;
 }
@@ -232,7 +237,7 @@ TEST_F(race, hole_reader_looks_again_after_the_zero_page)
 	r.map = cowdev_map_view(fd, 1, PROT_READ, MAP_SHARED, 0);
 	ASSERT_NE(NULL, r.map);
 	ASSERT_EQ(0, pthread_create(&t, NULL, reader_main, &r));
-	ASSERT_EQ(0, hold_open(self, "zero_insert", &r.tid, &r.go));
+	ASSERT_EQ(0, hold_open(self, "zero_insert", &r.rd));
 	/* Fill the hole while the reader sleeps before its zero pte. */
 	w[0] = 'Z';
 	pthread_join(t, NULL);
@@ -255,8 +260,8 @@ TEST_F(race, hole_reader_looks_again_after_the_zero_page)
 struct toucher {
 	char *page;
 	int write;
-	_Atomic pid_t tid;
-	_Atomic int go, acted;
+	struct ready rd;
+	_Atomic int acted;
 	int first_sig, again;
 	char first, second;
 };
@@ -265,7 +270,7 @@ static void *toucher_main(void *arg)
 {
 	struct toucher *t = arg;
 
-	thread_ready(&t->tid, &t->go);
+	thread_ready(&t->rd);
 	if (t->write)
 		t->first_sig = cowdev_try_write(t->page, 'x');
 	else
@@ -285,8 +290,8 @@ static int toucher_hold(FIXTURE_DATA(race) *self, struct toucher *t,
 {
 	if (pthread_create(thread, NULL, toucher_main, t))
 		return -1;
-	if (hold_open(self, point, &t->tid, &t->go)) {
-		t->go = t->acted = 1;
+	if (hold_open(self, point, &t->rd)) {
+		t->rd.go = t->acted = 1;
 		pthread_join(*thread, NULL);
 		return -1;
 	}
@@ -397,8 +402,7 @@ TEST_F(race, shrink_waits_for_a_private_copy_of_a_hole)
 struct shrinker {
 	int fd;
 	size_t size;
-	_Atomic pid_t tid;
-	_Atomic int go;
+	struct ready rd;
 	int ret;
 };
 
@@ -406,7 +410,7 @@ static void *shrinker_main(void *arg)
 {
 	struct shrinker *s = arg;
 
-	thread_ready(&s->tid, &s->go);
+	thread_ready(&s->rd);
 	s->ret = cowdev_set_size(s->fd, s->size);
 	return NULL;
 }
@@ -433,7 +437,7 @@ TEST_F(race, fault_around_checks_the_size)
 	m = map_alone(sh.fd, 2, PROT_READ, MAP_SHARED, 1, &rsv);
 	ASSERT_NE(NULL, m);
 	ASSERT_EQ(0, pthread_create(&t, NULL, shrinker_main, &sh));
-	ASSERT_EQ(0, hold_open(self, "shrink_zapped", &sh.tid, &sh.go));
+	ASSERT_EQ(0, hold_open(self, "shrink_zapped", &sh.rd));
 	/* Fault-around from page 0 while page 1 is zapped, not dropped. */
 	EXPECT_EQ('A', *(volatile char *)m);
 	pthread_join(t, NULL);
@@ -558,7 +562,7 @@ TEST_F(race, written_clear_waits_for_a_page_being_made_writable)
 	w.map = cowdev_map_view(fd, 1, PROT_READ | PROT_WRITE, MAP_SHARED, 0);
 	ASSERT_NE(NULL, w.map);
 	ASSERT_EQ(0, pthread_create(&t, NULL, writer_main, &w));
-	ASSERT_EQ(0, hold_open(self, "mkwrite_locked", &w.tid, &w.go));
+	ASSERT_EQ(0, hold_open(self, "mkwrite_locked", &w.rd));
 	/* The page is marked, its pte not yet writable: re-arm now. */
 	bits = 0;
 	ASSERT_EQ(0, cowdev_written(fd, 0, 1, &bits, COWDEV_WRITTEN_CLEAR,
