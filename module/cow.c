@@ -131,7 +131,7 @@ static int cowdev_share_slots(struct cowdev_view *src, struct cowdev_view *dst)
 	mutex_lock(&src->family->lock);
 	xa_for_each(&src->slots, index, entry) {
 		cp = cowdev_entry_page(entry);
-		if (cp && cowdev_page_maybe_pinned(cp->page))
+		if (cp && cowdev_page_maybe_pinned(cowdev_page_of(cp)))
 			ret = cowdev_clone_copy(src, dst, index, cp);
 		else
 			ret = cowdev_clone_share(dst, index, entry);

@@ -73,49 +73,119 @@ struct cowdev_family {
 #define COWDEV_NO_SWAP	UINT_MAX
 
 /**
- * struct cowdev_page - bookkeeping of one pool page (pool.c)
- * @page: the struct page.  The pool holds one reference from load to unload
- *	(cowdev_pool_exit()); every pte that maps it and every pin hold more.
+ * struct cowdev_page - what the pool keeps of one pool page beside its
+ *	struct page (pool.c): 16 bytes
  * @holders: how many view slots hold the page; atomic.  0 while free or in
  *	limbo.  Raised only by a view that holds the page already (clone
  *	shares the slots of a source whose lock it holds for write).
- * @limbo: on the pool's limbo list, under pool.lock, while no view holds
- *	the page but a pte or a pin still references it; on the reaper's
- *	private list while a reap looks at it (pool.reaping).
- * @origin: id of the view that allocated the page (tracepoints).  Written
- *	when the page is allocated, before any other view can see it.
- * @user: the user charged for the page (user.c), NULL if none.  Written
- *	when the page is allocated and cleared when it is back on the free
- *	stack: a page in limbo is still its user's.  Eviction hands the charge
- *	to the swap slot and page-in takes it back (swap.c).
- * @lru: on the replacement list (reclaim.c, lru.lock) while views hold it.
- * @index: the page's index in every view that holds it, and @family the
- *	family of those views.  Written when the page is published in a slot,
- *	before it goes on the replacement list.
  * @swap: the swap slot that holds a copy of the page as it is now, or
  *	%COWDEV_NO_SWAP.  Set by page-in; dropped by the first write after it
  *	and by the last holder; written under swap.lock.
+ * @origin: the low 32 bits of the id of the view that allocated the page
+ *	(tracepoints).  Written when the page is allocated, before any other
+ *	view can see it.
+ * @user: the id of the user charged for the page (user.c), 0 if none.
+ *	Written when the page is allocated and cleared when it is back on a
+ *	free list: a page in limbo is still its user's.  Eviction hands the
+ *	charge to the swap slot and page-in takes it back (swap.c).
+ * @age: the lru policy's history of @referenced, under lru.lock.
  * @referenced: software reference bit (reclaim.c): set by every fault
  *	that maps the page; cleared, with a zap of its ptes, by the policies.
- * @age: the lru policy's history of @referenced, under lru.lock.
- * @isolated: an eviction has the page (reclaim.c), under lru.lock.
  *
- * One per pool page, in one array that lives as long as the module.
+ * One per pool page, in one array that lives as long as the module.  The
+ * rest of a pool page's state is in its struct page, which the pool owns
+ * from load to unload: the page is never in the page cache, never
+ * anonymous, never on the kernel's LRU lists and never mlocked (cowdev's
+ * VMAs are VM_MIXEDMAP, which mlock() skips), so these fields are the
+ * owner's (cowdev_page_of() finds the struct page, cowdev_page_from() the
+ * way back):
+ *
+ *   lru      the one pool list the page is on: free, zeroed, limbo or the
+ *            reaper's (pool.c, pool.lock or pool.reaping), or the
+ *            replacement list (reclaim.c, lru.lock).  A page leaves one
+ *            before it goes on another.
+ *   index    the page's number in the pool in the upper 32 bits (constant),
+ *            and in the lower 32 the page's index in every view that holds
+ *            it (cowdev_page_index(); objects have at most INT_MAX pages).
+ *   private  the family of the views that hold it (cowdev_page_family()),
+ *            while they do.
+ *   flags    PG_owner_priv_1 while an eviction has the page (reclaim.c,
+ *            changed under lru.lock): the bit the kernel leaves to a
+ *            page's owner when the page is neither in the page cache nor
+ *            anonymous.
+ *
+ * The index and the family are written when the page is published in a
+ * slot (cowdev_page_set_owner()), before it goes on the replacement list.
  */
 struct cowdev_page {
-	struct page *page;
 	atomic_t holders;
-	struct list_head limbo;
-	u64 origin;
-	struct cowdev_user *user;
-	struct list_head lru;
-	pgoff_t index;
-	struct cowdev_family *family;
 	unsigned int swap;
-	bool referenced;
-	bool isolated;
+	u32 origin;
+	u16 user;
 	u8 age;
+	bool referenced;
 };
+
+/*
+ * Where the pool's pages are: @pages[i] is the bookkeeping of pool page i,
+ * whose struct page is in @blocks, the blocks of 2^@block_order physically
+ * contiguous pages the pool was allocated in.  Written at load only.
+ */
+struct cowdev_pool_map {
+	struct cowdev_page *pages;
+	struct page **blocks;
+	unsigned int block_order;
+};
+
+extern struct cowdev_pool_map cowdev_pool_map;
+
+#define COWDEV_PAGE_NR_SHIFT	32
+#define COWDEV_PAGE_INDEX_MASK	((1UL << COWDEV_PAGE_NR_SHIFT) - 1)
+
+static inline unsigned long cowdev_page_nr(const struct cowdev_page *cp)
+{
+	return cp - cowdev_pool_map.pages;
+}
+
+static inline struct cowdev_page *cowdev_pool_page(unsigned long nr)
+{
+	return &cowdev_pool_map.pages[nr];
+}
+
+static inline struct page *cowdev_page_of(const struct cowdev_page *cp)
+{
+	unsigned long nr = cowdev_page_nr(cp);
+	unsigned int order = cowdev_pool_map.block_order;
+
+	return cowdev_pool_map.blocks[nr >> order] + (nr & ((1UL << order) - 1));
+}
+
+static inline struct cowdev_page *cowdev_page_from(const struct page *page)
+{
+	return cowdev_pool_page(page->index >> COWDEV_PAGE_NR_SHIFT);
+}
+
+static inline pgoff_t cowdev_page_index(const struct cowdev_page *cp)
+{
+	return cowdev_page_of(cp)->index & COWDEV_PAGE_INDEX_MASK;
+}
+
+static inline struct cowdev_family *
+cowdev_page_family(const struct cowdev_page *cp)
+{
+	return (struct cowdev_family *)page_private(cowdev_page_of(cp));
+}
+
+/* @cp is about to be published at @index in views of @family. */
+static inline void cowdev_page_set_owner(struct cowdev_page *cp,
+					 struct cowdev_family *family,
+					 pgoff_t index)
+{
+	struct page *page = cowdev_page_of(cp);
+
+	page->index = (page->index & ~COWDEV_PAGE_INDEX_MASK) | index;
+	set_page_private(page, (unsigned long)family);
+}
 
 int cowdev_pool_init(unsigned long nr_pages);
 void cowdev_pool_exit(void);
@@ -126,9 +196,9 @@ void cowdev_page_hold(struct cowdev_page *cp);
 void cowdev_page_release(struct cowdev_page *cp);
 bool cowdev_pool_reap(void);
 struct cowdev_page *cowdev_zero_page(void);
-struct cowdev_page *cowdev_pool_page(unsigned long i);
 unsigned long cowdev_pool_total(void);
 size_t cowdev_pool_meta_bytes(void);
+unsigned long cowdev_pool_block_pages(void);
 void cowdev_pool_get_info(struct cowdev_pool_info *info);
 
 static inline bool cowdev_page_shared(struct cowdev_page *cp)
@@ -327,6 +397,8 @@ extern unsigned long cowdev_user_max_pages;
 struct cowdev_user *cowdev_user_get(void);
 bool cowdev_user_charge(struct cowdev_user *user);
 void cowdev_user_uncharge(struct cowdev_user *user);
+u16 cowdev_user_id(const struct cowdev_user *user);
+struct cowdev_user *cowdev_user_by_id(u16 id);
 void cowdev_users_exit(void);
 
 /* vm.c */

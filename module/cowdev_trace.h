@@ -257,7 +257,7 @@ TRACE_EVENT(cowdev_pool_alloc,
 		  __entry->injected)
 );
 
-/* A page leaves its last view: to the free stack, or to limbo. */
+/* A page leaves its last view: to a free list, or to limbo. */
 TRACE_EVENT(cowdev_pool_free,
 	TP_PROTO(u64 pfn, bool limbo, u64 free, u64 used),
 	TP_ARGS(pfn, limbo, free, used),

@@ -149,8 +149,9 @@ static int __init cowdev_init(void)
 	ret = misc_register(&cowdev_misc);
 	if (ret)
 		goto err_debugfs;
-	pr_info("pool of %lu pages (%zu bytes of metadata each), objects up to %lu pages, %lu per user\n",
-		pool_pages, cowdev_pool_meta_bytes(), cowdev_max_object_pages,
+	pr_info("pool of %lu pages (%zu bytes of metadata each, %zu per block of %lu), objects up to %lu pages, %lu per user\n",
+		pool_pages, cowdev_pool_meta_bytes(), sizeof(struct page *),
+		cowdev_pool_block_pages(), cowdev_max_object_pages,
 		cowdev_user_max_pages);
 	return 0;
 

@@ -5,26 +5,27 @@
  * All pages that cowdev maps into processes come from one pool reserved at
  * load (module parameter pool_pages).  One of them is the shared zero page;
  * the others are handed to views on first write and on copy-on-write breaks.
- * Allocation and free are O(1) pops and pushes of a stack of page indexes;
- * the page allocator is never called after load.
+ * Allocation and free are O(1) pops and pushes of lists of pages; the page
+ * allocator is never called after load.
  *
- * struct cowdev_page (one per pool page, in one array that lives as long as
- * the module):
- *   @page     the struct page; the pool owns one reference for as long as
- *             the module is loaded (dropped in cowdev_pool_exit()).
- *   @holders  how many view slots hold the page (atomic).  0 while free or in
- *             limbo.  A view may only raise it while it holds the page itself
- *             (clone copies the slots of a view it has locked).
- *   @limbo    on pool.limbo while released by every view but still
- *             referenced by a pte or a pin (page_ref_count() > 1).
+ * The pool owns one reference to each of its pages for as long as the
+ * module is loaded (dropped in cowdev_pool_exit()).  It allocates them at
+ * load in blocks of up to 2^pool_block_order physically contiguous pages
+ * (split into single pages), so that page i is found from i alone
+ * (cowdev_page_of()); what it keeps per page beside the struct page is one
+ * struct cowdev_page (cowdev.h): 16 bytes, and 8 per block.  A page's lists
+ * go through its struct page's lru field: it is on one pool list at a time
+ * (free, zeroed, limbo, the reaper's, or the replacement list of
+ * reclaim.c).  A page is on pool.limbo while released by every view but
+ * still referenced by a pte or a pin (page_ref_count() > 1).
  *
  * pool.lock (spinlock, never held across anything that sleeps) protects the
- * free stack, the limbo list and the counters.  A page goes back to the free
+ * free lists, the limbo list and the counters.  A page goes back to the free
  * stack only when no view holds it and its refcount is the pool's alone, so
  * nothing a process can still read is ever handed to another object.
  *
  * A page stays charged to the user that allocated it (@user, user.c) until
- * it is back on the free stack: a page in limbo is still that user's, so
+ * it is back on a free list: a page in limbo is still that user's, so
  * pins (vmsplice into the user's own pipes) cannot be used to pass the
  * user's limit.
  *
@@ -33,25 +34,25 @@
  * they are evicted; a page's copy in the swap area (@swap) is dropped with
  * its last holder.
  *
- * Free pages are kept in two arrays: pages that may hold old data in a
- * ring (pool.free), pages known to be zero on a stack (pool.zeroed).
- * Allocations and frees push and pop at the ring's head, so that the page
- * freed last, still in the caches, is used first and the pages of one
- * object stay together; the zeroer takes from its tail, the coldest pages,
- * out of their way.  An allocation that needs a zeroed page takes a
+ * Free pages are kept on two lists: pages that may hold old data
+ * (pool.free), pages known to be zero (pool.zeroed).  Allocations and
+ * frees push and pop at pool.free's head, so that the page freed last,
+ * still in the caches, is used first and the pages of one object stay
+ * together; the zeroer takes from its tail, the coldest pages, out of
+ * their way.  An allocation that needs a zeroed page takes a
  * pre-zeroed one and clears a page on the fault path only when there is
  * none; a copy or a page-in, which overwrite the page whole, take an
  * unzeroed one first.  The zeroer (a kernel thread under SCHED_IDLE,
  * cowdev_zeroer()) keeps up to zero_reserve pages (module parameter,
- * writable; 0: none) pre-zeroed: it takes one page off the ring's tail
+ * writable; 0: none) pre-zeroed: it takes one page off pool.free's tail
  * (pool.nr_clearing counts it, still free), clears it without the lock and
- * pushes it on the zeroed stack.  An allocation that finds both empty
+ * pushes it on the zeroed list.  An allocation that finds both empty
  * while a page is being cleared waits for it: one page's clear, but on a
  * machine whose CPUs are all busy a SCHED_IDLE thread may first wait for
  * a CPU (this happens only with the pool down to its last free page).
  *
- * Limbo pages are reaped (moved to the free stack once their last outside
- * reference is gone) when an allocation finds the free stack empty and when
+ * Limbo pages are reaped (moved to the free list once their last outside
+ * reference is gone) when an allocation finds the free lists empty and when
  * the pool's counters are read.  Nothing signals the drop of an outside
  * reference, so reaping has to look at every limbo page; it does so with
  * the list detached and pool.lock dropped, so the lock is held only for the
@@ -78,11 +79,9 @@
 
 static struct {
 	spinlock_t lock;
-	struct cowdev_page *pages;	/* [total] */
-	unsigned int *free;		/* ring of unzeroed free page indexes */
-	unsigned long free_head;	/* where the next free page goes */
-	unsigned long nr_free;		/* in the ring, before free_head */
-	unsigned int *zeroed;		/* stack of zeroed free page indexes */
+	struct list_head free;		/* unzeroed free pages, hot first */
+	unsigned long nr_free;
+	struct list_head zeroed;	/* zeroed free pages */
 	unsigned long nr_zeroed;
 	unsigned long nr_clearing;	/* taken by the zeroer, still free */
 	unsigned long total;
@@ -101,6 +100,8 @@ static struct {
 	wait_queue_head_t zeroer_wait;
 } pool = {
 	.lock = __SPIN_LOCK_UNLOCKED(pool.lock),
+	.free = LIST_HEAD_INIT(pool.free),
+	.zeroed = LIST_HEAD_INIT(pool.zeroed),
 	.limbo = LIST_HEAD_INIT(pool.limbo),
 	.reaping = __MUTEX_INITIALIZER(pool.reaping),
 	.zeroer_wait = __WAIT_QUEUE_HEAD_INITIALIZER(pool.zeroer_wait),
@@ -108,41 +109,63 @@ static struct {
 
 static unsigned long cowdev_zero_reserve = 256;
 
-/* Index 0 is the zero page; it is never on the free stack. */
+struct cowdev_pool_map cowdev_pool_map;
+
+/* Index 0 is the zero page; it is never on a free list. */
 #define COWDEV_ZERO_INDEX 0
 
-static unsigned int cowdev_page_index(struct cowdev_page *cp)
+/* The largest blocks the pool is allocated in: 2 MiB. */
+#define COWDEV_MAX_BLOCK_ORDER 9
+
+static unsigned int cowdev_pool_block_order = COWDEV_MAX_BLOCK_ORDER;
+module_param_named(pool_block_order, cowdev_pool_block_order, uint, 0444);
+MODULE_PARM_DESC(pool_block_order,
+		 "The pool is allocated in blocks of up to 2^N pages (0 to 9, default 9)");
+
+static struct list_head *cowdev_lru_node(struct cowdev_page *cp)
 {
-	return cp - pool.pages;
+	return &cowdev_page_of(cp)->lru;
 }
 
-/* The ring of unzeroed pages, under pool.lock: push and pop at its head. */
-static void cowdev_ring_push(unsigned int i)
+static struct cowdev_page *cowdev_list_take(struct list_head *node)
 {
-	pool.free[pool.free_head] = i;
-	if (++pool.free_head == pool.total)
-		pool.free_head = 0;
+	list_del_init(node);
+	return cowdev_page_from(list_entry(node, struct page, lru));
+}
+
+/* The unzeroed free pages, under pool.lock: push and pop at the head. */
+static void cowdev_free_push(struct cowdev_page *cp)
+{
+	list_add(cowdev_lru_node(cp), &pool.free);
 	pool.nr_free++;
 }
 
-static unsigned int cowdev_ring_pop(void)
+static struct cowdev_page *cowdev_free_pop(void)
 {
-	pool.free_head = (pool.free_head ?: pool.total) - 1;
 	pool.nr_free--;
-	return pool.free[pool.free_head];
+	return cowdev_list_take(pool.free.next);
 }
 
-/* The ring's coldest page, for the zeroer. */
-static unsigned int cowdev_ring_pop_tail(void)
+/* The coldest unzeroed page, for the zeroer. */
+static struct cowdev_page *cowdev_free_pop_tail(void)
 {
-	unsigned long tail = (pool.free_head + pool.total - pool.nr_free) %
-			     pool.total;
-
 	pool.nr_free--;
-	return pool.free[tail];
+	return cowdev_list_take(pool.free.prev);
 }
 
-/* Free pages: the ring, the zeroed stack, the one being cleared. */
+static void cowdev_zeroed_push(struct cowdev_page *cp)
+{
+	list_add(cowdev_lru_node(cp), &pool.zeroed);
+	pool.nr_zeroed++;
+}
+
+static struct cowdev_page *cowdev_zeroed_pop(void)
+{
+	pool.nr_zeroed--;
+	return cowdev_list_take(pool.zeroed.next);
+}
+
+/* Free pages: both lists, and the one being cleared. */
 static unsigned long cowdev_nr_free_locked(void)
 {
 	return pool.nr_free + pool.nr_zeroed + pool.nr_clearing;
@@ -183,12 +206,12 @@ static unsigned long cowdev_zero_batch(void)
 	return clamp(READ_ONCE(cowdev_zero_reserve) / 8, 1UL, 64UL);
 }
 
-/* Move pre-zeroed pages beyond the reserve back to the unzeroed stack. */
+/* Move pre-zeroed pages beyond the reserve back to the unzeroed list. */
 static void cowdev_zero_reserve_trim(void)
 {
 	spin_lock(&pool.lock);
 	while (pool.nr_zeroed > READ_ONCE(cowdev_zero_reserve))
-		cowdev_ring_push(pool.zeroed[--pool.nr_zeroed]);
+		cowdev_free_push(cowdev_zeroed_pop());
 	spin_unlock(&pool.lock);
 }
 
@@ -197,7 +220,7 @@ static int cowdev_zero_reserve_set(const char *val,
 {
 	int ret = param_set_ulong(val, kp);
 
-	if (ret || !pool.free)
+	if (ret || !pool.total)
 		return ret;
 	cowdev_zero_reserve_trim();
 	wake_up(&pool.zeroer_wait);
@@ -216,21 +239,22 @@ MODULE_PARM_DESC(zero_reserve,
 static void cowdev_push_free(struct cowdev_page *cp)
 {
 	lockdep_assert_held(&pool.lock);
-	cowdev_ring_push(cowdev_page_index(cp));
+	cowdev_free_push(cp);
 	pool.used--;
 	pool.frees++;
 }
 
 /*
- * Push @cp on the free stack and then uncharge its user: a page counts
+ * Push @cp on the free list and then uncharge its user: a page counts
  * against its user until it is really free.
  */
 static void cowdev_free_page(struct cowdev_page *cp, bool from_limbo)
 {
-	struct cowdev_user *user = cp->user;
+	struct cowdev_user *user = cowdev_user_by_id(cp->user);
 	unsigned long nr_free, used;
 
-	cp->user = NULL;
+	cp->user = 0;
+	set_page_private(cowdev_page_of(cp), 0);
 	spin_lock(&pool.lock);
 	if (from_limbo)
 		pool.nr_limbo--;
@@ -238,7 +262,8 @@ static void cowdev_free_page(struct cowdev_page *cp, bool from_limbo)
 	nr_free = cowdev_nr_free_locked();
 	used = pool.used;
 	spin_unlock(&pool.lock);
-	trace_cowdev_pool_free(page_to_pfn(cp->page), false, nr_free, used);
+	trace_cowdev_pool_free(page_to_pfn(cowdev_page_of(cp)), false, nr_free,
+			       used);
 	cowdev_user_uncharge(user);
 	cowdev_zeroer_wake(cowdev_zero_batch());
 }
@@ -246,22 +271,21 @@ static void cowdev_free_page(struct cowdev_page *cp, bool from_limbo)
 /*
  * Free the limbo pages whose last outside reference is gone.  A page on the
  * detached list is the reaper's alone: no view holds it (nothing can raise
- * its holders) and it is not on the free stack.  Called with pool.reaping.
+ * its holders) and it is not on a free list.  Called with pool.reaping.
  */
 static void cowdev_reap_limbo(void)
 {
-	struct cowdev_page *cp, *tmp;
+	struct page *page, *tmp;
 	LIST_HEAD(scan);
 
 	lockdep_assert_held(&pool.reaping);
 	spin_lock(&pool.lock);
 	list_splice_init(&pool.limbo, &scan);
 	spin_unlock(&pool.lock);
-	list_for_each_entry_safe(cp, tmp, &scan, limbo) {
-		if (page_ref_count(cp->page) != 1)
+	list_for_each_entry_safe(page, tmp, &scan, lru) {
+		if (page_ref_count(page) != 1)
 			continue;
-		list_del_init(&cp->limbo);
-		cowdev_free_page(cp, true);
+		cowdev_free_page(cowdev_list_take(&page->lru), true);
 	}
 	spin_lock(&pool.lock);
 	list_splice(&scan, &pool.limbo);
@@ -302,17 +326,13 @@ bool cowdev_pool_reap(void)
  */
 static struct cowdev_page *cowdev_take_free(bool zero, bool *zeroed)
 {
-	unsigned int i;
-
 	lockdep_assert_held(&pool.lock);
 	*zeroed = pool.nr_zeroed && (zero || !pool.nr_free);
 	if (*zeroed)
-		i = pool.zeroed[--pool.nr_zeroed];
-	else if (pool.nr_free)
-		i = cowdev_ring_pop();
-	else
-		return NULL;
-	return &pool.pages[i];
+		return cowdev_zeroed_pop();
+	if (pool.nr_free)
+		return cowdev_free_pop();
+	return NULL;
 }
 
 /* Pop a free page (cowdev_take_free()), NULL when there is none. */
@@ -336,8 +356,8 @@ static struct cowdev_page *cowdev_pop_free(bool zero, bool *zeroed)
 	used = pool.used;
 	spin_unlock(&pool.lock);
 	if (cp)
-		trace_cowdev_pool_alloc(page_to_pfn(cp->page), true, nr_free,
-					used, false);
+		trace_cowdev_pool_alloc(page_to_pfn(cowdev_page_of(cp)), true,
+					nr_free, used, false);
 	if (nr_free < READ_ONCE(cowdev_low_watermark))
 		cowdev_kswapd_wake(nr_free);
 	return cp;
@@ -350,18 +370,18 @@ static struct cowdev_page *cowdev_zeroer_take(void)
 
 	spin_lock(&pool.lock);
 	if (cowdev_zero_shortfall()) {
-		cp = &pool.pages[cowdev_ring_pop_tail()];
+		cp = cowdev_free_pop_tail();
 		pool.nr_clearing++;
 	}
 	spin_unlock(&pool.lock);
 	return cp;
 }
 
-/* @cp is clear: onto the zeroed stack, and wake an allocation waiting. */
+/* @cp is clear: onto the zeroed list, and wake an allocation waiting. */
 static void cowdev_zeroer_put(struct cowdev_page *cp)
 {
 	spin_lock(&pool.lock);
-	pool.zeroed[pool.nr_zeroed++] = cowdev_page_index(cp);
+	cowdev_zeroed_push(cp);
 	pool.nr_clearing--;
 	spin_unlock(&pool.lock);
 	/* Order the count before the waiter check; see wake_up_var(). */
@@ -402,14 +422,14 @@ static int cowdev_zeroer(void *unused)
 					kthread_should_stop());
 			continue;
 		}
-		clear_highpage(cp->page);
+		clear_highpage(cowdev_page_of(cp));
 		cowdev_zeroer_put(cp);
 		cond_resched();
 	}
 	return 0;
 }
 
-/* Both stacks are empty: wait for a page the zeroer is clearing, if any. */
+/* Both lists are empty: wait for a page the zeroer is clearing, if any. */
 static bool cowdev_wait_clearing(void)
 {
 	if (!READ_ONCE(pool.nr_clearing))
@@ -425,7 +445,7 @@ static bool cowdev_wait_clearing(void)
  * Return: the page with one holder, or NULL when the pool is empty; the
  * caller decides whether that is a failure (cowdev_pool_alloc_failed()) or
  * a reason to evict (reclaim.c).  Never calls the page allocator.  An empty
- * free stack reaps limbo first, which may wait for a reap in progress
+ * free list reaps limbo first, which may wait for a reap in progress
  * (pool.reaping), and waits for a page the zeroer is clearing.
  */
 struct cowdev_page *cowdev_pool_alloc(bool zero)
@@ -441,7 +461,7 @@ struct cowdev_page *cowdev_pool_alloc(bool zero)
 	if (!cp)
 		return NULL;
 	if (zero && !zeroed)
-		clear_highpage(cp->page);
+		clear_highpage(cowdev_page_of(cp));
 	cp->swap = COWDEV_NO_SWAP;
 	cp->referenced = false;
 	cp->age = 0;
@@ -479,7 +499,7 @@ void cowdev_page_hold(struct cowdev_page *cp)
 }
 
 /*
- * A view slot lets go of @cp.  The last holder returns it to the free stack,
+ * A view slot lets go of @cp.  The last holder returns it to a free list,
  * or to limbo while a pte or pin still references it.  The caller has zapped
  * the slot's ptes in its own view already.
  */
@@ -491,39 +511,45 @@ void cowdev_page_release(struct cowdev_page *cp)
 		return;
 	cowdev_lru_del(cp);
 	cowdev_swap_forget(cp);
-	ClearPageDirty(cp->page);
+	ClearPageDirty(cowdev_page_of(cp));
 	/*
 	 * No view holds the page and its ptes are gone, so its refcount can
 	 * only fall from here (a pin needs a pte to start from).
 	 */
-	if (page_ref_count(cp->page) == 1) {
+	if (page_ref_count(cowdev_page_of(cp)) == 1) {
 		cowdev_free_page(cp, false);
 		return;
 	}
 	/* Still referenced: the user stays charged until it is reaped. */
 	spin_lock(&pool.lock);
-	list_add_tail(&cp->limbo, &pool.limbo);
+	list_add_tail(cowdev_lru_node(cp), &pool.limbo);
 	pool.nr_limbo++;
 	nr_free = cowdev_nr_free_locked();
 	used = pool.used;
 	spin_unlock(&pool.lock);
-	trace_cowdev_pool_free(page_to_pfn(cp->page), true, nr_free, used);
+	trace_cowdev_pool_free(page_to_pfn(cowdev_page_of(cp)), true, nr_free,
+			       used);
 }
 
 struct cowdev_page *cowdev_zero_page(void)
 {
-	return &pool.pages[COWDEV_ZERO_INDEX];
+	return cowdev_pool_page(COWDEV_ZERO_INDEX);
 }
 
-struct cowdev_page *cowdev_pool_page(unsigned long i)
-{
-	return &pool.pages[i];
-}
-
-/* What the pool keeps per page beside the struct page itself. */
+/*
+ * What the pool keeps per page beside the struct page itself; the block
+ * table adds a pointer per cowdev_pool_block_pages() pages.
+ */
 size_t cowdev_pool_meta_bytes(void)
 {
-	return sizeof(*pool.pages) + sizeof(*pool.free) + sizeof(*pool.zeroed);
+	BUILD_BUG_ON(sizeof(struct cowdev_page) != 16);
+	return sizeof(struct cowdev_page);
+}
+
+/* The size of the blocks the pool was allocated in. */
+unsigned long cowdev_pool_block_pages(void)
+{
+	return 1UL << cowdev_pool_map.block_order;
 }
 
 unsigned long cowdev_pool_total(void)
@@ -558,10 +584,116 @@ void cowdev_pool_get_info(struct cowdev_pool_info *info)
 	info->injected_failures = cowdev_injected_failures();
 }
 
+/*
+ * Give back the first @nr pool pages.  Their struct page fields are the
+ * pool's no more: cleared, so that a page still pinned from outside is
+ * freed clean by its last put_page().
+ */
 static void cowdev_pool_free_pages(unsigned long nr)
 {
-	while (nr--)
-		put_page(pool.pages[nr].page);
+	struct page *page;
+
+	while (nr--) {
+		page = cowdev_page_of(cowdev_pool_page(nr));
+		list_del_init(&page->lru);
+		page->index = 0;
+		set_page_private(page, 0);
+		clear_bit(PG_owner_priv_1, &page->flags);
+		put_page(page);
+	}
+}
+
+static void cowdev_pool_free_map(void)
+{
+	kvfree(cowdev_pool_map.blocks);
+	kvfree(cowdev_pool_map.pages);
+	cowdev_pool_map.blocks = NULL;
+	cowdev_pool_map.pages = NULL;
+}
+
+/*
+ * One block of pages @first.. (at most 2^@order of them, fewer at the
+ * end of the pool): allocated whole, split into single pages, the pages
+ * past @nr_pages given back.  Each page records its number in the pool.
+ */
+static int cowdev_pool_alloc_block(unsigned long first,
+				   unsigned long nr_pages, unsigned int order)
+{
+	gfp_t gfp = GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN;
+	unsigned long i, n = min(nr_pages - first, 1UL << order);
+	struct page *page;
+
+	gfp |= order ? __GFP_NORETRY : __GFP_RETRY_MAYFAIL;
+	page = alloc_pages(gfp, order);
+	if (!page)
+		return -ENOMEM;
+	split_page(page, order);
+	for (i = n; i < 1UL << order; i++)
+		__free_page(page + i);
+	for (i = 0; i < n; i++) {
+		INIT_LIST_HEAD(&page[i].lru);
+		page[i].index = (first + i) << COWDEV_PAGE_NR_SHIFT;
+		cowdev_pool_page(first + i)->swap = COWDEV_NO_SWAP;
+	}
+	cowdev_pool_map.blocks[first >> order] = page;
+	return 0;
+}
+
+/*
+ * The pool's pages in blocks of 2^@order.  Return: 0, or -ENOMEM with
+ * nothing kept but the arrays.
+ */
+static int cowdev_pool_alloc_blocks(unsigned long nr_pages,
+				    unsigned int order)
+{
+	unsigned long first;
+
+	cowdev_pool_map.block_order = order;
+	for (first = 0; first < nr_pages; first += 1UL << order) {
+		if (cowdev_pool_alloc_block(first, nr_pages, order)) {
+			cowdev_pool_free_pages(first);
+			return -ENOMEM;
+		}
+		cond_resched();
+	}
+	return 0;
+}
+
+/*
+ * Reserve @nr_pages in the largest blocks the page allocator gives at
+ * once: 2^pool_block_order pages, or smaller ones when memory is
+ * fragmented.
+ */
+static int cowdev_pool_alloc_pages(unsigned long nr_pages)
+{
+	int order;
+
+	for (order = cowdev_pool_block_order; order >= 0; order--) {
+		cowdev_pool_map.blocks =
+			kvcalloc(DIV_ROUND_UP(nr_pages, 1UL << order),
+				 sizeof(struct page *), GFP_KERNEL);
+		if (!cowdev_pool_map.blocks)
+			return -ENOMEM;
+		if (!cowdev_pool_alloc_blocks(nr_pages, order))
+			return 0;
+		kvfree(cowdev_pool_map.blocks);
+		cowdev_pool_map.blocks = NULL;
+	}
+	pr_err("cannot reserve %lu pages for the pool\n", nr_pages);
+	return -ENOMEM;
+}
+
+/* Every page is zero now: up to zero_reserve of them start zeroed. */
+static void cowdev_pool_fill_lists(unsigned long nr_pages)
+{
+	unsigned long i, zeroed;
+
+	zeroed = min(nr_pages - 1, READ_ONCE(cowdev_zero_reserve));
+	/* Pushed so that low numbers are allocated first. */
+	for (i = nr_pages - 1; i > zeroed; i--)
+		cowdev_free_push(cowdev_pool_page(i));
+	for (; i > COWDEV_ZERO_INDEX; i--)
+		cowdev_zeroed_push(cowdev_pool_page(i));
 }
 
 /**
@@ -572,61 +704,42 @@ static void cowdev_pool_free_pages(unsigned long nr)
  */
 int cowdev_pool_init(unsigned long nr_pages)
 {
-	const gfp_t gfp = GFP_KERNEL | __GFP_ZERO | __GFP_RETRY_MAYFAIL |
-			  __GFP_NOWARN;
-	unsigned long i, zeroed;
-
+	BUILD_BUG_ON(BITS_PER_LONG < 64);
 	if (nr_pages < 2 || nr_pages > UINT_MAX) {
 		pr_err("pool_pages=%lu: need 2 to %u\n", nr_pages, UINT_MAX);
 		return -EINVAL;
 	}
-	pool.pages = kvcalloc(nr_pages, sizeof(*pool.pages), GFP_KERNEL);
-	pool.free = kvcalloc(nr_pages, sizeof(*pool.free), GFP_KERNEL);
-	pool.zeroed = kvcalloc(nr_pages, sizeof(*pool.zeroed), GFP_KERNEL);
-	if (!pool.pages || !pool.free || !pool.zeroed)
-		goto err_arrays;
-	for (i = 0; i < nr_pages; i++) {
-		pool.pages[i].page = alloc_page(gfp);
-		if (!pool.pages[i].page)
-			goto err_pages;
-		INIT_LIST_HEAD(&pool.pages[i].limbo);
-		INIT_LIST_HEAD(&pool.pages[i].lru);
-		pool.pages[i].swap = COWDEV_NO_SWAP;
+	if (cowdev_pool_block_order > COWDEV_MAX_BLOCK_ORDER) {
+		pr_err("pool_block_order=%u: need 0 to %u\n",
+		       cowdev_pool_block_order, COWDEV_MAX_BLOCK_ORDER);
+		return -EINVAL;
 	}
-	/*
-	 * Every page is zero now: up to zero_reserve of them start on the
-	 * zeroed stack.  Pushed so that low indexes are allocated first.
-	 */
+	cowdev_pool_map.pages = kvcalloc(nr_pages, sizeof(struct cowdev_page),
+					 GFP_KERNEL);
+	if (!cowdev_pool_map.pages)
+		return -ENOMEM;
+	if (cowdev_pool_alloc_pages(nr_pages))
+		goto err_map;
+	spin_lock(&pool.lock);
+	cowdev_pool_fill_lists(nr_pages);
+	spin_unlock(&pool.lock);
 	pool.total = nr_pages;
-	zeroed = min(nr_pages - 1, READ_ONCE(cowdev_zero_reserve));
-	for (i = nr_pages - 1; i > zeroed; i--)
-		cowdev_ring_push(i);
-	for (; i > COWDEV_ZERO_INDEX; i--)
-		pool.zeroed[pool.nr_zeroed++] = i;
 	pool.zeroer = kthread_run(cowdev_zeroer, NULL, "cowdev_zero");
 	if (IS_ERR(pool.zeroer)) {
 		pr_err("cannot start the zeroer thread\n");
-		i = nr_pages;
 		goto err_pages;
 	}
 	return 0;
 
 err_pages:
-	if (i < nr_pages)
-		pr_err("cannot reserve %lu pages for the pool (got %lu)\n",
-		       nr_pages, i);
-	cowdev_pool_free_pages(i);
-err_arrays:
-	kvfree(pool.zeroed);
-	kvfree(pool.free);
-	kvfree(pool.pages);
-	pool.zeroed = NULL;
-	pool.free = NULL;
-	pool.pages = NULL;
-	pool.total = 0;
-	pool.free_head = 0;
+	INIT_LIST_HEAD(&pool.free);
+	INIT_LIST_HEAD(&pool.zeroed);
 	pool.nr_free = 0;
 	pool.nr_zeroed = 0;
+	pool.total = 0;
+	cowdev_pool_free_pages(nr_pages);
+err_map:
+	cowdev_pool_free_map();
 	return -ENOMEM;
 }
 
@@ -643,7 +756,8 @@ void cowdev_pool_exit(void)
 	     "pool accounting at unload: total %lu free %lu used %lu limbo %lu\n",
 	     pool.total, cowdev_nr_free_locked(), pool.used, pool.nr_limbo);
 	cowdev_pool_free_pages(pool.total);
-	kvfree(pool.zeroed);
-	kvfree(pool.free);
-	kvfree(pool.pages);
+	INIT_LIST_HEAD(&pool.free);
+	INIT_LIST_HEAD(&pool.zeroed);
+	INIT_LIST_HEAD(&pool.limbo);
+	cowdev_pool_free_map();
 }

@@ -38,7 +38,7 @@
  * alone: a pin, a pipe buffer or a fault in flight keeps it in the pool,
  * where it was on the list, and the request tries the next candidate.  A page without a good copy in the
  * swap area is written to a new slot; the holders' slots get the swap
- * entry; the page goes back to the pool's free stack.  The family lock
+ * entry; the page goes back to the pool's free list.  The family lock
  * keeps clone, shrink, destroy and page-in of the holders away meanwhile;
  * the page lock keeps faults and COW breaks away.
  *
@@ -116,14 +116,32 @@ static struct {
 	.list = LIST_HEAD_INIT(lru.list),
 };
 
+/*
+ * An eviction has @cp: PG_owner_priv_1 of its struct page (cowdev.h).
+ * Changed under lru.lock.
+ */
+static bool cowdev_isolated(struct cowdev_page *cp)
+{
+	return test_bit(PG_owner_priv_1, &cowdev_page_of(cp)->flags);
+}
+
+static void cowdev_set_isolated(struct cowdev_page *cp, bool isolated)
+{
+	lockdep_assert_held(&lru.lock);
+	if (isolated)
+		set_bit(PG_owner_priv_1, &cowdev_page_of(cp)->flags);
+	else
+		clear_bit(PG_owner_priv_1, &cowdev_page_of(cp)->flags);
+}
+
 /* @cp was published in its holders' slots: it is loaded now. */
 void cowdev_lru_add(struct cowdev_page *cp)
 {
 	spin_lock(&lru.lock);
 	cp->referenced = true;
-	cp->isolated = false;
 	cp->age = 0;
-	list_add_tail(&cp->lru, &lru.list);
+	cowdev_set_isolated(cp, false);
+	list_add_tail(&cowdev_page_of(cp)->lru, &lru.list);
 	spin_unlock(&lru.lock);
 }
 
@@ -131,7 +149,7 @@ void cowdev_lru_add(struct cowdev_page *cp)
 void cowdev_lru_del(struct cowdev_page *cp)
 {
 	spin_lock(&lru.lock);
-	list_del_init(&cp->lru);
+	list_del_init(&cowdev_page_of(cp)->lru);
 	spin_unlock(&lru.lock);
 }
 
@@ -175,19 +193,20 @@ static bool cowdev_tried(struct cowdev_evict_req *req, struct cowdev_page *cp)
 static bool cowdev_candidate(struct cowdev_evict_req *req,
 			     struct cowdev_page *cp)
 {
-	if (cp->isolated || cowdev_tried(req, cp))
+	if (cowdev_isolated(cp) || cowdev_tried(req, cp))
 		return false;
-	return !req->only || xa_load(&req->only->slots, cp->index) == cp;
+	return !req->only ||
+	       xa_load(&req->only->slots, cowdev_page_index(cp)) == cp;
 }
 
 static struct cowdev_page *cowdev_first_candidate(struct cowdev_evict_req *req)
 {
-	struct cowdev_page *cp;
+	struct page *page;
 
 	lockdep_assert_held(&lru.lock);
-	list_for_each_entry(cp, &lru.list, lru)
-		if (cowdev_candidate(req, cp))
-			return cp;
+	list_for_each_entry(page, &lru.list, lru)
+		if (cowdev_candidate(req, cowdev_page_from(page)))
+			return cowdev_page_from(page);
 	return NULL;
 }
 
@@ -200,13 +219,13 @@ static struct cowdev_page *cowdev_first_candidate(struct cowdev_evict_req *req)
 static void cowdev_grab(struct cowdev_page *cp)
 {
 	lockdep_assert_held(&lru.lock);
-	get_page(cp->page);
-	cowdev_family_get(cp->family);
+	get_page(cowdev_page_of(cp));
+	cowdev_family_get(cowdev_page_family(cp));
 }
 
 static void cowdev_ungrab(struct cowdev_page *cp, struct cowdev_family *family)
 {
-	put_page(cp->page);
+	put_page(cowdev_page_of(cp));
 	cowdev_family_put(family);
 }
 
@@ -218,7 +237,7 @@ static struct cowdev_page *cowdev_isolate(struct cowdev_evict_req *req,
 					  struct cowdev_page *cp)
 {
 	lockdep_assert_held(&lru.lock);
-	cp->isolated = true;
+	cowdev_set_isolated(cp, true);
 	cowdev_grab(cp);
 	req->tried[req->nr_tried++] = cp;
 	return cp;
@@ -227,10 +246,10 @@ static struct cowdev_page *cowdev_isolate(struct cowdev_evict_req *req,
 /* The eviction of @cp failed: others may take it again. */
 static void cowdev_putback(struct cowdev_page *cp)
 {
-	struct cowdev_family *family = cp->family;
+	struct cowdev_family *family = cowdev_page_family(cp);
 
 	spin_lock(&lru.lock);
-	cp->isolated = false;
+	cowdev_set_isolated(cp, false);
 	spin_unlock(&lru.lock);
 	cowdev_ungrab(cp, family);
 }
@@ -241,14 +260,16 @@ static void cowdev_putback(struct cowdev_page *cp)
  */
 static unsigned int cowdev_zap_holders(struct cowdev_page *cp)
 {
+	struct cowdev_family *family = cowdev_page_family(cp);
+	pgoff_t index = cowdev_page_index(cp);
 	struct cowdev_view *view;
 	unsigned int n = 0;
 
-	lockdep_assert_held(&cp->family->lock);
-	list_for_each_entry(view, &cp->family->views, family_node) {
-		if (xa_load(&view->slots, cp->index) != cp)
+	lockdep_assert_held(&family->lock);
+	list_for_each_entry(view, &family->views, family_node) {
+		if (xa_load(&view->slots, index) != cp)
 			continue;
-		cowdev_view_zap(view, cp->index, 1, false);
+		cowdev_view_zap(view, index, 1, false);
 		n++;
 	}
 	return n;
@@ -260,7 +281,7 @@ static unsigned int cowdev_zap_holders(struct cowdev_page *cp)
  */
 static void cowdev_clear_reference(struct cowdev_page *cp)
 {
-	struct cowdev_family *family = cp->family;
+	struct cowdev_family *family = cowdev_page_family(cp);
 
 	mutex_lock(&family->lock);
 	cowdev_zap_holders(cp);
@@ -284,7 +305,7 @@ static struct cowdev_page *cowdev_pick_clock(struct cowdev_evict_req *req)
 		if (!cp || !cp->referenced)
 			break;
 		cp->referenced = false;
-		list_move_tail(&cp->lru, &lru.list);
+		list_move_tail(&cowdev_page_of(cp)->lru, &lru.list);
 		cowdev_grab(cp);
 		spin_unlock(&lru.lock);
 		cowdev_clear_reference(cp);
@@ -305,9 +326,11 @@ static struct cowdev_page *cowdev_pick_lru(struct cowdev_evict_req *req)
 	struct cowdev_page *cp, *victim = NULL;
 	struct cowdev_page *zap[COWDEV_AGING_WINDOW];
 	int seen = 0, nr_zap = 0, i;
+	struct page *page;
 
 	spin_lock(&lru.lock);
-	list_for_each_entry(cp, &lru.list, lru) {
+	list_for_each_entry(page, &lru.list, lru) {
+		cp = cowdev_page_from(page);
 		if (!cowdev_candidate(req, cp))
 			continue;
 		cp->age = (cp->age >> 1) | (cp->referenced ? 0x80 : 0);
@@ -356,13 +379,14 @@ static struct cowdev_page *cowdev_pick_victim(struct cowdev_evict_req *req)
 static void cowdev_unpublish(struct cowdev_page *cp, unsigned int slot,
 			     bool written)
 {
+	pgoff_t index = cowdev_page_index(cp);
 	struct cowdev_view *view;
 
-	list_for_each_entry(view, &cp->family->views, family_node) {
-		if (xa_load(&view->slots, cp->index) != cp)
+	list_for_each_entry(view, &cowdev_page_family(cp)->views, family_node) {
+		if (xa_load(&view->slots, index) != cp)
 			continue;
 		/* Replacing a present entry allocates nothing. */
-		WARN_ON_ONCE(xa_is_err(xa_store(&view->slots, cp->index,
+		WARN_ON_ONCE(xa_is_err(xa_store(&view->slots, index,
 						 xa_mk_value(slot),
 						 GFP_NOWAIT)));
 		atomic_long_dec(&view->resident);
@@ -388,7 +412,8 @@ static int cowdev_page_out(struct cowdev_page *cp, unsigned int holders,
 	slot = cowdev_swap_out_begin(cp, holders, &written);
 	if (slot < 0)
 		return slot;
-	trace_cowdev_evict(who, cp->index, page_to_pfn(cp->page),
+	trace_cowdev_evict(who, cowdev_page_index(cp),
+			   page_to_pfn(cowdev_page_of(cp)),
 			   READ_ONCE(cowdev_policy), written, slot);
 	cowdev_unpublish(cp, slot, written);
 	cowdev_swap_out_end();
@@ -401,30 +426,31 @@ static int cowdev_page_out(struct cowdev_page *cp, unsigned int holders,
  */
 static int cowdev_evict(struct cowdev_page *cp, u64 who)
 {
-	struct cowdev_family *family = cp->family;
+	struct cowdev_family *family = cowdev_page_family(cp);
+	struct page *page = cowdev_page_of(cp);
 	unsigned int holders;
 	int err = -EBUSY;
 
 	mutex_lock(&family->lock);
-	if (!trylock_page(cp->page))
+	if (!trylock_page(page))
 		goto out;
 	holders = atomic_read(&cp->holders);
 	/* Released meanwhile (limbo frees it once we let go), or not whole. */
 	if (!holders || cowdev_zap_holders(cp) != holders)
 		goto unlock;
 	/* The pool's reference and ours: no pte, pin, pipe or fault. */
-	if (page_ref_count(cp->page) != 2)
+	if (page_ref_count(page) != 2)
 		goto unlock;
 	err = cowdev_page_out(cp, holders, who);
 unlock:
-	unlock_page(cp->page);
+	unlock_page(page);
 out:
 	mutex_unlock(&family->lock);
 	if (err) {
 		cowdev_putback(cp);
 		return err;
 	}
-	/* Ours is the last view reference: the frame goes to the free stack. */
+	/* Ours is the last view reference: the frame goes to a free list. */
 	atomic_set(&cp->holders, 1);
 	cowdev_ungrab(cp, family);
 	cowdev_page_release(cp);

@@ -302,7 +302,7 @@ static int cowdev_rollback_copy(struct cowdev_rollback_ctx *rb,
 		return -ENOSPC;
 	if (IS_ERR(copy))
 		return PTR_ERR(copy);
-	copy_highpage(copy->page, cp->page);
+	copy_highpage(cowdev_page_of(copy), cowdev_page_of(cp));
 	ret = xa_err(xa_store(&rb->copies, index, copy, GFP_KERNEL));
 	if (ret)
 		cowdev_page_release(copy);
@@ -344,7 +344,7 @@ static int cowdev_rollback_prepare(struct cowdev_rollback_ctx *rb)
 		if (old == entry)
 			continue;
 		cp = cowdev_entry_page(entry);
-		if (cp && cowdev_page_maybe_pinned(cp->page))
+		if (cp && cowdev_page_maybe_pinned(cowdev_page_of(cp)))
 			ret = cowdev_rollback_copy(rb, index, cp);
 		if (!ret && !old)
 			ret = xa_reserve(&view->slots, index, GFP_KERNEL);
@@ -378,7 +378,7 @@ static void cowdev_rollback_replace(struct cowdev_rollback_ctx *rb,
 	if (cowdev_mutant("no_rollback_page_lock"))
 		old_cp = NULL;
 	if (old_cp)
-		lock_page(old_cp->page);
+		lock_page(cowdev_page_of(old_cp));
 	if (new)
 		xa_store(&view->slots, index, new, GFP_NOWAIT);
 	else
@@ -386,7 +386,7 @@ static void cowdev_rollback_replace(struct cowdev_rollback_ctx *rb,
 	cowdev_delay(COWDEV_DELAY_ROLLBACK);
 	cowdev_view_zap(view, index, 1, false);
 	if (old_cp)
-		unlock_page(old_cp->page);
+		unlock_page(cowdev_page_of(old_cp));
 	if (old)
 		cowdev_view_drop_entry(view, old);
 	if (!new)

@@ -158,13 +158,13 @@ static void cowdev_swap_take_charge(unsigned int slot, unsigned int holders,
 {
 	spin_lock(&swap.lock);
 	swap.slots[slot].count = holders;
-	swap.slots[slot].user = cp->user;
+	swap.slots[slot].user = cowdev_user_by_id(cp->user);
 	swap.slots[slot].origin = cp->origin;
 	swap.nr_swapped++;
 	if (cp->swap == slot)
 		cp->swap = COWDEV_NO_SWAP;
 	spin_unlock(&swap.lock);
-	cp->user = NULL;
+	cp->user = 0;
 }
 
 /*
@@ -175,7 +175,7 @@ static void cowdev_swap_give_charge(unsigned int slot,
 				    struct cowdev_page *cp)
 {
 	spin_lock(&swap.lock);
-	cp->user = swap.slots[slot].user;
+	cp->user = cowdev_user_id(swap.slots[slot].user);
 	cp->origin = swap.slots[slot].origin;
 	swap.slots[slot].user = NULL;
 	swap.slots[slot].count = 1;
@@ -217,10 +217,10 @@ static bool cowdev_swap_free_a_copy(void)
 	for (i = 0; i < total; i++) {
 		cp = cowdev_pool_page(i);
 		if (READ_ONCE(cp->swap) == COWDEV_NO_SWAP ||
-		    !trylock_page(cp->page))
+		    !trylock_page(cowdev_page_of(cp)))
 			continue;
 		cowdev_swap_forget(cp);
-		unlock_page(cp->page);
+		unlock_page(cowdev_page_of(cp));
 		if (READ_ONCE(swap.nr_free))
 			return true;
 	}
@@ -369,8 +369,9 @@ int cowdev_swap_out_begin(struct cowdev_page *cp, unsigned int holders,
 	if (*written) {
 		injected = cowdev_should_fail(COWDEV_FAIL_SWAP_OUT, 0);
 		err = injected ? cowdev_swap_injected_error() :
-				 cowdev_swap_write(slot, cp->page);
-		trace_cowdev_page_out(cp->index, page_to_pfn(cp->page), slot,
+				 cowdev_swap_write(slot, cowdev_page_of(cp));
+		trace_cowdev_page_out(cowdev_page_index(cp),
+				      page_to_pfn(cowdev_page_of(cp)), slot,
 				      err, injected);
 		if (err) {
 			spin_lock(&swap.lock);
@@ -422,8 +423,7 @@ static unsigned int cowdev_swap_in_publish(struct cowdev_view *view,
 	struct cowdev_view *v;
 	unsigned int n = 0;
 
-	cp->index = index;
-	cp->family = view->family;
+	cowdev_page_set_owner(cp, view->family, index);
 	list_for_each_entry(v, &view->family->views, family_node) {
 		if (xa_load(&v->slots, index) != entry)
 			continue;
@@ -458,9 +458,9 @@ static int cowdev_swap_in_locked(struct cowdev_view *view, pgoff_t index,
 	else if (injected)
 		err = cowdev_swap_injected_error();
 	else
-		err = cowdev_swap_read(slot, cp->page);
-	trace_cowdev_page_in(view->id, index, page_to_pfn(cp->page), slot,
-			     ktime_get_ns() - start, err, injected);
+		err = cowdev_swap_read(slot, cowdev_page_of(cp));
+	trace_cowdev_page_in(view->id, index, page_to_pfn(cowdev_page_of(cp)),
+			     slot, ktime_get_ns() - start, err, injected);
 	if (err)
 		goto out;
 	n = cowdev_swap_count(slot);

@@ -6,7 +6,7 @@
  * can make the pool run dry, so pages are charged to users: every page a
  * view allocates (first write to a hole, COW copy) is charged to the user
  * that owns the view, and uncharged when the page is back on the pool's
- * free stack (a page waiting in limbo still counts, see pool.c).  A user may
+ * free list (a page waiting in limbo still counts, see pool.c).  A user may
  * hold at most user_max_pages pages at once (default: half the pool); a
  * write past that gets SIGBUS, as with an empty pool.  Views opened by a
  * task with CAP_SYS_RESOURCE are not charged.
@@ -22,6 +22,9 @@
  * struct cowdev_user lives from the first view its uid opens until the
  * module is unloaded (there are at most as many as there are uids that used
  * cowdev); @pages is atomic.  cowdev_users_lock (mutex) protects the list.
+ * Each user has a 16-bit id, which is what a pool page records of its user
+ * (struct cowdev_page.user): up to 65535 users, the next one's views fail
+ * with EUSERS.  cowdev_user_ids maps ids to users; it is only added to.
  */
 #include <linux/capability.h>
 #include <linux/cred.h>
@@ -29,11 +32,13 @@
 #include <linux/mutex.h>
 #include <linux/slab.h>
 #include <linux/user_namespace.h>
+#include <linux/xarray.h>
 
 #include "cowdev.h"
 
 struct cowdev_user {
 	kuid_t uid;
+	u16 id;
 	atomic_long_t pages;
 	struct list_head node;
 };
@@ -42,6 +47,7 @@ unsigned long cowdev_user_max_pages;
 
 static LIST_HEAD(cowdev_users);
 static DEFINE_MUTEX(cowdev_users_lock);
+static DEFINE_XARRAY_ALLOC1(cowdev_user_ids);
 
 /* The uid whose limit current's views count against (see above). */
 static kuid_t cowdev_charged_uid(void)
@@ -55,9 +61,29 @@ static kuid_t cowdev_charged_uid(void)
 	return ns->owner;
 }
 
+static struct cowdev_user *cowdev_user_new(kuid_t uid)
+{
+	struct cowdev_user *user = kzalloc(sizeof(*user), GFP_KERNEL);
+	u32 id;
+	int err;
+
+	if (!user)
+		return ERR_PTR(-ENOMEM);
+	user->uid = uid;
+	err = xa_alloc(&cowdev_user_ids, &id, user, XA_LIMIT(1, U16_MAX),
+		       GFP_KERNEL);
+	if (err) {
+		kfree(user);
+		return ERR_PTR(err == -EBUSY ? -EUSERS : err);
+	}
+	user->id = id;
+	return user;
+}
+
 /*
  * The user to charge for a view opened by current, NULL if current is
- * exempt.  ERR_PTR(-ENOMEM) on failure.
+ * exempt.  ERR_PTR(-ENOMEM) on failure, ERR_PTR(-EUSERS) when every id is
+ * taken.
  */
 struct cowdev_user *cowdev_user_get(void)
 {
@@ -70,13 +96,9 @@ struct cowdev_user *cowdev_user_get(void)
 	list_for_each_entry(user, &cowdev_users, node)
 		if (uid_eq(user->uid, uid))
 			goto out;
-	user = kzalloc(sizeof(*user), GFP_KERNEL);
-	if (!user) {
-		user = ERR_PTR(-ENOMEM);
-		goto out;
-	}
-	user->uid = uid;
-	list_add(&user->node, &cowdev_users);
+	user = cowdev_user_new(uid);
+	if (!IS_ERR(user))
+		list_add(&user->node, &cowdev_users);
 out:
 	mutex_unlock(&cowdev_users_lock);
 	return user;
@@ -99,12 +121,24 @@ void cowdev_user_uncharge(struct cowdev_user *user)
 		atomic_long_dec(&user->pages);
 }
 
+/* What a pool page records of @user (NULL: 0). */
+u16 cowdev_user_id(const struct cowdev_user *user)
+{
+	return user ? user->id : 0;
+}
+
+struct cowdev_user *cowdev_user_by_id(u16 id)
+{
+	return id ? xa_load(&cowdev_user_ids, id) : NULL;
+}
+
 void cowdev_users_exit(void)
 {
 	struct cowdev_user *user, *tmp;
 
 	list_for_each_entry_safe(user, tmp, &cowdev_users, node) {
 		WARN_ON(atomic_long_read(&user->pages));
+		xa_erase(&cowdev_user_ids, user->id);
 		kfree(user);
 	}
 }

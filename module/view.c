@@ -330,7 +330,7 @@ struct cowdev_page *cowdev_view_alloc_page(struct cowdev_view *view,
 		return ERR_PTR(-ENOSPC);
 	}
 	cp->origin = view->id;
-	cp->user = view->user;
+	cp->user = cowdev_user_id(view->user);
 	return cp;
 }
 
@@ -341,8 +341,7 @@ struct cowdev_page *cowdev_view_alloc_page(struct cowdev_view *view,
 void cowdev_view_publish(struct cowdev_view *view, pgoff_t index,
 			 struct cowdev_page *cp)
 {
-	cp->index = index;
-	cp->family = view->family;
+	cowdev_page_set_owner(cp, view->family, index);
 	cowdev_lru_add(cp);
 }
 
@@ -363,15 +362,16 @@ struct cowdev_page *cowdev_view_store_copy(struct cowdev_view *view,
 
 	if (IS_ERR(copy))
 		return copy;
-	copy_highpage(copy->page, cp->page);
+	copy_highpage(cowdev_page_of(copy), cowdev_page_of(cp));
 	err = xa_err(xa_store(&view->slots, index, copy, GFP_KERNEL));
 	if (err) {
 		cowdev_page_release(copy);
 		return ERR_PTR(err);
 	}
 	cowdev_view_publish(view, index, copy);
-	trace_cowdev_cow(view->id, cp->origin, index, page_to_pfn(cp->page),
-			 page_to_pfn(copy->page));
+	trace_cowdev_cow(view->id, cp->origin, index,
+			 page_to_pfn(cowdev_page_of(cp)),
+			 page_to_pfn(cowdev_page_of(copy)));
 	return copy;
 }
 
@@ -391,8 +391,8 @@ void cowdev_view_wait_pages(struct cowdev_view *view, unsigned long first,
 		cp = cowdev_entry_page(entry);
 		if (!cp)
 			continue;
-		lock_page(cp->page);
-		unlock_page(cp->page);
+		lock_page(cowdev_page_of(cp));
+		unlock_page(cowdev_page_of(cp));
 	}
 }
 
@@ -422,8 +422,8 @@ unsigned long cowdev_view_shrink_locked(struct cowdev_view *view,
 	if (!cowdev_mutant("no_shrink_page_wait"))
 		cowdev_view_wait_pages(view, new_size, ULONG_MAX);
 	if (!cowdev_mutant("no_shrink_zero_wait")) {
-		lock_page(cowdev_zero_page()->page);
-		unlock_page(cowdev_zero_page()->page);
+		lock_page(cowdev_page_of(cowdev_zero_page()));
+		unlock_page(cowdev_page_of(cowdev_zero_page()));
 	}
 	cowdev_view_zap(view, new_size, old_size - new_size, true);
 	cowdev_delay(COWDEV_DELAY_SHRINK_ZAPPED);

@@ -134,7 +134,7 @@ static vm_fault_t cowdev_map_zero(struct cowdev_view *view,
 				  struct vm_fault *vmf,
 				  enum cowdev_outcome *outcome)
 {
-	struct page *zero = cowdev_zero_page()->page;
+	struct page *zero = cowdev_page_of(cowdev_zero_page());
 	int err;
 
 	/* Before the pte: a filler that misses it finds this (below). */
@@ -221,7 +221,7 @@ static vm_fault_t cowdev_lock_slot_page(struct cowdev_view *view,
 					struct cowdev_page *cp,
 					enum cowdev_outcome *outcome)
 {
-	struct page *page = cp->page;
+	struct page *page = cowdev_page_of(cp);
 
 	get_page(page);
 	lock_page(page);
@@ -291,16 +291,17 @@ static vm_fault_t cowdev_copy_on_fault(struct cowdev_view *view,
 				       struct cowdev_page *cp, bool swapped_in,
 				       enum cowdev_outcome *outcome)
 {
+	struct page *page = cowdev_page_of(cp);
 	struct cowdev_page *copy;
 
-	lock_page(cp->page);
+	lock_page(page);
 	if (xa_load(&view->slots, vmf->pgoff) != cp) {
-		unlock_page(cp->page);
+		unlock_page(page);
 		*outcome = COWDEV_RETRY;
 		return VM_FAULT_NOPAGE;
 	}
 	copy = cowdev_break_cow(view, vmf->pgoff, cp);
-	unlock_page(cp->page);
+	unlock_page(page);
 	if (IS_ERR(copy))
 		return cowdev_no_page(view, PTR_ERR(copy), outcome);
 	cowdev_page_release(cp);
@@ -349,7 +350,7 @@ static vm_fault_t cowdev_fault_locked(struct cowdev_view *view,
 		 * Core mm copies it into vmf->cow_page; locked until that
 		 * pte is in, for a shrink to wait on (see the top).
 		 */
-		vmf->page = cowdev_zero_page()->page;
+		vmf->page = cowdev_page_of(cowdev_zero_page());
 		get_page(vmf->page);
 		lock_page(vmf->page);
 		*outcome = COWDEV_ZERO;
@@ -412,11 +413,11 @@ static u64 cowdev_trace_pfn(struct cowdev_view *view, struct vm_fault *vmf,
 		return page_to_pfn(vmf->page);
 	switch (outcome) {
 	case COWDEV_ZERO:
-		return page_to_pfn(cowdev_zero_page()->page);
+		return page_to_pfn(cowdev_page_of(cowdev_zero_page()));
 	case COWDEV_COPY:
 	case COWDEV_ALLOC:
 		cp = cowdev_entry_page(xa_load(&view->slots, vmf->pgoff));
-		return cp ? page_to_pfn(cp->page) : 0;
+		return cp ? page_to_pfn(cowdev_page_of(cp)) : 0;
 	default:
 		return 0;
 	}
@@ -467,7 +468,7 @@ static bool cowdev_mutant_break_unlocked(struct cowdev_view *view,
 	struct cowdev_page *cp, *copy;
 
 	cp = cowdev_entry_page(xa_load(&view->slots, vmf->pgoff));
-	if (!cp || cp->page != vmf->page || !cowdev_page_shared(cp))
+	if (!cp || cowdev_page_of(cp) != vmf->page || !cowdev_page_shared(cp))
 		return false;
 	copy = cowdev_break_cow(view, vmf->pgoff, cp);
 	if (IS_ERR(copy))
@@ -495,7 +496,7 @@ static vm_fault_t cowdev_write_resident(struct cowdev_view *view,
 	}
 	lock_page(page);
 	cp = cowdev_entry_page(xa_load(&view->slots, index));
-	if (!cp || cp->page != page) {
+	if (!cp || cowdev_page_of(cp) != page) {
 		unlock_page(page);
 		*outcome = COWDEV_RETRY;
 		return VM_FAULT_NOPAGE;
@@ -545,7 +546,7 @@ static vm_fault_t cowdev_page_mkwrite_locked(struct cowdev_view *view,
 {
 	if (vmf->pgoff >= READ_ONCE(view->size_pages))
 		return cowdev_sigbus(view, 0, outcome);
-	if (vmf->page == cowdev_zero_page()->page)
+	if (vmf->page == cowdev_page_of(cowdev_zero_page()))
 		return cowdev_write_zero(view, vmf, outcome);
 	return cowdev_write_resident(view, vmf, outcome);
 }
@@ -589,17 +590,18 @@ struct cowdev_map_batch {
 static bool cowdev_map_lock(struct cowdev_view *view, struct vm_fault *vmf,
 			    struct xa_state *xas, struct cowdev_page *cp)
 {
+	struct page *page = cowdev_page_of(cp);
 	pgoff_t index = xas->xa_index;
 
 	if (index != vmf->pgoff && !READ_ONCE(cp->referenced))
 		return false;
-	if (!trylock_page(cp->page))
+	if (!trylock_page(page))
 		return false;
 	if ((cowdev_mutant("no_fault_around_size_check") ||
 	     index < READ_ONCE(view->size_pages)) &&
 	    xas_reload(xas) == cp)
 		return true;
-	unlock_page(cp->page);
+	unlock_page(page);
 	return false;
 }
 
@@ -653,7 +655,7 @@ static unsigned long cowdev_map_add(struct vm_fault *vmf,
 		b->first = index;
 	if (index == vmf->pgoff)
 		b->fault_cp = cp;
-	b->pages[b->nr++] = cp->page;
+	b->pages[b->nr++] = cowdev_page_of(cp);
 	return mapped;
 }
 
