@@ -77,12 +77,16 @@
 #include "cowdev.h"
 #include "cowdev_trace.h"
 
+/* Free pages, linked through their struct page's lru. */
+struct cowdev_free_list {
+	struct list_head pages;
+	unsigned long nr;
+};
+
 static struct {
 	spinlock_t lock;
-	struct list_head free;		/* unzeroed free pages, hot first */
-	unsigned long nr_free;
-	struct list_head zeroed;	/* zeroed free pages */
-	unsigned long nr_zeroed;
+	struct cowdev_free_list free;	/* unzeroed free pages, hot first */
+	struct cowdev_free_list zeroed;	/* zeroed free pages */
 	unsigned long nr_clearing;	/* taken by the zeroer, still free */
 	unsigned long total;
 	unsigned long used;		/* held by views or in limbo */
@@ -100,8 +104,8 @@ static struct {
 	wait_queue_head_t zeroer_wait;
 } pool = {
 	.lock = __SPIN_LOCK_UNLOCKED(pool.lock),
-	.free = LIST_HEAD_INIT(pool.free),
-	.zeroed = LIST_HEAD_INIT(pool.zeroed),
+	.free.pages = LIST_HEAD_INIT(pool.free.pages),
+	.zeroed.pages = LIST_HEAD_INIT(pool.zeroed.pages),
 	.limbo = LIST_HEAD_INIT(pool.limbo),
 	.reaping = __MUTEX_INITIALIZER(pool.reaping),
 	.zeroer_wait = __WAIT_QUEUE_HEAD_INITIALIZER(pool.zeroer_wait),
@@ -133,42 +137,37 @@ static struct cowdev_page *cowdev_list_take(struct list_head *node)
 	return cowdev_page_from(list_entry(node, struct page, lru));
 }
 
-/* The unzeroed free pages, under pool.lock: push and pop at the head. */
-static void cowdev_free_push(struct cowdev_page *cp)
+/* A free list, under pool.lock: push and pop at the head. */
+static void cowdev_free_push(struct cowdev_free_list *fl,
+			     struct cowdev_page *cp)
 {
-	list_add(cowdev_lru_node(cp), &pool.free);
-	pool.nr_free++;
+	list_add(cowdev_lru_node(cp), &fl->pages);
+	fl->nr++;
 }
 
-static struct cowdev_page *cowdev_free_pop(void)
+static struct cowdev_page *cowdev_free_pop(struct cowdev_free_list *fl)
 {
-	pool.nr_free--;
-	return cowdev_list_take(pool.free.next);
+	fl->nr--;
+	return cowdev_list_take(fl->pages.next);
 }
 
-/* The coldest unzeroed page, for the zeroer. */
-static struct cowdev_page *cowdev_free_pop_tail(void)
+/* The coldest page of @fl, for the zeroer. */
+static struct cowdev_page *cowdev_free_pop_tail(struct cowdev_free_list *fl)
 {
-	pool.nr_free--;
-	return cowdev_list_take(pool.free.prev);
+	fl->nr--;
+	return cowdev_list_take(fl->pages.prev);
 }
 
-static void cowdev_zeroed_push(struct cowdev_page *cp)
+static void cowdev_free_list_init(struct cowdev_free_list *fl)
 {
-	list_add(cowdev_lru_node(cp), &pool.zeroed);
-	pool.nr_zeroed++;
-}
-
-static struct cowdev_page *cowdev_zeroed_pop(void)
-{
-	pool.nr_zeroed--;
-	return cowdev_list_take(pool.zeroed.next);
+	INIT_LIST_HEAD(&fl->pages);
+	fl->nr = 0;
 }
 
 /* Free pages: both lists, and the one being cleared. */
 static unsigned long cowdev_nr_free_locked(void)
 {
-	return pool.nr_free + pool.nr_zeroed + pool.nr_clearing;
+	return pool.free.nr + pool.zeroed.nr + pool.nr_clearing;
 }
 
 /*
@@ -178,10 +177,10 @@ static unsigned long cowdev_nr_free_locked(void)
 static unsigned long cowdev_zero_shortfall(void)
 {
 	unsigned long reserve = READ_ONCE(cowdev_zero_reserve);
-	unsigned long have = READ_ONCE(pool.nr_zeroed) +
+	unsigned long have = READ_ONCE(pool.zeroed.nr) +
 			     READ_ONCE(pool.nr_clearing);
 
-	if (!READ_ONCE(pool.nr_free) || have >= reserve)
+	if (!READ_ONCE(pool.free.nr) || have >= reserve)
 		return 0;
 	return reserve - have;
 }
@@ -210,8 +209,8 @@ static unsigned long cowdev_zero_batch(void)
 static void cowdev_zero_reserve_trim(void)
 {
 	spin_lock(&pool.lock);
-	while (pool.nr_zeroed > READ_ONCE(cowdev_zero_reserve))
-		cowdev_free_push(cowdev_zeroed_pop());
+	while (pool.zeroed.nr > READ_ONCE(cowdev_zero_reserve))
+		cowdev_free_push(&pool.free, cowdev_free_pop(&pool.zeroed));
 	spin_unlock(&pool.lock);
 }
 
@@ -239,7 +238,7 @@ MODULE_PARM_DESC(zero_reserve,
 static void cowdev_push_free(struct cowdev_page *cp)
 {
 	lockdep_assert_held(&pool.lock);
-	cowdev_free_push(cp);
+	cowdev_free_push(&pool.free, cp);
 	pool.used--;
 	pool.frees++;
 }
@@ -327,11 +326,11 @@ bool cowdev_pool_reap(void)
 static struct cowdev_page *cowdev_take_free(bool zero, bool *zeroed)
 {
 	lockdep_assert_held(&pool.lock);
-	*zeroed = pool.nr_zeroed && (zero || !pool.nr_free);
+	*zeroed = pool.zeroed.nr && (zero || !pool.free.nr);
 	if (*zeroed)
-		return cowdev_zeroed_pop();
-	if (pool.nr_free)
-		return cowdev_free_pop();
+		return cowdev_free_pop(&pool.zeroed);
+	if (pool.free.nr)
+		return cowdev_free_pop(&pool.free);
 	return NULL;
 }
 
@@ -370,7 +369,7 @@ static struct cowdev_page *cowdev_zeroer_take(void)
 
 	spin_lock(&pool.lock);
 	if (cowdev_zero_shortfall()) {
-		cp = cowdev_free_pop_tail();
+		cp = cowdev_free_pop_tail(&pool.free);
 		pool.nr_clearing++;
 	}
 	spin_unlock(&pool.lock);
@@ -381,7 +380,7 @@ static struct cowdev_page *cowdev_zeroer_take(void)
 static void cowdev_zeroer_put(struct cowdev_page *cp)
 {
 	spin_lock(&pool.lock);
-	cowdev_zeroed_push(cp);
+	cowdev_free_push(&pool.zeroed, cp);
 	pool.nr_clearing--;
 	spin_unlock(&pool.lock);
 	/* Order the count before the waiter check; see wake_up_var(). */
@@ -488,7 +487,7 @@ void cowdev_pool_alloc_failed(bool injected)
 
 unsigned long cowdev_pool_nr_free(void)
 {
-	return READ_ONCE(pool.nr_free) + READ_ONCE(pool.nr_zeroed) +
+	return READ_ONCE(pool.free.nr) + READ_ONCE(pool.zeroed.nr) +
 	       READ_ONCE(pool.nr_clearing);
 }
 
@@ -574,7 +573,7 @@ void cowdev_pool_get_info(struct cowdev_pool_info *info)
 	info->limbo_pages = pool.nr_limbo;
 	info->allocs = pool.allocs;
 	info->frees = pool.frees;
-	info->zeroed_pages = pool.nr_zeroed;
+	info->zeroed_pages = pool.zeroed.nr;
 	info->zeroed_allocs = pool.zeroed_allocs;
 	info->inline_zeroes = pool.inline_zeroes;
 	spin_unlock(&pool.lock);
@@ -691,9 +690,9 @@ static void cowdev_pool_fill_lists(unsigned long nr_pages)
 	zeroed = min(nr_pages - 1, READ_ONCE(cowdev_zero_reserve));
 	/* Pushed so that low numbers are allocated first. */
 	for (i = nr_pages - 1; i > zeroed; i--)
-		cowdev_free_push(cowdev_pool_page(i));
+		cowdev_free_push(&pool.free, cowdev_pool_page(i));
 	for (; i > COWDEV_ZERO_INDEX; i--)
-		cowdev_zeroed_push(cowdev_pool_page(i));
+		cowdev_free_push(&pool.zeroed, cowdev_pool_page(i));
 }
 
 /**
@@ -732,10 +731,8 @@ int cowdev_pool_init(unsigned long nr_pages)
 	return 0;
 
 err_pages:
-	INIT_LIST_HEAD(&pool.free);
-	INIT_LIST_HEAD(&pool.zeroed);
-	pool.nr_free = 0;
-	pool.nr_zeroed = 0;
+	cowdev_free_list_init(&pool.free);
+	cowdev_free_list_init(&pool.zeroed);
 	pool.total = 0;
 	cowdev_pool_free_pages(nr_pages);
 err_map:
@@ -756,8 +753,8 @@ void cowdev_pool_exit(void)
 	     "pool accounting at unload: total %lu free %lu used %lu limbo %lu\n",
 	     pool.total, cowdev_nr_free_locked(), pool.used, pool.nr_limbo);
 	cowdev_pool_free_pages(pool.total);
-	INIT_LIST_HEAD(&pool.free);
-	INIT_LIST_HEAD(&pool.zeroed);
+	cowdev_free_list_init(&pool.free);
+	cowdev_free_list_init(&pool.zeroed);
 	INIT_LIST_HEAD(&pool.limbo);
 	cowdev_pool_free_map();
 }
