@@ -109,10 +109,10 @@ struct cowdev_family {
  *            it (cowdev_page_index(); objects have at most INT_MAX pages).
  *   private  the family of the views that hold it (cowdev_page_family()),
  *            while they do.
- *   flags    PG_owner_priv_1 while an eviction has the page (reclaim.c,
- *            changed under lru.lock): the bit the kernel leaves to a
- *            page's owner when the page is neither in the page cache nor
- *            anonymous.
+ *   flags    PG_owner_priv_1 while an eviction has the page and views
+ *            still hold it (reclaim.c, changed under lru.lock): the bit
+ *            the kernel leaves to a page's owner when the page is neither
+ *            in the page cache nor anonymous.
  *
  * The index and the family are written when the page is published in a
  * slot (cowdev_page_set_owner()), before it goes on the replacement list.

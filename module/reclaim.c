@@ -140,16 +140,21 @@ void cowdev_lru_add(struct cowdev_page *cp)
 	spin_lock(&lru.lock);
 	cp->referenced = true;
 	cp->age = 0;
-	cowdev_set_isolated(cp, false);
 	list_add_tail(&cowdev_page_of(cp)->lru, &lru.list);
 	spin_unlock(&lru.lock);
 }
 
-/* The last holder let go of @cp. */
+/*
+ * The last holder let go of @cp: off the list, and out of the hands of an
+ * eviction that has it (which finds it released), so that it is never
+ * loaded again isolated.
+ */
 void cowdev_lru_del(struct cowdev_page *cp)
 {
 	spin_lock(&lru.lock);
 	list_del_init(&cowdev_page_of(cp)->lru);
+	if (cowdev_isolated(cp))
+		cowdev_set_isolated(cp, false);
 	spin_unlock(&lru.lock);
 }
 
@@ -249,7 +254,8 @@ static void cowdev_putback(struct cowdev_page *cp)
 	struct cowdev_family *family = cowdev_page_family(cp);
 
 	spin_lock(&lru.lock);
-	cowdev_set_isolated(cp, false);
+	if (cowdev_isolated(cp))
+		cowdev_set_isolated(cp, false);
 	spin_unlock(&lru.lock);
 	cowdev_ungrab(cp, family);
 }

@@ -21,14 +21,15 @@
  *
  * struct cowdev_user lives from the first view its uid opens until the
  * module is unloaded (there are at most as many as there are uids that used
- * cowdev); @pages is atomic.  cowdev_users_lock (mutex) protects the list.
- * Each user has a 16-bit id, which is what a pool page records of its user
+ * cowdev); @pages is atomic.  cowdev_users maps uids to users; its adds are
+ * serialised by cowdev_users_lock (mutex), its lookups need no lock.  Each
+ * user has a 16-bit id, which is what a pool page records of its user
  * (struct cowdev_page.user): up to 65535 users, the next one's views fail
- * with EUSERS.  cowdev_user_ids maps ids to users; it is only added to.
+ * with EUSERS.  cowdev_user_ids maps ids to users.  Both maps are only
+ * added to until unload.
  */
 #include <linux/capability.h>
 #include <linux/cred.h>
-#include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/slab.h>
 #include <linux/user_namespace.h>
@@ -37,17 +38,15 @@
 #include "cowdev.h"
 
 struct cowdev_user {
-	kuid_t uid;
 	u16 id;
 	atomic_long_t pages;
-	struct list_head node;
 };
 
 unsigned long cowdev_user_max_pages;
 
-static LIST_HEAD(cowdev_users);
 static DEFINE_MUTEX(cowdev_users_lock);
-static DEFINE_XARRAY_ALLOC1(cowdev_user_ids);
+static DEFINE_XARRAY(cowdev_users);		/* by uid */
+static DEFINE_XARRAY_ALLOC1(cowdev_user_ids);	/* by id */
 
 /* The uid whose limit current's views count against (see above). */
 static kuid_t cowdev_charged_uid(void)
@@ -61,29 +60,40 @@ static kuid_t cowdev_charged_uid(void)
 	return ns->owner;
 }
 
+/* A user for @uid, with an id, in both maps.  Called with the lock. */
 static struct cowdev_user *cowdev_user_new(kuid_t uid)
 {
 	struct cowdev_user *user = kzalloc(sizeof(*user), GFP_KERNEL);
 	u32 id;
 	int err;
 
+	lockdep_assert_held(&cowdev_users_lock);
 	if (!user)
 		return ERR_PTR(-ENOMEM);
-	user->uid = uid;
 	err = xa_alloc(&cowdev_user_ids, &id, user, XA_LIMIT(1, U16_MAX),
 		       GFP_KERNEL);
 	if (err) {
-		kfree(user);
-		return ERR_PTR(err == -EBUSY ? -EUSERS : err);
+		err = err == -EBUSY ? -EUSERS : err;
+		goto err_free;
 	}
 	user->id = id;
+	err = xa_err(xa_store(&cowdev_users, __kuid_val(uid), user,
+			      GFP_KERNEL));
+	if (err)
+		goto err_id;
 	return user;
+
+err_id:
+	xa_erase(&cowdev_user_ids, id);
+err_free:
+	kfree(user);
+	return ERR_PTR(err);
 }
 
 /*
  * The user to charge for a view opened by current, NULL if current is
  * exempt.  ERR_PTR(-ENOMEM) on failure, ERR_PTR(-EUSERS) when every id is
- * taken.
+ * taken.  Users are never freed before unload, so a lookup needs no lock.
  */
 struct cowdev_user *cowdev_user_get(void)
 {
@@ -92,14 +102,13 @@ struct cowdev_user *cowdev_user_get(void)
 
 	if (capable(CAP_SYS_RESOURCE))
 		return NULL;
+	user = xa_load(&cowdev_users, __kuid_val(uid));
+	if (user)
+		return user;
 	mutex_lock(&cowdev_users_lock);
-	list_for_each_entry(user, &cowdev_users, node)
-		if (uid_eq(user->uid, uid))
-			goto out;
-	user = cowdev_user_new(uid);
-	if (!IS_ERR(user))
-		list_add(&user->node, &cowdev_users);
-out:
+	user = xa_load(&cowdev_users, __kuid_val(uid));
+	if (!user)
+		user = cowdev_user_new(uid);
 	mutex_unlock(&cowdev_users_lock);
 	return user;
 }
@@ -134,11 +143,13 @@ struct cowdev_user *cowdev_user_by_id(u16 id)
 
 void cowdev_users_exit(void)
 {
-	struct cowdev_user *user, *tmp;
+	struct cowdev_user *user;
+	unsigned long uid;
 
-	list_for_each_entry_safe(user, tmp, &cowdev_users, node) {
+	xa_for_each(&cowdev_users, uid, user) {
 		WARN_ON(atomic_long_read(&user->pages));
-		xa_erase(&cowdev_user_ids, user->id);
 		kfree(user);
 	}
+	xa_destroy(&cowdev_users);
+	xa_destroy(&cowdev_user_ids);
 }
