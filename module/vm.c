@@ -585,24 +585,25 @@ struct cowdev_map_batch {
  * Lock a resident page for fault-around if it is still the slot's (@xas
  * points at it) and inside the size.  A neighbour whose reference bit a
  * replacement policy cleared is left to fault, so that its next access
- * sets the bit (reclaim.c).
+ * sets the bit (reclaim.c).  Return: the locked page, or NULL.
  */
-static bool cowdev_map_lock(struct cowdev_view *view, struct vm_fault *vmf,
-			    struct xa_state *xas, struct cowdev_page *cp)
+static struct page *cowdev_map_lock(struct cowdev_view *view,
+				    struct vm_fault *vmf, struct xa_state *xas,
+				    struct cowdev_page *cp)
 {
 	struct page *page = cowdev_page_of(cp);
 	pgoff_t index = xas->xa_index;
 
 	if (index != vmf->pgoff && !READ_ONCE(cp->referenced))
-		return false;
+		return NULL;
 	if (!trylock_page(page))
-		return false;
+		return NULL;
 	if ((cowdev_mutant("no_fault_around_size_check") ||
 	     index < READ_ONCE(view->size_pages)) &&
 	    xas_reload(xas) == cp)
-		return true;
+		return page;
 	unlock_page(page);
-	return false;
+	return NULL;
 }
 
 /*
@@ -642,10 +643,14 @@ static unsigned long cowdev_map_flush(struct vm_fault *vmf,
 	return mapped;
 }
 
-/* Add the locked page at @index; flush first unless it extends the run. */
+/*
+ * Add @cp's locked @page at @index; flush first unless it extends the
+ * run.
+ */
 static unsigned long cowdev_map_add(struct vm_fault *vmf,
 				    struct cowdev_map_batch *b, pgoff_t index,
-				    struct cowdev_page *cp, bool *hit)
+				    struct cowdev_page *cp, struct page *page,
+				    bool *hit)
 {
 	unsigned long mapped = 0;
 
@@ -655,7 +660,7 @@ static unsigned long cowdev_map_add(struct vm_fault *vmf,
 		b->first = index;
 	if (index == vmf->pgoff)
 		b->fault_cp = cp;
-	b->pages[b->nr++] = cowdev_page_of(cp);
+	b->pages[b->nr++] = page;
 	return mapped;
 }
 
@@ -667,6 +672,7 @@ static vm_fault_t cowdev_map_pages(struct vm_fault *vmf, pgoff_t start_pgoff,
 	struct cowdev_map_batch batch;
 	struct cowdev_page *cp;
 	unsigned long mapped = 0;
+	struct page *page;
 	bool hit = false;
 	void *entry;
 
@@ -687,9 +693,10 @@ static vm_fault_t cowdev_map_pages(struct vm_fault *vmf, pgoff_t start_pgoff,
 			continue;
 		/* Swapped-out pages are read back by ->fault, not here. */
 		cp = cowdev_entry_page(entry);
-		if (cp && cowdev_map_lock(view, vmf, &xas, cp))
+		page = cp ? cowdev_map_lock(view, vmf, &xas, cp) : NULL;
+		if (page)
 			mapped += cowdev_map_add(vmf, &batch, xas.xa_index,
-						 cp, &hit);
+						 cp, page, &hit);
 	}
 	if (batch.nr)
 		mapped += cowdev_map_flush(vmf, &batch, &hit);
