@@ -157,7 +157,14 @@ static inline struct page *cowdev_page_of(const struct cowdev_page *cp)
 	unsigned long nr = cowdev_page_nr(cp);
 	unsigned int order = cowdev_pool_map.block_order;
 
-	return cowdev_pool_map.blocks[nr >> order] + (nr & ((1UL << order) - 1));
+	return cowdev_pool_map.blocks[nr >> order] +
+	       (nr & ((1UL << order) - 1));
+}
+
+/* The link of @cp's one pool list (see above). */
+static inline struct list_head *cowdev_page_lru(const struct cowdev_page *cp)
+{
+	return &cowdev_page_of(cp)->lru;
 }
 
 static inline struct cowdev_page *cowdev_page_from(const struct page *page)

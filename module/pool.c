@@ -20,8 +20,8 @@
  * still referenced by a pte or a pin (page_ref_count() > 1).
  *
  * pool.lock (spinlock, never held across anything that sleeps) protects the
- * free lists, the limbo list and the counters.  A page goes back to the free
- * stack only when no view holds it and its refcount is the pool's alone, so
+ * free lists, the limbo list and the counters.  A page goes back to a free
+ * list only when no view holds it and its refcount is the pool's alone, so
  * nothing a process can still read is ever handed to another object.
  *
  * A page stays charged to the user that allocated it (@user, user.c) until
@@ -126,11 +126,6 @@ module_param_named(pool_block_order, cowdev_pool_block_order, uint, 0444);
 MODULE_PARM_DESC(pool_block_order,
 		 "The pool is allocated in blocks of up to 2^N pages (0 to 9, default 9)");
 
-static struct list_head *cowdev_lru_node(struct cowdev_page *cp)
-{
-	return &cowdev_page_of(cp)->lru;
-}
-
 static struct cowdev_page *cowdev_list_take(struct list_head *node)
 {
 	list_del_init(node);
@@ -141,7 +136,7 @@ static struct cowdev_page *cowdev_list_take(struct list_head *node)
 static void cowdev_free_push(struct cowdev_free_list *fl,
 			     struct cowdev_page *cp)
 {
-	list_add(cowdev_lru_node(cp), &fl->pages);
+	list_add(cowdev_page_lru(cp), &fl->pages);
 	fl->nr++;
 }
 
@@ -521,7 +516,7 @@ void cowdev_page_release(struct cowdev_page *cp)
 	}
 	/* Still referenced: the user stays charged until it is reaped. */
 	spin_lock(&pool.lock);
-	list_add_tail(cowdev_lru_node(cp), &pool.limbo);
+	list_add_tail(cowdev_page_lru(cp), &pool.limbo);
 	pool.nr_limbo++;
 	nr_free = cowdev_nr_free_locked();
 	used = pool.used;
@@ -584,9 +579,9 @@ void cowdev_pool_get_info(struct cowdev_pool_info *info)
 }
 
 /*
- * Give back the first @nr pool pages.  Their struct page fields are the
- * pool's no more: cleared, so that a page still pinned from outside is
- * freed clean by its last put_page().
+ * Give back the first @nr pool pages, off whatever pool list they are on.
+ * Their struct page fields are the pool's no more: cleared, so that a page
+ * still pinned from outside is freed clean by its last put_page().
  */
 static void cowdev_pool_free_pages(unsigned long nr)
 {
@@ -608,6 +603,20 @@ static void cowdev_pool_free_map(void)
 	kvfree(cowdev_pool_map.pages);
 	cowdev_pool_map.blocks = NULL;
 	cowdev_pool_map.pages = NULL;
+}
+
+/*
+ * Give back every page (each leaves its list first: the heads are reset
+ * after), then the arrays.
+ */
+static void cowdev_pool_free_all(void)
+{
+	cowdev_pool_free_pages(pool.total);
+	cowdev_free_list_init(&pool.free);
+	cowdev_free_list_init(&pool.zeroed);
+	INIT_LIST_HEAD(&pool.limbo);
+	pool.total = 0;
+	cowdev_pool_free_map();
 }
 
 /*
@@ -731,10 +740,8 @@ int cowdev_pool_init(unsigned long nr_pages)
 	return 0;
 
 err_pages:
-	cowdev_free_list_init(&pool.free);
-	cowdev_free_list_init(&pool.zeroed);
-	pool.total = 0;
-	cowdev_pool_free_pages(nr_pages);
+	cowdev_pool_free_all();
+	return -ENOMEM;
 err_map:
 	cowdev_pool_free_map();
 	return -ENOMEM;
@@ -752,9 +759,5 @@ void cowdev_pool_exit(void)
 	     cowdev_nr_free_locked() + pool.used + 1 != pool.total,
 	     "pool accounting at unload: total %lu free %lu used %lu limbo %lu\n",
 	     pool.total, cowdev_nr_free_locked(), pool.used, pool.nr_limbo);
-	cowdev_pool_free_pages(pool.total);
-	cowdev_free_list_init(&pool.free);
-	cowdev_free_list_init(&pool.zeroed);
-	INIT_LIST_HEAD(&pool.limbo);
-	cowdev_pool_free_map();
+	cowdev_pool_free_all();
 }

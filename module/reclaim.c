@@ -140,7 +140,7 @@ void cowdev_lru_add(struct cowdev_page *cp)
 	spin_lock(&lru.lock);
 	cp->referenced = true;
 	cp->age = 0;
-	list_add_tail(&cowdev_page_of(cp)->lru, &lru.list);
+	list_add_tail(cowdev_page_lru(cp), &lru.list);
 	spin_unlock(&lru.lock);
 }
 
@@ -152,7 +152,7 @@ void cowdev_lru_add(struct cowdev_page *cp)
 void cowdev_lru_del(struct cowdev_page *cp)
 {
 	spin_lock(&lru.lock);
-	list_del_init(&cowdev_page_of(cp)->lru);
+	list_del_init(cowdev_page_lru(cp));
 	if (cowdev_isolated(cp))
 		cowdev_set_isolated(cp, false);
 	spin_unlock(&lru.lock);
@@ -311,7 +311,7 @@ static struct cowdev_page *cowdev_pick_clock(struct cowdev_evict_req *req)
 		if (!cp || !cp->referenced)
 			break;
 		cp->referenced = false;
-		list_move_tail(&cowdev_page_of(cp)->lru, &lru.list);
+		list_move_tail(cowdev_page_lru(cp), &lru.list);
 		cowdev_grab(cp);
 		spin_unlock(&lru.lock);
 		cowdev_clear_reference(cp);

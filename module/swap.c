@@ -6,7 +6,7 @@
  * The area is attached by COWDEV_IOC_SWAPON or the module parameter
  * swap_file, and detached by COWDEV_IOC_SWAPOFF or at unload.  It is cut
  * into page-sized slots; a slot is allocated and freed in O(1) from a stack
- * of free slot numbers, as the pool's pages are.  Page I/O is
+ * of free slot numbers.  Page I/O is
  * kernel_read()/kernel_write() of one page at the slot's offset, done by a
  * worker (cowdev_swap_wq) while the task that needs it waits: never under a
  * spinlock, never from ->map_pages, never charged to the task.
