@@ -489,6 +489,7 @@ enum cowdev_delay_point {
 	COWDEV_DELAY_COW_BREAK,		/* copy in the slot, not yet zapped */
 	COWDEV_DELAY_ROLLBACK,		/* a slot changed, not yet zapped */
 	COWDEV_DELAY_WRITTEN_CLEAR,	/* marks cleared, range not zapped */
+	COWDEV_DELAY_ZERO_CLEAR,	/* the zeroer cleared a page, not put */
 };
 
 DECLARE_STATIC_KEY_FALSE(cowdev_delays_on);

@@ -258,6 +258,7 @@ static struct cowdev_delay cowdev_delays[] = {
 	[COWDEV_DELAY_COW_BREAK] = { .name = "cow_break" },
 	[COWDEV_DELAY_ROLLBACK] = { .name = "rollback" },
 	[COWDEV_DELAY_WRITTEN_CLEAR] = { .name = "written_clear" },
+	[COWDEV_DELAY_ZERO_CLEAR] = { .name = "zero_clear" },
 };
 
 /* Serialises the key's flips with the writes of ms. */

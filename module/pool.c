@@ -46,7 +46,8 @@
  * cowdev_zeroer()) keeps up to zero_reserve pages (module parameter,
  * writable; 0: none) pre-zeroed: it takes one page off pool.free's tail
  * (pool.nr_clearing counts it, still free), clears it without the lock and
- * pushes it on the zeroed list.  An allocation that finds both empty
+ * pushes it on the zeroed list, or back on pool.free if zero_reserve was
+ * lowered meanwhile and the list is full.  An allocation that finds both empty
  * while a page is being cleared waits for it: one page's clear, but on a
  * machine whose CPUs are all busy a SCHED_IDLE thread may first wait for
  * a CPU (this happens only with the pool down to its last free page).
@@ -371,11 +372,21 @@ static struct cowdev_page *cowdev_zeroer_take(void)
 	return cp;
 }
 
-/* @cp is clear: onto the zeroed list, and wake an allocation waiting. */
+/*
+ * @cp is clear: onto the zeroed list, unless zero_reserve was lowered
+ * while it was being cleared and the list is full (the trim cannot see a
+ * page being cleared); then back among the unzeroed pages.  Either way,
+ * wake an allocation waiting for it.
+ */
 static void cowdev_zeroer_put(struct cowdev_page *cp)
 {
+	struct cowdev_free_list *list = &pool.zeroed;
+
 	spin_lock(&pool.lock);
-	cowdev_free_push(&pool.zeroed, cp);
+	if (pool.zeroed.nr >= READ_ONCE(cowdev_zero_reserve) &&
+	    !cowdev_mutant("no_zero_reserve_room_check"))
+		list = &pool.free;
+	cowdev_free_push(list, cp);
 	pool.nr_clearing--;
 	spin_unlock(&pool.lock);
 	/* Order the count before the waiter check; see wake_up_var(). */
@@ -417,6 +428,7 @@ static int cowdev_zeroer(void *unused)
 			continue;
 		}
 		clear_highpage(cowdev_page_of(cp));
+		cowdev_delay(COWDEV_DELAY_ZERO_CLEAR);
 		cowdev_zeroer_put(cp);
 		cond_resched();
 	}

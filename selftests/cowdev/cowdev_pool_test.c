@@ -19,7 +19,6 @@
  *    (inline_zeroes), pages come back zero either way, and COW copies
  *    count in neither.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <sched.h>
 #include <pthread.h>
@@ -527,61 +526,6 @@ TEST_F(reserve, first_writes_take_pre_zeroed_pages_or_clear_inline)
 	close(v2);
 }
 
-/* The pid of the kernel thread named @comm, or -1. */
-static pid_t kthread_pid(const char *comm)
-{
-	char path[300], name[32];
-	struct dirent *d;
-	pid_t pid = -1;
-	DIR *dir;
-	FILE *f;
-
-	dir = opendir("/proc");
-	if (!dir)
-		return -1;
-	while (pid < 0 && (d = readdir(dir))) {
-		if (d->d_name[0] < '1' || d->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/comm", d->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fgets(name, sizeof(name), f) &&
-		    !strncmp(name, comm, strlen(comm)) &&
-		    name[strlen(comm)] == '\n')
-			pid = atoi(d->d_name);
-		fclose(f);
-	}
-	closedir(dir);
-	return pid;
-}
-
-/*
- * Wait until kernel thread @pid sleeps in wait_event_idle() (state I in
- * /proc/PID/stat): the zeroer at rest, past its last look at the reserve.
- * 0, or -1 after 10 s.
- */
-static int kthread_wait_idle(pid_t pid)
-{
-	char path[64], state = 0;
-	int i;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	for (i = 0; i < 10000; i++) {
-		f = fopen(path, "r");
-		if (!f)
-			return -1;
-		if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1)
-			state = 0;
-		fclose(f);
-		if (state == 'I')
-			return 0;
-		usleep(1000);
-	}
-	return -1;
-}
-
 /*
  * Allocations wake the zeroer only once the reserve is short by a batch
  * (an eighth of it: 8 pages of 64); a read of the pool counters wakes it
@@ -600,7 +544,7 @@ TEST_F(reserve, a_counter_read_refills_a_reserve_short_by_less_than_a_batch)
 	ASSERT_EQ(0, cowdev_reserve_settle(10000));
 	a = cowdev_pool_of(self->fd);
 	ASSERT_EQ(64, a.zeroed_pages);
-	ASSERT_EQ(0, kthread_wait_idle(kthread_pid("cowdev_zero")));
+	ASSERT_EQ(0, cowdev_kthread_wait_idle(cowdev_kthread_pid("cowdev_zero")));
 	v = write_new_view(3, &m);
 	ASSERT_LE(0, v);
 	ASSERT_EQ(0, cowdev_reserve_settle(10000));
@@ -680,7 +624,7 @@ TEST_F(reserve, cow_copies_are_not_zeroed_first)
  */
 TEST(zeroer_runs_under_sched_idle)
 {
-	pid_t pid = kthread_pid("cowdev_zero");
+	pid_t pid = cowdev_kthread_pid("cowdev_zero");
 
 	ASSERT_LT(0, pid);
 	EXPECT_EQ(SCHED_IDLE, sched_getscheduler(pid));

@@ -21,6 +21,7 @@
 #include "cowdev_test.h"
 
 #define DELAY_DIR "/sys/kernel/debug/cowdev/delay"
+#define PARAM_DIR "/sys/module/cowdev/parameters"
 
 static int delay_write(const char *point, const char *attr, long long val)
 {
@@ -59,6 +60,7 @@ static pid_t gettid_(void)
 FIXTURE(race) {
 	size_t ps;
 	const char *point;	/* the point the test set, reset after */
+	long long reserve;	/* zero_reserve to restore after, or -1 */
 };
 
 FIXTURE_SETUP(race)
@@ -69,6 +71,7 @@ FIXTURE_SETUP(race)
 		SKIP_SETUP("no " DELAY_DIR " (debugfs not mounted?)");
 	self->ps = cowdev_page_size();
 	self->point = NULL;
+	self->reserve = -1;
 }
 
 FIXTURE_TEARDOWN(race)
@@ -77,6 +80,8 @@ FIXTURE_TEARDOWN(race)
 		delay_write(self->point, "ms", 0);
 		delay_write(self->point, "pid", 0);
 	}
+	if (self->reserve >= 0)
+		cowdev_attr_write(PARAM_DIR, "zero_reserve", self->reserve);
 }
 
 /* A thread the test starts and holds in a window: its tid, its go. */
@@ -576,6 +581,52 @@ TEST_F(race, written_clear_waits_for_a_page_being_made_writable)
 	EXPECT_EQ(1, bits);
 	EXPECT_EQ('B', w.map[100]);
 	munmap(w.map, self->ps);
+	close(fd);
+}
+
+/*
+ * zero_reserve lowered while the zeroer clears a page it took.  Lowering
+ * it trims the zeroed list to the new reserve, but cannot see the page
+ * being cleared: putting that page must find the list full and leave it
+ * among the unzeroed pages (pool.c, cowdev_zeroer_put(); mutant
+ * no_zero_reserve_room_check), or the reserve ends a page above
+ * zero_reserve.
+ */
+TEST_F(race, zero_reserve_lowered_while_a_page_is_cleared)
+{
+	pid_t zeroer = cowdev_kthread_pid("cowdev_zero");
+	long long hits = delay_read("zero_clear", "hits");
+	struct cowdev_pool_info pi;
+	uint64_t zeroed;
+	int fd, v, i;
+	char *m;
+
+	ASSERT_LT(0, zeroer);
+	fd = cowdev_open();
+	ASSERT_LE(0, fd);
+	self->reserve = cowdev_attr_read(PARAM_DIR, "zero_reserve");
+	ASSERT_EQ(0, cowdev_attr_write(PARAM_DIR, "zero_reserve", 64));
+	ASSERT_EQ(0, cowdev_reserve_settle(10000));
+	ASSERT_EQ(64, cowdev_pool_of(fd).zeroed_pages);
+	self->point = "zero_clear";
+	ASSERT_EQ(0, delay_write("zero_clear", "pid", zeroer));
+	ASSERT_EQ(0, delay_write("zero_clear", "ms", 500));
+	/* 8 first writes leave the reserve short by a batch: it wakes. */
+	v = cowdev_new_view(8, &m);
+	ASSERT_LE(0, v);
+	for (i = 0; i < 8; i++)
+		m[i * self->ps] = 'w';
+	ASSERT_EQ(0, wait_hits("zero_clear", hits + 1));
+	/* One page cleared and not yet put: lower the reserve to the rest. */
+	zeroed = cowdev_pool_of(fd).zeroed_pages;
+	ASSERT_EQ(0, cowdev_attr_write(PARAM_DIR, "zero_reserve", zeroed));
+	ASSERT_EQ(0, delay_write("zero_clear", "ms", 0));
+	ASSERT_EQ(0, cowdev_kthread_wait_idle(zeroer));
+	pi = cowdev_pool_of(fd);
+	EXPECT_EQ(zeroed, pi.zeroed_pages);
+	EXPECT_EQ(hits + 1, delay_read("zero_clear", "hits"));
+	munmap(m, 8 * self->ps);
+	close(v);
 	close(fd);
 }
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Helpers shared by the cowdev selftests on top of libcowdev (which has the
- * SIGBUS-catching accesses and the smaps reader): counters, children, time,
+ * SIGBUS-catching accesses and the smaps reader): counters, kernel threads,
+ * children, time,
  * programs run with their output captured, views and their mappings,
  * aligned areas, threads started together, and the picture assertions
  * (page contents, page-state map, COW counters).
@@ -10,6 +11,7 @@
 #ifndef COWDEV_TEST_H
 #define COWDEV_TEST_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -213,6 +215,61 @@ static inline unsigned long cowdev_param(const char *name)
 		fclose(f);
 	}
 	return v;
+}
+
+/* The pid of the kernel thread named @comm, or -1. */
+static inline pid_t cowdev_kthread_pid(const char *comm)
+{
+	char path[300], name[32];
+	struct dirent *d;
+	pid_t pid = -1;
+	DIR *dir;
+	FILE *f;
+
+	dir = opendir("/proc");
+	if (!dir)
+		return -1;
+	while (pid < 0 && (d = readdir(dir))) {
+		if (d->d_name[0] < '1' || d->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", d->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(name, sizeof(name), f) &&
+		    !strncmp(name, comm, strlen(comm)) &&
+		    name[strlen(comm)] == '\n')
+			pid = atoi(d->d_name);
+		fclose(f);
+	}
+	closedir(dir);
+	return pid;
+}
+
+/*
+ * Wait until kernel thread @pid sleeps in wait_event_idle() (state I in
+ * /proc/PID/stat): the zeroer at rest, past its last look at the reserve.
+ * 0, or -1 after 10 s.
+ */
+static inline int cowdev_kthread_wait_idle(pid_t pid)
+{
+	char path[64], state = 0;
+	int i;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	for (i = 0; i < 10000; i++) {
+		f = fopen(path, "r");
+		if (!f)
+			return -1;
+		if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1)
+			state = 0;
+		fclose(f);
+		if (state == 'I')
+			return 0;
+		usleep(1000);
+	}
+	return -1;
 }
 
 /* GET_STATS of @fd; every field all ones when the ioctl fails. */
