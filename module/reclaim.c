@@ -125,12 +125,17 @@ static bool cowdev_isolated(struct cowdev_page *cp)
 	return test_bit(PG_owner_priv_1, &cowdev_page_of(cp)->flags);
 }
 
-static void cowdev_set_isolated(struct cowdev_page *cp, bool isolated)
+static void cowdev_set_isolated(struct cowdev_page *cp)
 {
 	lockdep_assert_held(&lru.lock);
-	if (isolated)
-		set_bit(PG_owner_priv_1, &cowdev_page_of(cp)->flags);
-	else
+	set_bit(PG_owner_priv_1, &cowdev_page_of(cp)->flags);
+}
+
+/* Clear the bit if it is set: no atomic write where there is nothing. */
+static void cowdev_clear_isolated(struct cowdev_page *cp)
+{
+	lockdep_assert_held(&lru.lock);
+	if (cowdev_isolated(cp))
 		clear_bit(PG_owner_priv_1, &cowdev_page_of(cp)->flags);
 }
 
@@ -153,8 +158,7 @@ void cowdev_lru_del(struct cowdev_page *cp)
 {
 	spin_lock(&lru.lock);
 	list_del_init(cowdev_page_lru(cp));
-	if (cowdev_isolated(cp))
-		cowdev_set_isolated(cp, false);
+	cowdev_clear_isolated(cp);
 	spin_unlock(&lru.lock);
 }
 
@@ -242,7 +246,7 @@ static struct cowdev_page *cowdev_isolate(struct cowdev_evict_req *req,
 					  struct cowdev_page *cp)
 {
 	lockdep_assert_held(&lru.lock);
-	cowdev_set_isolated(cp, true);
+	cowdev_set_isolated(cp);
 	cowdev_grab(cp);
 	req->tried[req->nr_tried++] = cp;
 	return cp;
@@ -254,8 +258,7 @@ static void cowdev_putback(struct cowdev_page *cp)
 	struct cowdev_family *family = cowdev_page_family(cp);
 
 	spin_lock(&lru.lock);
-	if (cowdev_isolated(cp))
-		cowdev_set_isolated(cp, false);
+	cowdev_clear_isolated(cp);
 	spin_unlock(&lru.lock);
 	cowdev_ungrab(cp, family);
 }
