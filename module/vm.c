@@ -184,11 +184,17 @@ static int cowdev_fill_hole(struct cowdev_view *view, pgoff_t index)
 	cp = cowdev_view_alloc_page(view, true);
 	if (IS_ERR(cp))
 		return PTR_ERR(cp);
-	/* One section of the xarray's lock for the store and the mark. */
+	/*
+	 * One section of the xarray's lock for the store and the marks of the
+	 * write this fill is for; ->page_mkwrite finds them set and does not
+	 * take the lock again (cowdev_slot_mark_write()).
+	 */
 	xa_lock(&view->slots);
 	old = __xa_cmpxchg(&view->slots, index, NULL, cp, GFP_KERNEL);
-	if (!old)
+	if (!old) {
 		__xa_set_mark(&view->slots, index, COWDEV_SLOT_DIRTY);
+		__xa_set_mark(&view->slots, index, COWDEV_SLOT_WRITTEN);
+	}
 	xa_unlock(&view->slots);
 	if (xa_is_err(old)) {
 		cowdev_page_release(cp);
@@ -481,6 +487,37 @@ static bool cowdev_mutant_break_unlocked(struct cowdev_view *view,
  * Write to a resident page through a MAP_SHARED mapping.  A page another
  * view shares is copied (the COW break) and the access retries.
  */
+/*
+ * A write is about to go through @index's pte: the slot is dirty, written
+ * since tracking was re-armed (snap.c), and no longer was-shared.  The
+ * caller holds the page lock of the slot's page.  Marks already in that
+ * state, as a hole fill leaves them, cost one walk and no lock.
+ * Return: whether the slot was marked was-shared (a COW reuse).
+ */
+static bool cowdev_slot_mark_write(struct cowdev_view *view, pgoff_t index)
+{
+	XA_STATE(xas, &view->slots, index);
+	bool was_shared, done;
+
+	rcu_read_lock();
+	xas_load(&xas);
+	was_shared = xas_get_mark(&xas, COWDEV_SLOT_WAS_SHARED);
+	done = !was_shared && xas_get_mark(&xas, COWDEV_SLOT_DIRTY) &&
+	       xas_get_mark(&xas, COWDEV_SLOT_WRITTEN);
+	rcu_read_unlock();
+	if (done)
+		return false;
+	xas_reset(&xas);
+	xas_lock(&xas);
+	xas_load(&xas);
+	was_shared = xas_get_mark(&xas, COWDEV_SLOT_WAS_SHARED);
+	xas_clear_mark(&xas, COWDEV_SLOT_WAS_SHARED);
+	xas_set_mark(&xas, COWDEV_SLOT_DIRTY);
+	xas_set_mark(&xas, COWDEV_SLOT_WRITTEN);
+	xas_unlock(&xas);
+	return was_shared;
+}
+
 static vm_fault_t cowdev_write_resident(struct cowdev_view *view,
 					struct vm_fault *vmf,
 					enum cowdev_outcome *outcome)
@@ -502,16 +539,9 @@ static vm_fault_t cowdev_write_resident(struct cowdev_view *view,
 		return VM_FAULT_NOPAGE;
 	}
 	if (!cowdev_page_shared(cp)) {
-		if (xa_get_mark(&view->slots, index, COWDEV_SLOT_WAS_SHARED)) {
-			xa_clear_mark(&view->slots, index,
-				      COWDEV_SLOT_WAS_SHARED);
-			cowdev_count(view, COWDEV_STAT_COW_REUSES);
-		}
-		if (!xa_get_mark(&view->slots, index, COWDEV_SLOT_DIRTY))
-			xa_set_mark(&view->slots, index, COWDEV_SLOT_DIRTY);
 		/* Write tracking (snap.c): before the pte is writable. */
-		if (!xa_get_mark(&view->slots, index, COWDEV_SLOT_WRITTEN))
-			xa_set_mark(&view->slots, index, COWDEV_SLOT_WRITTEN);
+		if (cowdev_slot_mark_write(view, index))
+			cowdev_count(view, COWDEV_STAT_COW_REUSES);
 		/* Its copy in the swap area, if any, is stale from now on. */
 		cowdev_swap_forget(cp);
 		cowdev_page_referenced(cp);
