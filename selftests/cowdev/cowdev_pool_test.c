@@ -444,17 +444,13 @@ TEST(cow_break_with_an_empty_pool)
 	close(a);
 }
 
-#define RESERVE_PARAM "/sys/module/cowdev/parameters/zero_reserve"
+#define PARAM_DIR "/sys/module/cowdev/parameters"
+#define RESERVE_PARAM PARAM_DIR "/zero_reserve"
 
+/* 0, or -errno. */
 static int set_zero_reserve(unsigned long pages)
 {
-	FILE *f = fopen(RESERVE_PARAM, "w");
-	int ret;
-
-	if (!f)
-		return -1;
-	ret = fprintf(f, "%lu\n", pages) < 0;
-	return fclose(f) || ret ? -1 : 0;
+	return cowdev_attr_write(PARAM_DIR, "zero_reserve", pages);
 }
 
 FIXTURE(reserve) {
