@@ -484,10 +484,6 @@ static bool cowdev_mutant_break_unlocked(struct cowdev_view *view,
 }
 
 /*
- * Write to a resident page through a MAP_SHARED mapping.  A page another
- * view shares is copied (the COW break) and the access retries.
- */
-/*
  * A write is about to go through @index's pte: the slot is dirty, written
  * since tracking was re-armed (snap.c), and no longer was-shared.  The
  * caller holds the page lock of the slot's page.  Marks already in that
@@ -518,6 +514,10 @@ static bool cowdev_slot_mark_write(struct cowdev_view *view, pgoff_t index)
 	return was_shared;
 }
 
+/*
+ * Write to a resident page through a MAP_SHARED mapping.  A page another
+ * view shares is copied (the COW break) and the access retries.
+ */
 static vm_fault_t cowdev_write_resident(struct cowdev_view *view,
 					struct vm_fault *vmf,
 					enum cowdev_outcome *outcome)
