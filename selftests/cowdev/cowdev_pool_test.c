@@ -444,13 +444,12 @@ TEST(cow_break_with_an_empty_pool)
 	close(a);
 }
 
-#define PARAM_DIR "/sys/module/cowdev/parameters"
-#define RESERVE_PARAM PARAM_DIR "/zero_reserve"
+#define RESERVE_PARAM COWDEV_PARAM_DIR "/zero_reserve"
 
 /* 0, or -errno. */
 static int set_zero_reserve(unsigned long pages)
 {
-	return cowdev_attr_write(PARAM_DIR, "zero_reserve", pages);
+	return cowdev_attr_write(COWDEV_PARAM_DIR, "zero_reserve", pages);
 }
 
 FIXTURE(reserve) {

@@ -21,7 +21,6 @@
 #include "cowdev_test.h"
 
 #define DELAY_DIR "/sys/kernel/debug/cowdev/delay"
-#define PARAM_DIR "/sys/module/cowdev/parameters"
 
 static int delay_write(const char *point, const char *attr, long long val)
 {
@@ -81,7 +80,8 @@ FIXTURE_TEARDOWN(race)
 		delay_write(self->point, "pid", 0);
 	}
 	if (self->reserve >= 0)
-		cowdev_attr_write(PARAM_DIR, "zero_reserve", self->reserve);
+		cowdev_attr_write(COWDEV_PARAM_DIR, "zero_reserve",
+				  self->reserve);
 }
 
 /* A thread the test starts and holds in a window: its tid, its go. */
@@ -604,8 +604,8 @@ TEST_F(race, zero_reserve_lowered_while_a_page_is_cleared)
 	ASSERT_LT(0, zeroer);
 	fd = cowdev_open();
 	ASSERT_LE(0, fd);
-	self->reserve = cowdev_attr_read(PARAM_DIR, "zero_reserve");
-	ASSERT_EQ(0, cowdev_attr_write(PARAM_DIR, "zero_reserve", 64));
+	self->reserve = cowdev_attr_read(COWDEV_PARAM_DIR, "zero_reserve");
+	ASSERT_EQ(0, cowdev_attr_write(COWDEV_PARAM_DIR, "zero_reserve", 64));
 	ASSERT_EQ(0, cowdev_reserve_settle(10000));
 	ASSERT_EQ(64, cowdev_pool_of(fd).zeroed_pages);
 	self->point = "zero_clear";
@@ -619,7 +619,7 @@ TEST_F(race, zero_reserve_lowered_while_a_page_is_cleared)
 	ASSERT_EQ(0, wait_hits("zero_clear", hits + 1));
 	/* One page cleared and not yet put: lower the reserve to the rest. */
 	zeroed = cowdev_pool_of(fd).zeroed_pages;
-	ASSERT_EQ(0, cowdev_attr_write(PARAM_DIR, "zero_reserve", zeroed));
+	ASSERT_EQ(0, cowdev_attr_write(COWDEV_PARAM_DIR, "zero_reserve", zeroed));
 	ASSERT_EQ(0, delay_write("zero_clear", "ms", 0));
 	ASSERT_EQ(0, cowdev_kthread_wait_idle(zeroer));
 	pi = cowdev_pool_of(fd);

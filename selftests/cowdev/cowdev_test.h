@@ -200,6 +200,9 @@ static inline long cowdev_xioctl(int fd, unsigned long cmd, void *arg)
 	return r < 0 ? -errno : r;
 }
 
+/* The module's parameters, one file each (cowdev_attr_write() writes one). */
+#define COWDEV_PARAM_DIR "/sys/module/cowdev/parameters"
+
 /* The value of module parameter @name; 0 when it cannot be read. */
 static inline unsigned long cowdev_param(const char *name)
 {
@@ -207,7 +210,7 @@ static inline unsigned long cowdev_param(const char *name)
 	unsigned long v = 0;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/sys/module/cowdev/parameters/%s", name);
+	snprintf(path, sizeof(path), COWDEV_PARAM_DIR "/%s", name);
 	f = fopen(path, "r");
 	if (f) {
 		if (fscanf(f, "%lu", &v) != 1)
