@@ -282,9 +282,10 @@ enum cowdev_stat {
  *	(swap.c, reclaim.c), which eviction and page-in take without @lock:
  *	clone, shrink, rollback and destroy take @family->lock too.  Marks
  *	%COWDEV_SLOT_DIRTY and %COWDEV_SLOT_WAS_SHARED change with the slot;
- *	%COWDEV_SLOT_WRITTEN is set by ->page_mkwrite (@lock for read) and
- *	cleared by COWDEV_IOC_WRITTEN (@lock for write), under the xarray's
- *	lock, and stays with the index when the slot is swapped out and in.
+ *	%COWDEV_SLOT_WRITTEN is set by ->page_mkwrite and by a hole fill for
+ *	a write (@lock for read) and cleared by COWDEV_IOC_WRITTEN (@lock for
+ *	write), under the xarray's lock, and stays with the index when the
+ *	slot is swapped out and in.
  * @gone: write tracking's record of the indices whose page went away (a
  *	shrink or a rollback left a hole there) since tracking was re-armed:
  *	a value entry per index.  Changed under @lock held for write; an
