@@ -242,20 +242,6 @@ static int run_workload(struct workload *w)
 	return 0;
 }
 
-/* The evict_policy parameter. */
-#define POLICY_PARAM "/sys/module/cowdev/parameters/evict_policy"
-
-static int set_policy(const char *policy)
-{
-	int fd = open(POLICY_PARAM, O_WRONLY), ok;
-
-	if (fd < 0)
-		return -1;
-	ok = write(fd, policy, strlen(policy)) == (ssize_t)strlen(policy);
-	close(fd);
-	return ok ? 0 : -1;
-}
-
 /*
  * The swap workload: NSWAP pages with a resident limit of half of them and
  * a swap file in /tmp, under fifo.  Writing all pages evicts the first
@@ -276,7 +262,7 @@ static int run_swap_workload(struct workload *w)
 	w->clone = -1;
 	w->len = NSWAP * ps;
 	w->fd = cowdev_open();
-	if (w->fd < 0 || cowdev_set_size(w->fd, w->len) || set_policy("fifo"))
+	if (w->fd < 0 || cowdev_set_size(w->fd, w->len) || cowdev_param_set("evict_policy", "fifo"))
 		return -1;
 	w->id = view_id(w->fd);
 	sfd = mkstemp(path);

@@ -209,20 +209,13 @@ TEST(clone_of_empty_views)
  */
 TEST(clone_of_a_huge_sparse_view)
 {
-	unsigned long max_pages = 1UL << 20;
+	unsigned long max_pages = cowdev_param("max_object_pages") ?: 1UL << 20;
 	uint64_t used, size = 0;
 	char *ma, *mb, *tail_a, *tail_b;
 	struct timespec t0, t1;
-	FILE *f;
 	int a, b;
 
 	init_ps();
-	f = fopen("/sys/module/cowdev/parameters/max_object_pages", "r");
-	if (f) {
-		if (fscanf(f, "%lu", &max_pages) != 1)
-			max_pages = 1UL << 20;
-		fclose(f);
-	}
 	a = cowdev_new_view(max_pages, NULL);
 	ASSERT_LE(0, a);
 	ma = cowdev_map_view(a, 1, RW, MAP_SHARED, 0);

@@ -52,29 +52,10 @@
 #define RW		(PROT_READ | PROT_WRITE)
 #define SWAP_PAGES	1024	/* the fixture's swap area: 4 MiB */
 #define MAXV		32	/* views and mappings a test may register */
-#define PARAMS		"/sys/module/cowdev/parameters/"
 
 static size_t ps;
 
 /* ---- module parameters and sysfs ------------------------------------- */
-
-static int param_write(const char *name, const char *val)
-{
-	char path[128];
-	ssize_t n;
-	int fd, err;
-
-	snprintf(path, sizeof(path), PARAMS "%s", name);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	err = errno;
-	close(fd);
-	if (n < 0)
-		return -err;
-	return n == (ssize_t)strlen(val) ? 0 : -EIO;
-}
 
 /* The parameter's value without its newline, or "" when unreadable. */
 static const char *param_read(const char *name, char *buf, size_t len)
@@ -82,7 +63,7 @@ static const char *param_read(const char *name, char *buf, size_t len)
 	char path[128];
 	FILE *f;
 
-	snprintf(path, sizeof(path), PARAMS "%s", name);
+	snprintf(path, sizeof(path), COWDEV_PARAM_DIR "/%s", name);
 	buf[0] = 0;
 	f = fopen(path, "r");
 	if (f) {
@@ -409,9 +390,9 @@ static void env_setup(struct __test_metadata *_metadata, struct env *e,
 		ret = cowdev_swapoff(e->ctl);
 		ASSERT_EQ(0, ret) TH_LOG("swapoff: %s", strerror(-ret));
 	}
-	ASSERT_EQ(0, param_write("evict_policy", "fifo"));
-	ASSERT_EQ(0, param_write("low_watermark", "0"));
-	ASSERT_EQ(0, param_write("high_watermark", "0"));
+	ASSERT_EQ(0, cowdev_param_set("evict_policy", "fifo"));
+	ASSERT_EQ(0, cowdev_param_set("low_watermark", "0"));
+	ASSERT_EQ(0, cowdev_param_set("high_watermark", "0"));
 	if (attach) {
 		e->swapfd = make_file(e, "/tmp", SWAP_PAGES * ps, 0);
 		ASSERT_LE(0, e->swapfd) TH_LOG("swap file: %s",
@@ -459,9 +440,9 @@ static void env_teardown(struct __test_metadata *_metadata, struct env *e)
 	EXPECT_EQ(0, pi.swap_used);
 	EXPECT_EQ(e->pi0.used_pages, pi.used_pages)
 		TH_LOG("pool pages left after every view closed");
-	param_write("low_watermark", "0");
-	param_write("high_watermark", "0");
-	param_write("evict_policy", "fifo");
+	cowdev_param_set("low_watermark", "0");
+	cowdev_param_set("high_watermark", "0");
+	cowdev_param_set("evict_policy", "fifo");
 	if (e->loopdev[0]) {
 		char cmd[128];
 
@@ -970,8 +951,8 @@ TEST_F(noswap, without_swap_the_pool_edge_is_sigbus)
 
 	ASSERT_LT(16, f);
 	ASSERT_GT(MP - 4, f);
-	ASSERT_EQ(0, param_write("high_watermark", "16"));
-	ASSERT_EQ(0, param_write("low_watermark", "8"));
+	ASSERT_EQ(0, cowdev_param_set("high_watermark", "16"));
+	ASSERT_EQ(0, cowdev_param_set("low_watermark", "8"));
 	m = new_view(e, f + 2, &fd);
 	ASSERT_NE(NULL, m);
 	for (i = 0; i < f; i++)
@@ -1696,7 +1677,7 @@ TEST_F_TIMEOUT(swap, belady_string_under_every_policy, 120)
 	char *m, what[32];
 
 	for (policy = 0; policy < NPOLICIES; policy++) {
-		ASSERT_EQ(0, param_write("evict_policy", policy_name[policy]));
+		ASSERT_EQ(0, cowdev_param_set("evict_policy", policy_name[policy]));
 		for (k = 0; k < 2; k++) {
 			frames = 3 + k;
 			m = new_view(e, 5, &fd);
@@ -1747,7 +1728,7 @@ static void random_local(struct __test_metadata *_metadata, struct env *e,
 	char *m, what[32];
 
 	for (policy = 0; policy < NPOLICIES; policy++) {
-		ASSERT_EQ(0, param_write("evict_policy", policy_name[policy]));
+		ASSERT_EQ(0, cowdev_param_set("evict_policy", policy_name[policy]));
 		m = new_view(e, 10, &fd);
 		ASSERT_NE(NULL, m);
 		ASSERT_EQ(0, cowdev_set_resident_limit(fd, 4));
@@ -1798,7 +1779,7 @@ TEST_F_TIMEOUT(swap, global_replacement_matches_the_model, 300)
 
 	ASSERT_GE(MP, n);
 	for (policy = 0; policy < NPOLICIES; policy++) {
-		ASSERT_EQ(0, param_write("evict_policy", policy_name[policy]));
+		ASSERT_EQ(0, cowdev_param_set("evict_policy", policy_name[policy]));
 		m = new_view(e, n, &fd);
 		ASSERT_NE(NULL, m);
 		snprintf(what, sizeof(what), "%s/global", policy_name[policy]);
@@ -1835,25 +1816,25 @@ TEST_F(noswap, evict_policy_in_sysfs)
 	unsigned int i;
 
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(path, sizeof(path), PARAMS "%s", files[i]);
+		snprintf(path, sizeof(path), COWDEV_PARAM_DIR "/%s", files[i]);
 		ASSERT_EQ(0, stat(path, &sb)) TH_LOG("%s", path);
 		EXPECT_EQ(0644, sb.st_mode & 07777) TH_LOG("%s", path);
 	}
 	EXPECT_STREQ("fifo", param_read("evict_policy", buf, sizeof(buf)));
 	for (i = 0; i < NPOLICIES; i++) {
-		EXPECT_EQ(0, param_write("evict_policy", policy_name[i]));
+		EXPECT_EQ(0, cowdev_param_set("evict_policy", policy_name[i]));
 		EXPECT_STREQ(policy_name[i],
 			     param_read("evict_policy", buf, sizeof(buf)));
 	}
-	EXPECT_EQ(0, param_write("evict_policy", "clock\n"));
+	EXPECT_EQ(0, cowdev_param_set("evict_policy", "clock\n"));
 	EXPECT_STREQ("clock", param_read("evict_policy", buf, sizeof(buf)));
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		EXPECT_EQ(-EINVAL, param_write("evict_policy", bad[i]))
+		EXPECT_EQ(-EINVAL, cowdev_param_set("evict_policy", bad[i]))
 			TH_LOG("\"%s\"", bad[i]);
 		EXPECT_STREQ("clock",
 			     param_read("evict_policy", buf, sizeof(buf)));
 	}
-	EXPECT_EQ(0, param_write("evict_policy", "fifo"));
+	EXPECT_EQ(0, cowdev_param_set("evict_policy", "fifo"));
 	EXPECT_STREQ("fifo", param_read("evict_policy", buf, sizeof(buf)));
 }
 
@@ -2428,8 +2409,8 @@ TEST_F_TIMEOUT(swap, kswapd_keeps_free_pages_between_the_watermarks, 120)
 	char *m;
 	int fd;
 
-	ASSERT_EQ(0, param_write("high_watermark", "16"));
-	ASSERT_EQ(0, param_write("low_watermark", "8"));
+	ASSERT_EQ(0, cowdev_param_set("high_watermark", "16"));
+	ASSERT_EQ(0, cowdev_param_set("low_watermark", "8"));
 	EXPECT_STREQ("16", param_read("high_watermark", buf, sizeof(buf)));
 	EXPECT_STREQ("8", param_read("low_watermark", buf, sizeof(buf)));
 	ASSERT_GE(MP, w + 9);
@@ -2465,7 +2446,7 @@ TEST_F_TIMEOUT(swap, kswapd_keeps_free_pages_between_the_watermarks, 120)
 	memset(want, 'd', w + 9);
 	memset(want, 'D', 18);
 	expect_states(fd, want);
-	ASSERT_EQ(0, param_write("low_watermark", "0"));
+	ASSERT_EQ(0, cowdev_param_set("low_watermark", "0"));
 	expect_fill(m, 0, w + 9, 'W');
 }
 
@@ -2685,8 +2666,8 @@ TEST_F_TIMEOUT(swap, tracepoints, 120)
 	drop_view(e, fd, m);
 
 	/* The background evictor. */
-	ASSERT_EQ(0, param_write("high_watermark", "16"));
-	ASSERT_EQ(0, param_write("low_watermark", "8"));
+	ASSERT_EQ(0, cowdev_param_set("high_watermark", "16"));
+	ASSERT_EQ(0, cowdev_param_set("low_watermark", "8"));
 	f = cowdev_pool_of(e->ctl).free_pages;
 	w = new_view(e, f, &wfd);
 	ASSERT_NE(NULL, w);

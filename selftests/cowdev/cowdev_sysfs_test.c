@@ -291,19 +291,6 @@ static uint64_t view_id(int fd)
 	return st.view_id;
 }
 
-static uint64_t pool_pages_param(void)
-{
-	unsigned long long v = 0;
-	FILE *f = fopen("/sys/module/cowdev/parameters/pool_pages", "r");
-
-	if (f) {
-		if (fscanf(f, "%llu", &v) != 1)
-			v = 0;
-		fclose(f);
-	}
-	return v;
-}
-
 FIXTURE(cowdev) {
 	size_t ps;
 	int fd;
@@ -340,7 +327,7 @@ TEST_F(cowdev, attributes_equal_pool_info)
 	for (i = 0; i < NATTRS; i++)
 		EXPECT_EQ(want[i], got[i]) TH_LOG("%s", attr_name(i));
 	EXPECT_EQ(got[0], got[1] + got[2] + 1);
-	EXPECT_EQ(pool_pages_param(), got[0]);
+	EXPECT_EQ(cowdev_param("pool_pages"), got[0]);
 }
 
 /* The attributes move with the pool: pages allocated, views, frees. */

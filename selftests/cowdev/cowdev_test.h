@@ -220,6 +220,29 @@ static inline unsigned long cowdev_param(const char *name)
 	return v;
 }
 
+/*
+ * Write the string @val to module parameter @name (evict_policy takes a
+ * name, not a number).  Return: 0, or -errno (-EIO for a short write).
+ */
+static inline int cowdev_param_set(const char *name, const char *val)
+{
+	size_t len = strlen(val);
+	char path[128];
+	ssize_t n;
+	int fd, err;
+
+	snprintf(path, sizeof(path), COWDEV_PARAM_DIR "/%s", name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, len);
+	err = errno;
+	close(fd);
+	if (n < 0)
+		return -err;
+	return n == (ssize_t)len ? 0 : -EIO;
+}
+
 /* The pid of the kernel thread named @comm, or -1. */
 static inline pid_t cowdev_kthread_pid(const char *comm)
 {
