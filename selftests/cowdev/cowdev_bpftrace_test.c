@@ -262,7 +262,8 @@ static int run_swap_workload(struct workload *w)
 	w->clone = -1;
 	w->len = NSWAP * ps;
 	w->fd = cowdev_open();
-	if (w->fd < 0 || cowdev_set_size(w->fd, w->len) || cowdev_param_set("evict_policy", "fifo"))
+	if (w->fd < 0 || cowdev_set_size(w->fd, w->len) ||
+	    cowdev_param_set("evict_policy", "fifo"))
 		return -1;
 	w->id = view_id(w->fd);
 	sfd = mkstemp(path);

@@ -89,25 +89,38 @@ static inline int cowdev_find(char *buf, size_t size, const char *repo_rel)
 }
 
 /*
- * Write @val to the attribute file @dir/@attr (debugfs failure and delay
- * injection): 0, or -errno.  cowdev_attr_read(): its value, -1 if it
- * cannot be read.
+ * Write the string @val to the attribute file @dir/@attr (debugfs failure
+ * and delay injection, module parameters): 0, or -errno (-EIO for a short
+ * write).  cowdev_attr_write() writes a number; cowdev_attr_read(): its
+ * value, -1 if it cannot be read.
  */
-static inline int cowdev_attr_write(const char *dir, const char *attr,
-				    long long val)
+static inline int cowdev_attr_write_str(const char *dir, const char *attr,
+					const char *val)
 {
-	char path[256], buf[32];
-	int fd, n, ret = 0;
+	size_t len = strlen(val);
+	char path[256];
+	ssize_t n;
+	int fd, err;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, attr);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	n = snprintf(buf, sizeof(buf), "%lld", val);
-	if (write(fd, buf, n) != n)
-		ret = -errno;
+	n = write(fd, val, len);
+	err = errno;
 	close(fd);
-	return ret;
+	if (n < 0)
+		return -err;
+	return n == (ssize_t)len ? 0 : -EIO;
+}
+
+static inline int cowdev_attr_write(const char *dir, const char *attr,
+				    long long val)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%lld", val);
+	return cowdev_attr_write_str(dir, attr, buf);
 }
 
 static inline long long cowdev_attr_read(const char *dir, const char *attr)
@@ -226,21 +239,7 @@ static inline unsigned long cowdev_param(const char *name)
  */
 static inline int cowdev_param_set(const char *name, const char *val)
 {
-	size_t len = strlen(val);
-	char path[128];
-	ssize_t n;
-	int fd, err;
-
-	snprintf(path, sizeof(path), COWDEV_PARAM_DIR "/%s", name);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, len);
-	err = errno;
-	close(fd);
-	if (n < 0)
-		return -err;
-	return n == (ssize_t)len ? 0 : -EIO;
+	return cowdev_attr_write_str(COWDEV_PARAM_DIR, name, val);
 }
 
 /* The pid of the kernel thread named @comm, or -1. */
